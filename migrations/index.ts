@@ -1,0 +1,4 @@
+import { Foundation1732250000000 } from './1732250000000-foundation.js';
+
+/** Every migration, oldest first. Listed explicitly so the app, the tests and the CLI load the same set. */
+export const migrations = [Foundation1732250000000];

@@ -1,0 +1,37 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { LoggerModule } from 'nestjs-pino';
+import { CommonModule } from './common/common.module.js';
+import { AppConfig } from './config/app-config.js';
+import { ConfigModule } from './config/config.module.js';
+import { dataSourceOptions } from './database/data-source.js';
+import { HealthModule } from './modules/health/health.module.js';
+import { TenantsModule } from './modules/tenants/tenants.module.js';
+
+@Module({})
+export class AppModule {
+  /** The whole application against the database at `databaseUrl` (started by main.ts or the tests). */
+  static forRoot(config: AppConfig, databaseUrl: string): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.LOG_LEVEL,
+            // Set by the requestId middleware, which runs before anything else.
+            genReqId: (req) => (req as { id?: string }).id ?? '',
+            redact: ['req.headers.authorization', 'req.headers["truora-api-key"]', 'req.headers["x-api-key"]'],
+            autoLogging: { ignore: (req) => req.url === '/health' },
+          },
+        }),
+        TypeOrmModule.forRoot({ ...dataSourceOptions(databaseUrl), autoLoadEntities: true }),
+        ScheduleModule.forRoot(),
+        CommonModule,
+        HealthModule,
+        TenantsModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,37 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import helmet from 'helmet';
+import { Logger } from 'nestjs-pino';
+import { AppConfig } from './config/app-config.js';
+import { AllExceptionsFilter } from './common/errors/all-exceptions.filter.js';
+import { createValidationPipe } from './common/errors/validation.js';
+import { bodyParserErrors, bodyParsers } from './common/http/body-parsers.js';
+import { requestId } from './common/http/request-id.js';
+
+/** HTTP concerns shared by main.ts, the tests and the OpenAPI export. The app must be created with bodyParser: false. */
+export function configureApp(app: INestApplication, config: AppConfig): void {
+  app.useLogger(app.get(Logger));
+  app.use(requestId);
+  // Swagger UI needs inline scripts and styles; everything else gets helmet's defaults.
+  app.use(helmet({ contentSecurityPolicy: false }));
+  app.use(...bodyParsers(config.BODY_LIMIT_BYTES), bodyParserErrors);
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new AllExceptionsFilter());
+  SwaggerModule.setup('docs', app, () => buildOpenApi(app), { jsonDocumentUrl: 'docs-json' });
+}
+
+export function buildOpenApi(app: INestApplication): OpenAPIObject {
+  const doc = new DocumentBuilder()
+    .setTitle('Testigo API')
+    .setDescription(
+      'Trusted processes over WhatsApp: verification flows, templates and sends, re-engagement, signed result webhooks ' +
+        'and evidence. Authenticate with your API key in the `Truora-API-Key` header (or `X-API-Key`); admin endpoints ' +
+        'take `Authorization: Bearer <ADMIN_TOKEN>`. Every POST/PATCH accepts JSON or `application/x-www-form-urlencoded`. ' +
+        'Errors are `{statusCode, code, message, details?, requestId}`.',
+    )
+    .setVersion('1.0')
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'Truora-API-Key' }, 'api-key')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' }, 'admin')
+    .build();
+  return SwaggerModule.createDocument(app, doc);
+}

@@ -1,0 +1,44 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { AppError, ErrorCode } from './app-error.js';
+
+const BY_STATUS: Record<number, string> = {
+  400: ErrorCode.VALIDATION_FAILED,
+  401: ErrorCode.UNAUTHENTICATED,
+  403: ErrorCode.FORBIDDEN,
+  404: ErrorCode.ROUTE_NOT_FOUND,
+  405: ErrorCode.METHOD_NOT_ALLOWED,
+  409: ErrorCode.CONFLICT,
+  413: ErrorCode.PAYLOAD_TOO_LARGE,
+  415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+  429: ErrorCode.RATE_LIMITED,
+};
+
+/** The one place errors become responses: `{statusCode, code, message, details?, requestId}`. */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const res = ctx.getResponse<Response>();
+    const req = ctx.getRequest<Request & { id?: string }>();
+    const body = this.toBody(exception);
+    if (body.statusCode >= 500) this.logger.error({ err: exception, requestId: req.id }, 'unhandled error');
+    if (res.headersSent) return;
+    res.status(body.statusCode).json({ ...body, requestId: String(req.id ?? '') });
+  }
+
+  private toBody(exception: unknown): { statusCode: number; code: string; message: string; details?: unknown } {
+    if (exception instanceof AppError) {
+      return { statusCode: exception.status, code: exception.code, message: exception.message, details: exception.details };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const response = exception.getResponse();
+      const message = typeof response === 'string' ? response : String((response as { message?: unknown }).message ?? exception.message);
+      return { statusCode: status, code: BY_STATUS[status] ?? (status >= 500 ? ErrorCode.INTERNAL : 'HTTP_' + status), message };
+    }
+    return { statusCode: HttpStatus.INTERNAL_SERVER_ERROR, code: ErrorCode.INTERNAL, message: 'Internal server error' };
+  }
+}

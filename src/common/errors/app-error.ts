@@ -1,0 +1,50 @@
+import { HttpStatus } from '@nestjs/common';
+
+/** Stable error codes: clients branch on these, so existing values never change meaning. */
+export const ErrorCode = {
+  VALIDATION_FAILED: 'VALIDATION_FAILED',
+  MALFORMED_BODY: 'MALFORMED_BODY',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  ROUTE_NOT_FOUND: 'ROUTE_NOT_FOUND',
+  METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
+  CONFLICT: 'CONFLICT',
+  NUMBER_TAKEN: 'NUMBER_TAKEN',
+  IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
+  INVALID_SIGNATURE: 'INVALID_SIGNATURE',
+  RATE_LIMITED: 'RATE_LIMITED',
+  INTERNAL: 'INTERNAL',
+} as const;
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode] | (string & {});
+
+export interface FieldError {
+  field: string;
+  messages: string[];
+}
+
+/** An error meant for the client: its status, stable code and message reach the response as they are. */
+export class AppError extends Error {
+  constructor(
+    readonly status: HttpStatus,
+    readonly code: ErrorCodeValue,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+
+  static notFound(what: string, id?: string): AppError {
+    return new AppError(HttpStatus.NOT_FOUND, ErrorCode.NOT_FOUND, id ? `${what} ${id} not found` : `${what} not found`);
+  }
+
+  static validation(field: string, message: string): AppError {
+    return new AppError(HttpStatus.BAD_REQUEST, ErrorCode.VALIDATION_FAILED, message, [{ field, messages: [message] }]);
+  }
+
+  static unauthenticated(message = 'A valid API key is required (header Truora-API-Key or X-API-Key)'): AppError {
+    return new AppError(HttpStatus.UNAUTHORIZED, ErrorCode.UNAUTHENTICATED, message);
+  }
+}

@@ -1,0 +1,32 @@
+import 'reflect-metadata';
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import { migrations } from '../../migrations/index.js';
+import { SnakeNamingStrategy } from './snake-naming.strategy.js';
+
+/** Options shared by the app, the tests and the TypeORM CLI. Schema changes only through migrations. */
+export function dataSourceOptions(url: string): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url,
+    synchronize: false,
+    migrationsRun: false,
+    migrations,
+    migrationsTransactionMode: 'each',
+    namingStrategy: new SnakeNamingStrategy(),
+    extra: { max: 20, application_name: 'testigo' },
+  };
+}
+
+/** Applies pending migrations; used at start-up and by `npm run migration:run`. */
+export async function runMigrations(url: string): Promise<void> {
+  const ds = new DataSource(dataSourceOptions(url));
+  await ds.initialize();
+  try {
+    await ds.runMigrations({ transaction: 'each' });
+  } finally {
+    await ds.destroy();
+  }
+}
+
+// The TypeORM CLI loads this file's default export.
+export default new DataSource(dataSourceOptions(process.env.DATABASE_URL ?? 'postgres://postgres@localhost:5432/testigo'));

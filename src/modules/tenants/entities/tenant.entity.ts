@@ -1,0 +1,18 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+
+export interface TenantSettings {
+  /** Text sent when a user's message matches nothing (no active process, no inbound). */
+  fallback_text?: string;
+  stop_keywords?: string[];
+  start_keywords?: string[];
+  exit_keywords?: string[];
+}
+
+@Entity('tenants')
+export class Tenant {
+  @PrimaryColumn('text') id: string;
+  @Column('text') name: string;
+  @Column('jsonb', { default: {} }) settings: TenantSettings;
+  @CreateDateColumn({ type: 'timestamptz' }) createdAt: Date;
+  @UpdateDateColumn({ type: 'timestamptz' }) updatedAt: Date;
+}

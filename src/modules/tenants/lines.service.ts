@@ -1,0 +1,144 @@
+import { HttpStatus, Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { AppConfig } from '../../config/app-config.js';
+import { AppError, ErrorCode } from '../../common/errors/app-error.js';
+import { PageQueryDto, paginate } from '../../common/http/pagination.js';
+import { newId } from '../../common/ids/ids.js';
+import { toE164 } from '../../common/phone/phone.js';
+import { uniqueViolation } from '../../database/pg-errors.js';
+import { CreateNumberDto, SECRET_FIELDS, UpdateNumberDto } from './dto/number.dto.js';
+import { LineSecrets, ProviderName, WhatsappLine } from './entities/whatsapp-line.entity.js';
+
+type CredentialField = 'phone_number_id' | 'waba_id' | 'base_url' | (typeof SECRET_FIELDS)[number];
+
+/** Which credential fields each provider requires and accepts. */
+const RULES: Record<ProviderName, { required: CredentialField[]; optional: CredentialField[] }> = {
+  sandbox: { required: [], optional: [] },
+  cloud_api: { required: ['phone_number_id', 'waba_id', 'access_token', 'app_secret', 'verify_token'], optional: [] },
+  bsp: { required: ['api_key', 'base_url'], optional: ['app_secret', 'phone_number_id', 'waba_id'] },
+};
+const ALL_FIELDS: CredentialField[] = ['phone_number_id', 'waba_id', 'base_url', ...SECRET_FIELDS];
+
+@Injectable()
+export class LinesService {
+  constructor(
+    @InjectRepository(WhatsappLine) private readonly lines: Repository<WhatsappLine>,
+    private readonly config: AppConfig,
+  ) {}
+
+  async create(tenantId: string, dto: CreateNumberDto): Promise<WhatsappLine> {
+    const line = this.lines.create({
+      id: newId('WAN'),
+      tenantId,
+      phoneNumber: toE164(dto.phone_number)!,
+      provider: dto.provider,
+      throughputMps: dto.throughput_mps ?? 80,
+      ...this.credentials(dto.provider, dto, {}),
+    });
+    return this.save(line);
+  }
+
+  async update(tenantId: string, id: string, dto: UpdateNumberDto): Promise<WhatsappLine> {
+    const line = await this.get(tenantId, id);
+    const current = { phone_number_id: line.phoneNumberId, waba_id: line.wabaId, base_url: line.baseUrl, ...line.secrets };
+    Object.assign(line, this.credentials(line.provider, dto, current));
+    if (dto.throughput_mps !== undefined) line.throughputMps = dto.throughput_mps;
+    return this.save(line);
+  }
+
+  async remove(tenantId: string, id: string): Promise<void> {
+    const line = await this.get(tenantId, id);
+    await this.lines.softDelete({ id: line.id });
+  }
+
+  async get(tenantId: string, id: string): Promise<WhatsappLine> {
+    const line = await this.lines.findOneBy({ id, tenantId });
+    if (!line) throw AppError.notFound('WhatsApp number', id);
+    return line;
+  }
+
+  list(tenantId: string, page: PageQueryDto) {
+    return paginate(this.lines.createQueryBuilder('l').where('l.tenant_id = :tenantId', { tenantId }), page);
+  }
+
+  /** The tenant's line with this phone number; 400 naming `field` when there is none. */
+  async getByPhone(tenantId: string, phone: string, field = 'waba_phone_number'): Promise<WhatsappLine> {
+    const e164 = toE164(phone);
+    const line = e164 ? await this.lines.findOneBy({ tenantId, phoneNumber: e164 }) : null;
+    if (!line) throw AppError.validation(field, `${field} must be the phone number, with country code, of one of your WhatsApp lines`);
+    return line;
+  }
+
+  findById(id: string): Promise<WhatsappLine | null> {
+    return this.lines.findOneBy({ id });
+  }
+
+  findByPhoneNumberId(phoneNumberId: string): Promise<WhatsappLine | null> {
+    return this.lines.findOneBy({ phoneNumberId });
+  }
+
+  findByWabaId(wabaId: string): Promise<WhatsappLine[]> {
+    return this.lines.findBy({ wabaId });
+  }
+
+  async hasVerifyToken(token: string): Promise<boolean> {
+    return this.lines.createQueryBuilder('l').where(`l.secrets ->> 'verify_token' = :token`, { token }).getExists();
+  }
+
+  private credentials(provider: ProviderName, dto: Partial<Record<CredentialField, string | null>>, current: Partial<Record<CredentialField, string | null>>) {
+    const rule = RULES[provider];
+    const allowed = [...rule.required, ...rule.optional];
+    const bad = ALL_FIELDS.filter((f) => dto[f] !== undefined && !allowed.includes(f));
+    if (bad.length > 0) {
+      throw new AppError(
+        HttpStatus.BAD_REQUEST,
+        ErrorCode.VALIDATION_FAILED,
+        `Validation failed: ${bad.join(', ')}`,
+        bad.map((field) => ({ field, messages: [`${field} does not apply to provider ${provider}`] })),
+      );
+    }
+    const merged = { ...current, ...Object.fromEntries(allowed.filter((f) => dto[f] !== undefined).map((f) => [f, dto[f]])) };
+    const missing = rule.required.filter((f) => !merged[f]);
+    if (missing.length > 0) {
+      throw new AppError(
+        HttpStatus.BAD_REQUEST,
+        ErrorCode.VALIDATION_FAILED,
+        `Validation failed: ${missing.join(', ')}`,
+        missing.map((field) => ({ field, messages: [`${field} is required for provider ${provider}`] })),
+      );
+    }
+    if (merged.base_url) this.checkBaseUrl(merged.base_url);
+    const secrets: LineSecrets = {};
+    for (const f of SECRET_FIELDS) if (merged[f]) secrets[f] = merged[f]!;
+    return {
+      phoneNumberId: merged.phone_number_id ?? null,
+      wabaId: merged.waba_id ?? null,
+      baseUrl: merged.base_url ? merged.base_url.replace(/\/+$/, '') : null,
+      secrets,
+    };
+  }
+
+  private checkBaseUrl(url: string): void {
+    const { protocol, hostname } = new URL(url);
+    const local = ['localhost', '127.0.0.1', '[::1]'].includes(hostname);
+    if (protocol !== 'https:' && !(local && this.config.allowLocalUrls)) {
+      throw AppError.validation('base_url', 'base_url must be an https URL');
+    }
+  }
+
+  private async save(line: WhatsappLine): Promise<WhatsappLine> {
+    try {
+      return await this.lines.save(line);
+    } catch (err) {
+      const constraint = uniqueViolation(err);
+      if (constraint === 'whatsapp_lines_phone_uq') {
+        throw new AppError(HttpStatus.CONFLICT, ErrorCode.NUMBER_TAKEN, `${line.phoneNumber} is already registered`);
+      }
+      if (constraint === 'whatsapp_lines_pnid_uq') {
+        throw new AppError(HttpStatus.CONFLICT, 'PHONE_NUMBER_ID_TAKEN', `phone_number_id ${line.phoneNumberId} is already registered`);
+      }
+      throw err;
+    }
+  }
+}

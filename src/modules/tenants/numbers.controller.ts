@@ -1,0 +1,57 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Tenant, TenantAuth } from '../../common/auth/api-key.guard.js';
+import type { TenantContext } from '../../common/auth/api-key-resolver.js';
+import { ApiErrors } from '../../common/http/api-errors.decorator.js';
+import { ApiPageResponse, PageDto } from '../../common/http/pagination.js';
+import { CreateNumberDto, ListNumbersQueryDto, NumberDto, UpdateNumberDto } from './dto/number.dto.js';
+import { LinesService } from './lines.service.js';
+
+@ApiTags('WhatsApp numbers')
+@TenantAuth()
+@ApiErrors([401, 'UNAUTHENTICATED'])
+@Controller('v1/whatsapp/numbers')
+export class NumbersController {
+  constructor(private readonly lines: LinesService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Register a WhatsApp line (a WABA phone number) and its provider credentials' })
+  @ApiCreatedResponse({ type: NumberDto })
+  @ApiErrors([400, 'VALIDATION_FAILED'], [409, 'NUMBER_TAKEN', 'PHONE_NUMBER_ID_TAKEN'])
+  async create(@Tenant() t: TenantContext, @Body() dto: CreateNumberDto): Promise<NumberDto> {
+    return NumberDto.from(await this.lines.create(t.tenantId, dto));
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List your WhatsApp lines, newest first' })
+  @ApiPageResponse(NumberDto)
+  async list(@Tenant() t: TenantContext, @Query() query: ListNumbersQueryDto): Promise<PageDto<NumberDto>> {
+    const { items, next_cursor } = await this.lines.list(t.tenantId, query);
+    return { data: items.map(NumberDto.from), next_cursor };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'Get a WhatsApp line (secrets are never returned)' })
+  @ApiOkResponse({ type: NumberDto })
+  @ApiErrors([404, 'NOT_FOUND'])
+  async get(@Tenant() t: TenantContext, @Param('id') id: string): Promise<NumberDto> {
+    return NumberDto.from(await this.lines.get(t.tenantId, id));
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: "Update a line's credentials or throughput" })
+  @ApiOkResponse({ type: NumberDto })
+  @ApiErrors([400, 'VALIDATION_FAILED'], [404, 'NOT_FOUND'], [409, 'PHONE_NUMBER_ID_TAKEN'])
+  async update(@Tenant() t: TenantContext, @Param('id') id: string, @Body() dto: UpdateNumberDto): Promise<NumberDto> {
+    return NumberDto.from(await this.lines.update(t.tenantId, id, dto));
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Remove a line; its message history is kept' })
+  @ApiNoContentResponse()
+  @ApiErrors([404, 'NOT_FOUND'])
+  async remove(@Tenant() t: TenantContext, @Param('id') id: string): Promise<void> {
+    await this.lines.remove(t.tenantId, id);
+  }
+}
