@@ -1,6 +1,6 @@
-import { Controller, Get } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { Controller, Get, Header } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 
 @ApiTags('Health')
 @Controller('health')
@@ -11,8 +11,10 @@ export class HealthController {
   ) {}
 
   @Get()
-  @HealthCheck()
+  @Header('Cache-Control', 'no-cache, no-store, must-revalidate')
   @ApiOperation({ summary: 'Liveness and database reachability' })
+  @ApiOkResponse({ description: '`{"status":"ok","details":{"database":{"status":"up"}}}`' })
+  @ApiServiceUnavailableResponse({ description: 'The database is unreachable' })
   check() {
     return this.health.check([() => this.db.pingCheck('database', { timeout: 2000 })]);
   }

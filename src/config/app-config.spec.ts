@@ -1,0 +1,31 @@
+import { ConfigError, loadConfig } from './app-config.js';
+
+describe('loadConfig', () => {
+  it('applies defaults for an empty environment', () => {
+    const c = loadConfig({});
+    expect(c.PORT).toBe(3000);
+    expect(c.embedded).toBe(true);
+    expect(c.allowLocalUrls).toBe(true);
+  });
+
+  it('reads and converts values', () => {
+    const c = loadConfig({ PORT: '8080', DATABASE_URL: 'postgres://u:p@db:5432/x', ALLOW_LOCAL_URLS: 'false' });
+    expect(c.PORT).toBe(8080);
+    expect(c.embedded).toBe(false);
+    expect(c.allowLocalUrls).toBe(false);
+  });
+
+  it('an external database disallows local URLs unless asked', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/x' }).allowLocalUrls).toBe(false);
+  });
+
+  it('fails fast naming each bad variable', () => {
+    expect(() => loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud' })).toThrow(ConfigError);
+    try {
+      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x' });
+    } catch (err) {
+      expect((err as Error).message).toMatch(/PORT="eighty"/);
+      expect((err as Error).message).toMatch(/DATABASE_URL must start with postgres/);
+    }
+  });
+});

@@ -1,0 +1,74 @@
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { AppModule } from '../../src/app.module.js';
+import { configureApp } from '../../src/app.setup.js';
+import { Clock } from '../../src/common/clock/clock.js';
+import { AppConfig, loadConfig } from '../../src/config/app-config.js';
+import { createTestDatabase } from './database.js';
+import { FakeClock } from './fake-clock.js';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export interface TestApp {
+  app: INestApplication;
+  http: ReturnType<typeof request>;
+  db: DataSource;
+  clock: FakeClock;
+  config: AppConfig;
+  databaseUrl: string;
+  /** Creates a tenant with an API key (through the admin API). */
+  newTenant(name?: string): Promise<{ tenantId: string; apiKey: string }>;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  env?: Record<string, string>;
+  /** Share another test app's database (to run two instances against one database). */
+  databaseUrl?: string;
+  clock?: FakeClock;
+}
+
+/** The real HTTP app on a real (per-suite) PostgreSQL database, with an injected clock. */
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const database = options.databaseUrl ? { url: options.databaseUrl, drop: async () => undefined } : await createTestDatabase();
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    ADMIN_TOKEN,
+    DATABASE_URL: database.url,
+    ALLOW_LOCAL_URLS: 'true',
+    ...options.env,
+  });
+  const clock = options.clock ?? new FakeClock();
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config, database.url)] })
+    .overrideProvider(Clock)
+    .useValue(clock)
+    .compile();
+  const app = moduleRef.createNestApplication({ bodyParser: false });
+  configureApp(app, config);
+  await app.init();
+  await app.listen(0, '127.0.0.1');
+  const http = request(app.getHttpServer());
+  return {
+    app,
+    http,
+    db: app.get(DataSource),
+    clock,
+    config,
+    databaseUrl: database.url,
+    async newTenant(name = 'Acme') {
+      const tenant = await http.post('/v1/admin/tenants').set('Authorization', `Bearer ${ADMIN_TOKEN}`).send({ name }).expect(201);
+      const key = await http
+        .post(`/v1/admin/tenants/${tenant.body.id}/api-keys`)
+        .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
+        .send({ name: 'test' })
+        .expect(201);
+      return { tenantId: tenant.body.id as string, apiKey: key.body.key as string };
+    },
+    async close() {
+      await app.close();
+      await database.drop();
+    },
+  };
+}
