@@ -7,7 +7,10 @@ import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { dataSourceOptions } from './database/data-source.js';
 import { HealthModule } from './modules/health/health.module.js';
+import { MessagesModule } from './modules/messages/messages.module.js';
 import { TenantsModule } from './modules/tenants/tenants.module.js';
+import { WebhooksModule } from './modules/webhooks/webhooks.module.js';
+import { WhatsappModule } from './whatsapp/whatsapp.module.js';
 
 @Module({})
 export class AppModule {
@@ -34,7 +37,10 @@ export class AppModule {
         ScheduleModule.forRoot(),
         CommonModule,
         HealthModule,
+        WhatsappModule,
         TenantsModule,
+        MessagesModule,
+        WebhooksModule,
       ],
     };
   }

@@ -8,6 +8,7 @@ import { newId } from '../../common/ids/ids.js';
 import { toE164 } from '../../common/phone/phone.js';
 import { uniqueViolation } from '../../database/pg-errors.js';
 import { CreateNumberDto, SECRET_FIELDS, UpdateNumberDto } from './dto/number.dto.js';
+import type { LineCredentials } from '../../whatsapp/whatsapp.types.js';
 import { LineSecrets, ProviderName, WhatsappLine } from './entities/whatsapp-line.entity.js';
 
 type CredentialField = 'phone_number_id' | 'waba_id' | 'base_url' | (typeof SECRET_FIELDS)[number];
@@ -141,4 +142,19 @@ export class LinesService {
       throw err;
     }
   }
+}
+
+/** What a provider adapter needs to act for this line. */
+export function lineCredentials(line: WhatsappLine): LineCredentials {
+  return {
+    lineId: line.id,
+    provider: line.provider,
+    phoneNumber: line.phoneNumber,
+    phoneNumberId: line.phoneNumberId,
+    wabaId: line.wabaId,
+    baseUrl: line.baseUrl,
+    accessToken: line.secrets.access_token,
+    appSecret: line.secrets.app_secret,
+    apiKey: line.secrets.api_key,
+  };
 }

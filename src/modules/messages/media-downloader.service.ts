@@ -1,0 +1,95 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DataSource } from 'typeorm';
+import { Clock } from '../../common/clock/clock.js';
+import { AppConfig } from '../../config/app-config.js';
+import { ProviderError } from '../../whatsapp/provider-error.js';
+import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
+import { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
+import { lineCredentials } from '../tenants/lines.service.js';
+import { MediaFile } from './entities/media-file.entity.js';
+
+const MAX_ATTEMPTS = 6;
+
+/**
+ * Downloads inbound media right after the message is recorded (provider links expire in minutes) and keeps the
+ * bytes with their SHA-256. Failures are retried with backoff; the message itself is kept either way.
+ */
+@Injectable()
+export class MediaDownloaderService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(MediaDownloaderService.name);
+  private running = false;
+  private loop: Promise<void> | null = null;
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly clock: Clock,
+    private readonly providers: WhatsappProviders,
+    private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.config.WORKERS_ENABLED) return;
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        const n = await this.downloadDue().catch((err: unknown) => {
+          this.logger.error({ err }, 'media download tick failed');
+          return 0;
+        });
+        if (n === 0) await sleep(250);
+      }
+    })();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  /** Downloads pending files that are due; returns how many were tried. */
+  async downloadDue(limit = 10): Promise<number> {
+    const now = this.clock.now();
+    const claimed: MediaFile[] = await this.ds.transaction(async (m) => {
+      const rows: Array<{ id: string }> = await m.query(
+        `UPDATE media_files SET next_attempt_at = $2 WHERE id IN (
+           SELECT id FROM media_files WHERE status = 'pending' AND next_attempt_at <= $1
+           ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id`,
+        [now, new Date(now.getTime() + 5 * 60_000), limit],
+      );
+      return rows.length ? m.getRepository(MediaFile).findBy(rows.map((r) => ({ id: r.id }))) : [];
+    });
+    await Promise.all(claimed.map((f) => this.download(f)));
+    return claimed.length;
+  }
+
+  private async download(file: MediaFile): Promise<void> {
+    const repo = this.ds.getRepository(MediaFile);
+    const line = await this.ds.getRepository(WhatsappLine).findOne({ where: { id: file.lineId }, withDeleted: true });
+    try {
+      if (!line) throw new ProviderError('AUTH', false, 'line not found');
+      const { data, mimeType } = await this.providers.for(line).downloadMedia(lineCredentials(line), file.providerMediaId);
+      await repo.update(file.id, {
+        status: 'stored',
+        data,
+        mimeType,
+        sizeBytes: data.length,
+        sha256: createHash('sha256').update(data).digest('hex'),
+        attempts: file.attempts + 1,
+        storedAt: this.clock.now(),
+        nextAttemptAt: null,
+        error: null,
+      });
+    } catch (err) {
+      const attempts = file.attempts + 1;
+      const retry = attempts < MAX_ATTEMPTS && (!(err instanceof ProviderError) || err.retryable);
+      await repo.update(file.id, {
+        status: retry ? 'pending' : 'failed',
+        attempts,
+        nextAttemptAt: retry ? new Date(this.clock.now().getTime() + 2 ** attempts * 1000) : null,
+        error: String((err as Error).message ?? err).slice(0, 500),
+      });
+    }
+  }
+}

@@ -1,0 +1,70 @@
+import { HttpStatus, Injectable } from '@nestjs/common';
+import { ulid } from 'ulid';
+import { Clock } from '../../common/clock/clock.js';
+import { AppError, ErrorCode } from '../../common/errors/app-error.js';
+import { digits, toE164 } from '../../common/phone/phone.js';
+import { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
+import { LinesService } from '../tenants/lines.service.js';
+import { SandboxInboundAcceptedDto, SandboxInboundDto } from './dto/sandbox.dto.js';
+import { WebhookInboxService } from './webhook-inbox.service.js';
+
+/**
+ * Simulated users for sandbox lines: an injected message is written to the inbox as a Cloud API envelope and goes
+ * through exactly the path a real webhook takes.
+ */
+@Injectable()
+export class SandboxService {
+  constructor(
+    private readonly lines: LinesService,
+    private readonly inbox: WebhookInboxService,
+    private readonly clock: Clock,
+  ) {}
+
+  async sandboxLine(tenantId: string, phone: string): Promise<WhatsappLine> {
+    const line = await this.lines.getByPhone(tenantId, phone);
+    if (line.provider !== 'sandbox') throw AppError.validation('waba_phone_number', 'waba_phone_number must be one of your sandbox lines');
+    return line;
+  }
+
+  async inject(tenantId: string, dto: SandboxInboundDto): Promise<SandboxInboundAcceptedDto> {
+    const given = (['text', 'reply_id', 'media_type'] as const).filter((f) => dto[f] !== undefined);
+    if (given.length !== 1) {
+      throw new AppError(HttpStatus.BAD_REQUEST, ErrorCode.VALIDATION_FAILED, 'Give exactly one of text, reply_id, media_type', [
+        { field: given[1] ?? 'text', messages: ['Give exactly one of text, reply_id, media_type'] },
+      ]);
+    }
+    const line = await this.sandboxLine(tenantId, dto.waba_phone_number);
+    const from = digits(toE164(dto.from)!);
+    const wamid = `wamid.SANDBOXIN${ulid()}`;
+    const message: Record<string, unknown> = { from, id: wamid, timestamp: String(Math.floor(this.clock.now().getTime() / 1000)) };
+    if (dto.text !== undefined) Object.assign(message, { type: 'text', text: { body: dto.text } });
+    else if (dto.reply_id !== undefined) {
+      Object.assign(message, { type: 'interactive', interactive: { type: 'button_reply', button_reply: { id: dto.reply_id, title: dto.reply_title ?? dto.reply_id } } });
+    } else {
+      const kind = dto.media_type!;
+      const media = { id: `sandbox-media-${kind}-${ulid()}`, mime_type: kind === 'document' ? 'application/pdf' : 'image/png', caption: dto.caption, filename: kind === 'document' ? (dto.filename ?? 'document.pdf') : undefined };
+      Object.assign(message, { type: kind, [kind]: media });
+    }
+    const envelope = {
+      object: 'whatsapp_business_account',
+      entry: [
+        {
+          id: line.id,
+          changes: [
+            {
+              field: 'messages',
+              value: {
+                messaging_product: 'whatsapp',
+                metadata: { display_phone_number: digits(line.phoneNumber), phone_number_id: line.id },
+                contacts: [{ profile: { name: 'Sandbox user' }, wa_id: from }],
+                messages: [message],
+              },
+            },
+          ],
+        },
+      ],
+    };
+    const eventId = await this.inbox.store('sandbox', line.id, JSON.stringify(envelope));
+    return { wamid, event_id: eventId };
+  }
+}

@@ -1,0 +1,76 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { Clock } from '../../common/clock/clock.js';
+import { newId } from '../../common/ids/ids.js';
+
+export type WebhookSource = 'cloud_api' | 'bsp' | 'sandbox';
+export type InboxStatus = 'pending' | 'unknown_line';
+
+interface Pending {
+  row: [string, string, string | null, Date, string, InboxStatus];
+  resolve: (id: string) => void;
+  reject: (err: unknown) => void;
+}
+
+const MAX_BATCH = 500;
+const MAX_IN_FLIGHT = 4;
+
+/**
+ * The webhook inbox: a call is answered only once its raw body is committed to `webhook_events`. Calls arriving
+ * together are written with one multi-row INSERT (group commit), which keeps the acknowledgement durable and cheap.
+ */
+@Injectable()
+export class WebhookInboxService {
+  private queue: Pending[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+  private readonly listeners: Array<() => void> = [];
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Resolves with the event id once the row is durable. */
+  store(source: WebhookSource, lineId: string | null, raw: string, status: InboxStatus = 'pending'): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ row: [newId('WHE'), source, lineId, this.clock.now(), raw, status], resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Called after each commit with new pending events (the processor wakes up instead of waiting for its poll). */
+  onStored(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= MAX_IN_FLIGHT || this.queue.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue.splice(0, MAX_BATCH);
+    if (batch.length === 0) return;
+    this.inFlight++;
+    try {
+      const cols = [0, 1, 2, 3, 4, 5].map((i) => batch.map((p) => p.row[i]));
+      await this.ds.query(
+        `INSERT INTO webhook_events (id, source, line_id, received_at, raw, status)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[])`,
+        cols,
+      );
+      for (const p of batch) p.resolve(p.row[0]);
+      for (const l of this.listeners) l();
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    } finally {
+      this.inFlight--;
+      this.schedule();
+    }
+  }
+}

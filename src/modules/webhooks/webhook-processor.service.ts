@@ -1,0 +1,180 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DataSource, EntityManager } from 'typeorm';
+import { Clock } from '../../common/clock/clock.js';
+import { AppConfig } from '../../config/app-config.js';
+import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
+import type { WebhookEvent } from '../../whatsapp/whatsapp.types.js';
+import { MessagesService } from '../messages/messages.service.js';
+import { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
+import { WebhookInboxService } from './webhook-inbox.service.js';
+import { WebhookLinesService } from './webhook-lines.service.js';
+
+const BATCH = 50;
+const LEASE_MS = 60_000;
+/** A status can arrive before the send that caused it is recorded; such events are retried for a while. */
+const MAX_ATTEMPTS = 8;
+
+interface StoredEvent {
+  id: string;
+  source: 'cloud_api' | 'bsp' | 'sandbox';
+  line_id: string | null;
+  raw: string;
+  attempts: number;
+}
+
+interface Summary {
+  messages: number;
+  duplicates: number;
+  statuses: number;
+  ignored: string[];
+  unresolved: string[];
+}
+
+/**
+ * Processes stored webhook calls, oldest first, each in one transaction. Claims use FOR UPDATE SKIP LOCKED with a
+ * lease, so several instances share the work and a crash mid-way leaves the row to be picked up again; applying an
+ * event twice is harmless (wamid dedupe, monotonic statuses).
+ */
+@Injectable()
+export class WebhookProcessorService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(WebhookProcessorService.name);
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly clock: Clock,
+    private readonly config: AppConfig,
+    private readonly providers: WhatsappProviders,
+    private readonly lines: WebhookLinesService,
+    private readonly messages: MessagesService,
+    inbox: WebhookInboxService,
+  ) {
+    inbox.onStored(() => this.wake?.());
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.config.WORKERS_ENABLED) return;
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        const n = await this.processPending().catch((err: unknown) => {
+          this.logger.error({ err }, 'webhook processing tick failed');
+          return 0;
+        });
+        if (n === 0) await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          void sleep(200).then(resolve);
+        });
+      }
+    })();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+  }
+
+  /** Processes one batch of due events; returns how many were claimed. */
+  async processPending(): Promise<number> {
+    const now = this.clock.now();
+    const rows: StoredEvent[] = await this.ds.query(
+      `UPDATE webhook_events SET locked_until = $2, attempts = attempts + 1 WHERE id IN (
+         SELECT id FROM webhook_events WHERE status = 'pending' AND (locked_until IS NULL OR locked_until <= $1)
+         ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+       RETURNING id, source, line_id, raw, attempts`,
+      [now, new Date(now.getTime() + LEASE_MS), BATCH],
+    );
+    rows.sort((a, b) => (a.id < b.id ? -1 : 1));
+    for (const row of rows) await this.processOne(row);
+    return rows.length;
+  }
+
+  /** Processes until nothing is due (tests). */
+  async drain(): Promise<void> {
+    while ((await this.processPending()) > 0);
+  }
+
+  private async processOne(row: StoredEvent): Promise<void> {
+    const retryAt = () => new Date(this.clock.now().getTime() + 2 ** row.attempts * 1000);
+    try {
+      await this.ds.transaction(async (m) => {
+        const summary = await this.apply(m, row);
+        if (summary.unresolved.length > 0 && row.attempts < MAX_ATTEMPTS) {
+          // What could be applied is committed; the whole event is applied again later (idempotently).
+          await m.query(`UPDATE webhook_events SET locked_until = $2, summary = $3 WHERE id = $1`, [row.id, retryAt(), summary]);
+          return;
+        }
+        const status = summary.messages + summary.duplicates + summary.statuses > 0 ? 'processed' : 'ignored';
+        await m.query(`UPDATE webhook_events SET status = $2, processed_at = $3, summary = $4, locked_until = NULL WHERE id = $1`, [
+          row.id,
+          status,
+          this.clock.now(),
+          summary,
+        ]);
+      });
+    } catch (err) {
+      this.logger.error({ err, eventId: row.id }, 'webhook event failed');
+      await this.ds.query(`UPDATE webhook_events SET status = $2, error = $3, locked_until = $4 WHERE id = $1`, [
+        row.id,
+        row.attempts >= MAX_ATTEMPTS ? 'failed' : 'pending',
+        String((err as Error).message ?? err).slice(0, 1000),
+        retryAt(),
+      ]);
+    }
+  }
+
+  private async apply(m: EntityManager, row: StoredEvent): Promise<Summary> {
+    const summary: Summary = { messages: 0, duplicates: 0, statuses: 0, ignored: [], unresolved: [] };
+    let body: unknown;
+    try {
+      body = JSON.parse(row.raw);
+    } catch {
+      summary.ignored.push('body is not JSON');
+      return summary;
+    }
+    const fixedLine = row.source === 'cloud_api' || !row.line_id ? null : await this.lines.byId(row.line_id);
+    const events = this.providers.for({ provider: row.source }).parseWebhook(body);
+    for (const ev of events) {
+      const line = fixedLine ?? (await this.lineOf(ev));
+      if (!line) {
+        summary.ignored.push(`${ev.kind}: unknown line`);
+        continue;
+      }
+      await this.route(m, line, ev, summary);
+    }
+    return summary;
+  }
+
+  private async lineOf(ev: WebhookEvent): Promise<WhatsappLine | null> {
+    if (ev.kind === 'template_status') return (await this.lines.byWabaId(ev.wabaId))[0] ?? null;
+    return ev.phoneNumberId ? this.lines.byPhoneNumberId(ev.phoneNumberId) : null;
+  }
+
+  /** Hands each normalised event to the module that owns it. */
+  private async route(m: EntityManager, line: WhatsappLine, ev: WebhookEvent, summary: Summary): Promise<void> {
+    switch (ev.kind) {
+      case 'message': {
+        const { duplicate } = await this.messages.recordInbound(m, line, ev);
+        if (duplicate) summary.duplicates++;
+        else summary.messages++;
+        return;
+      }
+      case 'status': {
+        const message = await this.messages.applyStatus(m, ev);
+        if (message) summary.statuses++;
+        else summary.unresolved.push(`status ${ev.status} of unknown ${ev.wamid}`);
+        return;
+      }
+      case 'ignored':
+        summary.ignored.push(ev.reason);
+        return;
+      default:
+        summary.ignored.push(`${ev.kind}: not handled`);
+    }
+  }
+}
+

@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { MessagesModule } from '../messages/messages.module.js';
+import { SandboxController } from './sandbox.controller.js';
+import { SandboxService } from './sandbox.service.js';
+import { WebhookInboxService } from './webhook-inbox.service.js';
+import { WebhookLinesService } from './webhook-lines.service.js';
+import { WebhookProcessorService } from './webhook-processor.service.js';
+import { WebhooksController } from './webhooks.controller.js';
+import { WebhooksService } from './webhooks.service.js';
+
+/** Ingress: Meta/BSP webhook endpoints and sandbox injection → inbox table → processor → the owning modules. */
+@Module({
+  imports: [MessagesModule],
+  controllers: [WebhooksController, SandboxController],
+  providers: [WebhooksService, WebhookInboxService, WebhookLinesService, WebhookProcessorService, SandboxService],
+  exports: [WebhookProcessorService],
+})
+export class WebhooksModule {}

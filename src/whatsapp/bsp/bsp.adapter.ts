@@ -1,0 +1,72 @@
+import { Injectable } from '@nestjs/common';
+import { required } from '../cloud-api/cloud-api.adapter.js';
+import { toGraphMessage, toGraphTemplate } from '../cloud-api/graph-payloads.js';
+import { parseCloudWebhook } from '../cloud-api/webhook-parser.js';
+import { binaryRequest, graphRequest, verifyHubSignature } from '../http.js';
+import { ProviderError } from '../provider-error.js';
+import type { WhatsappProvider } from '../whatsapp-provider.port.js';
+import type { CreatedTemplate, DownloadedMedia, LineCredentials, OutgoingMessage, TemplateDefinition, TemplateState, TemplateStatus, WebhookEvent } from '../whatsapp.types.js';
+
+/**
+ * A 360dialog-style BSP: Cloud API message JSON at `{base_url}/messages`, templates at `{base_url}/v1/configs/templates`,
+ * header `D360-API-KEY`; webhooks arrive in the Cloud API envelope, signed only when the line has an app secret.
+ */
+@Injectable()
+export class BspAdapter implements WhatsappProvider {
+  async send(line: LineCredentials, to: string, message: OutgoingMessage): Promise<{ providerMessageId: string }> {
+    const res = await graphRequest<{ messages?: Array<{ id: string }> }>(`${this.base(line)}/messages`, {
+      method: 'POST',
+      headers: this.auth(line),
+      body: toGraphMessage(to, message),
+    });
+    const id = res?.messages?.[0]?.id;
+    if (!id) throw new ProviderError('TRANSIENT', true, 'BSP answered without a message id');
+    return { providerMessageId: id };
+  }
+
+  async createTemplate(line: LineCredentials, template: TemplateDefinition): Promise<CreatedTemplate> {
+    const res = await graphRequest<{ id: string; status?: string }>(`${this.base(line)}/v1/configs/templates`, {
+      method: 'POST',
+      headers: this.auth(line),
+      body: toGraphTemplate(template),
+    });
+    return { providerTemplateId: String(res.id), status: normaliseStatus(res.status) };
+  }
+
+  async getTemplate(line: LineCredentials, providerTemplateId: string): Promise<TemplateState> {
+    const res = await graphRequest<{ waba_templates?: Array<{ id: string; status: string; rejected_reason?: string }> }>(
+      `${this.base(line)}/v1/configs/templates`,
+      { headers: this.auth(line) },
+    );
+    const t = res.waba_templates?.find((x) => String(x.id) === providerTemplateId);
+    if (!t) throw new ProviderError('TEMPLATE_PROBLEM', false, `Template ${providerTemplateId} not found at the BSP`);
+    return { status: normaliseStatus(t.status), reason: t.rejected_reason && t.rejected_reason !== 'NONE' ? t.rejected_reason : null };
+  }
+
+  async downloadMedia(line: LineCredentials, mediaId: string): Promise<DownloadedMedia> {
+    const meta = await graphRequest<{ url: string; mime_type?: string }>(`${this.base(line)}/${encodeURIComponent(mediaId)}`, { headers: this.auth(line) });
+    const file = await binaryRequest(meta.url, this.auth(line));
+    return { data: file.data, mimeType: meta.mime_type ?? file.mimeType };
+  }
+
+  verifySignature(line: LineCredentials, rawBody: Buffer, signatureHeader: string | undefined): boolean {
+    return line.appSecret ? verifyHubSignature(line.appSecret, rawBody, signatureHeader) : true;
+  }
+
+  parseWebhook(body: unknown): WebhookEvent[] {
+    return parseCloudWebhook(body);
+  }
+
+  private base(line: LineCredentials): string {
+    return required(line.baseUrl, 'base_url').replace(/\/+$/, '');
+  }
+
+  private auth(line: LineCredentials): Record<string, string> {
+    return { 'D360-API-KEY': required(line.apiKey, 'api_key') };
+  }
+}
+
+function normaliseStatus(status: string | undefined): TemplateStatus {
+  const s = (status ?? 'PENDING').toUpperCase();
+  return (['APPROVED', 'REJECTED', 'PAUSED', 'DISABLED'].includes(s) ? s : 'PENDING') as TemplateStatus;
+}

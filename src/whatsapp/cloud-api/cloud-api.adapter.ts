@@ -1,0 +1,69 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config.js';
+import { binaryRequest, graphRequest, verifyHubSignature } from '../http.js';
+import { ProviderError } from '../provider-error.js';
+import type { WhatsappProvider } from '../whatsapp-provider.port.js';
+import type { CreatedTemplate, DownloadedMedia, LineCredentials, OutgoingMessage, TemplateDefinition, TemplateState, TemplateStatus, WebhookEvent } from '../whatsapp.types.js';
+import { toGraphMessage, toGraphTemplate } from './graph-payloads.js';
+import { parseCloudWebhook } from './webhook-parser.js';
+
+/** Meta's WhatsApp Cloud API (Graph API), bearer token per line. */
+@Injectable()
+export class CloudApiAdapter implements WhatsappProvider {
+  private readonly base: string;
+
+  constructor(config: AppConfig) {
+    this.base = `${config.GRAPH_API_BASE_URL.replace(/\/+$/, '')}/${config.GRAPH_API_VERSION}`;
+  }
+
+  async send(line: LineCredentials, to: string, message: OutgoingMessage): Promise<{ providerMessageId: string }> {
+    const res = await graphRequest<{ messages?: Array<{ id: string }> }>(`${this.base}/${required(line.phoneNumberId, 'phone_number_id')}/messages`, {
+      method: 'POST',
+      headers: this.auth(line),
+      body: toGraphMessage(to, message),
+    });
+    const id = res?.messages?.[0]?.id;
+    if (!id) throw new ProviderError('TRANSIENT', true, 'Graph API answered without a message id');
+    return { providerMessageId: id };
+  }
+
+  async createTemplate(line: LineCredentials, template: TemplateDefinition): Promise<CreatedTemplate> {
+    const res = await graphRequest<{ id: string; status?: string }>(`${this.base}/${required(line.wabaId, 'waba_id')}/message_templates`, {
+      method: 'POST',
+      headers: this.auth(line),
+      body: toGraphTemplate(template),
+    });
+    return { providerTemplateId: String(res.id), status: (res.status?.toUpperCase() as TemplateStatus) ?? 'PENDING' };
+  }
+
+  async getTemplate(line: LineCredentials, providerTemplateId: string): Promise<TemplateState> {
+    const res = await graphRequest<{ status: string; rejected_reason?: string }>(
+      `${this.base}/${encodeURIComponent(providerTemplateId)}?fields=status,rejected_reason`,
+      { headers: this.auth(line) },
+    );
+    return { status: res.status.toUpperCase() as TemplateStatus, reason: res.rejected_reason && res.rejected_reason !== 'NONE' ? res.rejected_reason : null };
+  }
+
+  async downloadMedia(line: LineCredentials, mediaId: string): Promise<DownloadedMedia> {
+    const meta = await graphRequest<{ url: string; mime_type?: string }>(`${this.base}/${encodeURIComponent(mediaId)}`, { headers: this.auth(line) });
+    const file = await binaryRequest(meta.url, this.auth(line));
+    return { data: file.data, mimeType: meta.mime_type ?? file.mimeType };
+  }
+
+  verifySignature(line: LineCredentials, rawBody: Buffer, signatureHeader: string | undefined): boolean {
+    return verifyHubSignature(line.appSecret, rawBody, signatureHeader);
+  }
+
+  parseWebhook(body: unknown): WebhookEvent[] {
+    return parseCloudWebhook(body);
+  }
+
+  private auth(line: LineCredentials): Record<string, string> {
+    return { authorization: `Bearer ${required(line.accessToken, 'access_token')}` };
+  }
+}
+
+export function required<T>(value: T | null | undefined, name: string): T {
+  if (value === null || value === undefined || value === '') throw new ProviderError('AUTH', false, `The line has no ${name}`);
+  return value;
+}

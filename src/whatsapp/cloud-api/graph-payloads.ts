@@ -1,0 +1,77 @@
+import type { OutgoingMessage, TemplateDefinition } from '../whatsapp.types.js';
+import { digits } from '../../common/phone/phone.js';
+
+/** The `/messages` request body for a message, in the Cloud API format (360dialog-style BSPs take the same). */
+export function toGraphMessage(to: string, m: OutgoingMessage): Record<string, unknown> {
+  const base = { messaging_product: 'whatsapp', recipient_type: 'individual', to: digits(to) };
+  switch (m.kind) {
+    case 'text':
+      return { ...base, type: 'text', text: { body: m.body, preview_url: m.previewUrl ?? false } };
+    case 'buttons':
+      return {
+        ...base,
+        type: 'interactive',
+        interactive: {
+          type: 'button',
+          ...(m.header ? { header: { type: 'text', text: m.header } } : {}),
+          body: { text: m.body },
+          ...(m.footer ? { footer: { text: m.footer } } : {}),
+          action: { buttons: m.buttons.map((b) => ({ type: 'reply', reply: { id: b.id, title: b.title } })) },
+        },
+      };
+    case 'list':
+      return {
+        ...base,
+        type: 'interactive',
+        interactive: {
+          type: 'list',
+          ...(m.header ? { header: { type: 'text', text: m.header } } : {}),
+          body: { text: m.body },
+          ...(m.footer ? { footer: { text: m.footer } } : {}),
+          action: {
+            button: m.buttonText,
+            sections: [{ title: m.buttonText.slice(0, 24), rows: m.rows.map((r) => ({ id: r.id, title: r.title, ...(r.description ? { description: r.description } : {}) })) }],
+          },
+        },
+      };
+    case 'media': {
+      const media: Record<string, unknown> = m.mediaId ? { id: m.mediaId } : { link: m.link };
+      if (m.caption && m.mediaType !== 'video') media.caption = m.caption;
+      if (m.caption && m.mediaType === 'video') media.caption = m.caption;
+      if (m.filename && m.mediaType === 'document') media.filename = m.filename;
+      return { ...base, type: m.mediaType, [m.mediaType]: media };
+    }
+    case 'location':
+      return { ...base, type: 'location', location: { latitude: m.latitude, longitude: m.longitude, name: m.name, address: m.address } };
+    case 'template': {
+      const components: Record<string, unknown>[] = [];
+      if (m.header) {
+        const parameter =
+          m.header.type === 'location'
+            ? { type: 'location', location: { latitude: m.header.latitude, longitude: m.header.longitude, name: m.header.name, address: m.header.address } }
+            : { type: m.header.type, [m.header.type]: { link: m.header.link } };
+        components.push({ type: 'header', parameters: [parameter] });
+      }
+      if (m.bodyParams?.length) components.push({ type: 'body', parameters: m.bodyParams.map((text) => ({ type: 'text', text })) });
+      (m.buttonPayloads ?? []).forEach((payload, index) =>
+        components.push({ type: 'button', sub_type: 'quick_reply', index: String(index), parameters: [{ type: 'payload', payload }] }),
+      );
+      return { ...base, type: 'template', template: { name: m.name, language: { code: m.language }, ...(components.length ? { components } : {}) } };
+    }
+  }
+}
+
+/** The `message_templates` request body. */
+export function toGraphTemplate(t: TemplateDefinition): Record<string, unknown> {
+  const components: Record<string, unknown>[] = [];
+  if (t.header) {
+    components.push(
+      t.header.format === 'LOCATION'
+        ? { type: 'HEADER', format: 'LOCATION' }
+        : { type: 'HEADER', format: t.header.format, example: { header_handle: [t.header.exampleUrl] } },
+    );
+  }
+  components.push({ type: 'BODY', text: t.body, ...(t.bodyExamples.length ? { example: { body_text: [t.bodyExamples] } } : {}) });
+  if (t.quickReplies?.length) components.push({ type: 'BUTTONS', buttons: t.quickReplies.map((text) => ({ type: 'QUICK_REPLY', text })) });
+  return { name: t.name, language: t.language, category: t.category, components };
+}

@@ -1,0 +1,140 @@
+import type { InboundMessageEvent, WebhookEvent } from '../whatsapp.types.js';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const toDate = (ts: unknown) => new Date(Number(ts) * 1000 || 0);
+const MEDIA_TYPES = ['image', 'document', 'video', 'audio'] as const;
+const IGNORED_TYPES = ['sticker', 'reaction', 'contacts', 'order', 'system', 'unsupported', 'unknown', 'request_welcome'];
+
+/**
+ * Normalises a Cloud API webhook envelope (also what 360dialog-style BSPs forward). Never throws: anything it does
+ * not act on becomes an `ignored` event with the reason, so it is recorded rather than lost.
+ */
+export function parseCloudWebhook(body: unknown): WebhookEvent[] {
+  const events: WebhookEvent[] = [];
+  const entries: Json[] = Array.isArray((body as Json)?.entry) ? (body as Json).entry : [];
+  if (entries.length === 0) return [{ kind: 'ignored', phoneNumberId: null, reason: 'no entries' }];
+  for (const entry of entries) {
+    const changes: Json[] = Array.isArray(entry?.changes) ? entry.changes : [];
+    for (const change of changes) {
+      try {
+        events.push(...parseChange(String(entry?.id ?? ''), change));
+      } catch (err) {
+        events.push({ kind: 'ignored', phoneNumberId: null, reason: `unparseable change: ${(err as Error).message}` });
+      }
+    }
+  }
+  return events;
+}
+
+function parseChange(entryId: string, change: Json): WebhookEvent[] {
+  const value: Json = change?.value ?? {};
+  const field = String(change?.field ?? '');
+  const phoneNumberId: string | null = value.metadata?.phone_number_id ?? null;
+  if (field === 'message_template_status_update') {
+    return [
+      {
+        kind: 'template_status',
+        wabaId: entryId,
+        providerTemplateId: String(value.message_template_id ?? ''),
+        name: String(value.message_template_name ?? ''),
+        language: String(value.message_template_language ?? ''),
+        status: String(value.event ?? ''),
+        reason: value.reason && value.reason !== 'NONE' ? String(value.reason) : null,
+      },
+    ];
+  }
+  if (field === 'user_preferences') {
+    const prefs: Json[] = Array.isArray(value.user_preferences) ? value.user_preferences : [];
+    return prefs.map((p) =>
+      p.category === 'marketing_messages'
+        ? {
+            kind: p.value === 'stop' ? 'opt_out' : 'opt_in',
+            phoneNumberId,
+            from: String(p.wa_id ?? ''),
+            timestamp: toDate(p.timestamp),
+            detail: String(p.detail ?? p.value ?? ''),
+          }
+        : { kind: 'ignored', phoneNumberId, reason: `user preference ${p.category}` },
+    );
+  }
+  if (field !== 'messages') return [{ kind: 'ignored', phoneNumberId, reason: `field ${field}` }];
+  const out: WebhookEvent[] = [];
+  const names = new Map<string, string>(((value.contacts as Json[]) ?? []).map((c) => [String(c.wa_id), String(c.profile?.name ?? '')]));
+  for (const m of (value.messages as Json[]) ?? []) out.push(parseMessage(phoneNumberId, m, names));
+  for (const s of (value.statuses as Json[]) ?? []) {
+    if (!['sent', 'delivered', 'read', 'failed'].includes(s.status)) {
+      out.push({ kind: 'ignored', phoneNumberId, reason: `status ${s.status}` });
+      continue;
+    }
+    const e = (s.errors as Json[] | undefined)?.[0];
+    out.push({
+      kind: 'status',
+      phoneNumberId,
+      wamid: String(s.id),
+      recipient: String(s.recipient_id ?? ''),
+      status: s.status,
+      timestamp: toDate(s.timestamp),
+      ...(e ? { error: { code: String(e.code), title: String(e.title ?? e.message ?? ''), details: e.error_data?.details } } : {}),
+    });
+  }
+  if (out.length === 0) out.push({ kind: 'ignored', phoneNumberId, reason: 'messages change without messages or statuses' });
+  return out;
+}
+
+function parseMessage(phoneNumberId: string | null, m: Json, names: Map<string, string>): WebhookEvent {
+  const type = String(m.type ?? 'unknown');
+  if (IGNORED_TYPES.includes(type) || m.errors) return { kind: 'ignored', phoneNumberId, reason: `message type ${type}` };
+  const base: Omit<InboundMessageEvent, 'type'> = {
+    kind: 'message',
+    phoneNumberId,
+    wamid: String(m.id),
+    from: String(m.from ?? ''),
+    profileName: names.get(String(m.from)) || undefined,
+    timestamp: toDate(m.timestamp),
+    contextWamid: m.context?.id,
+  };
+  if (!base.wamid || !base.from) return { kind: 'ignored', phoneNumberId, reason: 'message without id or sender' };
+  switch (type) {
+    case 'text':
+      return { ...base, type: 'text', text: String(m.text?.body ?? '') };
+    case 'button':
+      return { ...base, type: 'button', text: m.button?.text, replyId: m.button?.payload ?? m.button?.text, replyTitle: m.button?.text };
+    case 'interactive': {
+      const reply = m.interactive?.button_reply ?? m.interactive?.list_reply;
+      if (!reply) return { kind: 'ignored', phoneNumberId, reason: `interactive ${m.interactive?.type}` };
+      return { ...base, type: 'interactive', replyId: String(reply.id), replyTitle: reply.title, text: reply.title };
+    }
+    case 'location':
+      return {
+        ...base,
+        type: 'location',
+        location: { latitude: Number(m.location?.latitude), longitude: Number(m.location?.longitude), name: m.location?.name, address: m.location?.address },
+      };
+    default:
+      if ((MEDIA_TYPES as readonly string[]).includes(type)) {
+        const media: Json = m[type] ?? {};
+        return {
+          ...base,
+          type: type as InboundMessageEvent['type'],
+          text: media.caption,
+          media: { id: media.id, url: media.url, mimeType: media.mime_type, sha256: media.sha256, filename: media.filename, caption: media.caption },
+        };
+      }
+      return { ...base, type: 'other', providerType: type };
+  }
+}
+
+/** The line's routing keys a body mentions: phone_number_ids of message changes, WABA ids of template changes. */
+export function routingKeys(body: unknown): { phoneNumberIds: string[]; wabaIds: string[] } {
+  const phoneNumberIds = new Set<string>();
+  const wabaIds = new Set<string>();
+  for (const entry of ((body as Json)?.entry as Json[]) ?? []) {
+    for (const change of (entry?.changes as Json[]) ?? []) {
+      const id = change?.value?.metadata?.phone_number_id;
+      if (id) phoneNumberIds.add(String(id));
+      else if (entry?.id) wabaIds.add(String(entry.id));
+    }
+  }
+  return { phoneNumberIds: [...phoneNumberIds], wabaIds: [...wabaIds] };
+}

@@ -1,0 +1,25 @@
+import type {
+  CreatedTemplate,
+  DownloadedMedia,
+  LineCredentials,
+  OutgoingMessage,
+  TemplateDefinition,
+  TemplateState,
+  WebhookEvent,
+} from './whatsapp.types.js';
+
+/**
+ * One WhatsApp provider. Stateless and without database access: everything it needs arrives as arguments, and
+ * failures are thrown as ProviderError.
+ */
+export interface WhatsappProvider {
+  /** Sends a message to `to` (E.164) and returns the provider's message id (wamid). */
+  send(line: LineCredentials, to: string, message: OutgoingMessage): Promise<{ providerMessageId: string }>;
+  createTemplate(line: LineCredentials, template: TemplateDefinition): Promise<CreatedTemplate>;
+  getTemplate(line: LineCredentials, providerTemplateId: string): Promise<TemplateState>;
+  downloadMedia(line: LineCredentials, mediaId: string): Promise<DownloadedMedia>;
+  /** Checks a webhook call's signature header against the raw body. */
+  verifySignature(line: LineCredentials, rawBody: Buffer, signatureHeader: string | undefined): boolean;
+  /** Normalised events of a webhook body (Cloud API envelope). Never throws: unknown parts become `ignored` events. */
+  parseWebhook(body: unknown): WebhookEvent[];
+}

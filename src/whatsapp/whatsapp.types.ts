@@ -1,0 +1,136 @@
+/** What a provider needs to act for one WhatsApp line. Built from the line row by the caller; adapters never read the database. */
+export interface LineCredentials {
+  lineId: string;
+  provider: 'sandbox' | 'cloud_api' | 'bsp';
+  /** E.164 of the business number. */
+  phoneNumber: string;
+  phoneNumberId?: string | null;
+  wabaId?: string | null;
+  accessToken?: string;
+  appSecret?: string;
+  apiKey?: string;
+  baseUrl?: string | null;
+}
+
+export interface ReplyButton {
+  id: string;
+  title: string;
+}
+
+export interface ListRow {
+  id: string;
+  title: string;
+  description?: string;
+}
+
+export type MediaType = 'image' | 'video' | 'document';
+
+/** Every kind of message the service sends. */
+export type OutgoingMessage =
+  | { kind: 'text'; body: string; previewUrl?: boolean }
+  | { kind: 'buttons'; body: string; buttons: ReplyButton[]; header?: string; footer?: string }
+  | { kind: 'list'; body: string; buttonText: string; rows: ListRow[]; header?: string; footer?: string }
+  | { kind: 'media'; mediaType: MediaType; link?: string; mediaId?: string; caption?: string; filename?: string }
+  | { kind: 'location'; latitude: number; longitude: number; name?: string; address?: string }
+  | {
+      kind: 'template';
+      name: string;
+      language: string;
+      bodyParams?: string[];
+      header?: { type: MediaType; link: string } | { type: 'location'; latitude: number; longitude: number; name?: string; address?: string };
+      /** Payload of each quick-reply button, in button order. */
+      buttonPayloads?: string[];
+    };
+
+export type TemplateCategory = 'UTILITY' | 'MARKETING' | 'AUTHENTICATION';
+export type TemplateStatus = 'PENDING' | 'APPROVED' | 'REJECTED' | 'PAUSED' | 'DISABLED';
+
+export interface TemplateDefinition {
+  /** Lowercase letters, digits and underscores. */
+  name: string;
+  language: string;
+  category: TemplateCategory;
+  /** Body text with {{1}}..{{n}} parameters. */
+  body: string;
+  bodyExamples: string[];
+  header?: { format: 'IMAGE' | 'VIDEO' | 'DOCUMENT'; exampleUrl: string } | { format: 'LOCATION' };
+  quickReplies?: string[];
+}
+
+export interface CreatedTemplate {
+  providerTemplateId: string;
+  status: TemplateStatus;
+}
+
+export interface TemplateState {
+  status: TemplateStatus;
+  reason?: string | null;
+}
+
+export interface DownloadedMedia {
+  data: Buffer;
+  mimeType: string;
+}
+
+/** A user's message, normalised from any provider's webhook. */
+export interface InboundMessageEvent {
+  kind: 'message';
+  /** Provider's routing key of the business line (Cloud API phone_number_id). */
+  phoneNumberId: string | null;
+  wamid: string;
+  /** The user's number, digits only, as WhatsApp sends it. */
+  from: string;
+  profileName?: string;
+  timestamp: Date;
+  type: 'text' | 'button' | 'interactive' | 'image' | 'document' | 'video' | 'audio' | 'location' | 'other';
+  text?: string;
+  /** Id of the tapped reply button, list row or template quick reply (payload). */
+  replyId?: string;
+  replyTitle?: string;
+  media?: { id?: string; url?: string; mimeType?: string; sha256?: string; filename?: string; caption?: string };
+  location?: { latitude: number; longitude: number; name?: string; address?: string };
+  /** The message this one replies to. */
+  contextWamid?: string;
+  /** The type as the provider named it (sticker, reaction, …) when `type` is `other`. */
+  providerType?: string;
+}
+
+export type DeliveryStatus = 'sent' | 'delivered' | 'read' | 'failed';
+
+export interface StatusUpdateEvent {
+  kind: 'status';
+  phoneNumberId: string | null;
+  wamid: string;
+  recipient: string;
+  status: DeliveryStatus;
+  timestamp: Date;
+  error?: { code: string; title: string; details?: string };
+}
+
+export interface TemplateStatusEvent {
+  kind: 'template_status';
+  wabaId: string;
+  providerTemplateId: string;
+  name: string;
+  language: string;
+  status: TemplateStatus | string;
+  reason?: string | null;
+}
+
+/** A user stopped (or resumed) marketing messages through WhatsApp's own controls. */
+export interface OptOutEvent {
+  kind: 'opt_out' | 'opt_in';
+  phoneNumberId: string | null;
+  from: string;
+  timestamp: Date;
+  detail: string;
+}
+
+/** Accepted but not acted on (reactions, system messages, …). */
+export interface IgnoredEvent {
+  kind: 'ignored';
+  phoneNumberId: string | null;
+  reason: string;
+}
+
+export type WebhookEvent = InboundMessageEvent | StatusUpdateEvent | TemplateStatusEvent | OptOutEvent | IgnoredEvent;
