@@ -236,6 +236,8 @@ function checkOptions(step: Record<string, unknown>, c: StepChecker): void {
     c.text(`${at}.title`, titleMax);
     if (option.next !== undefined && typeof option.next !== 'string') c.error(`${at}.next`, `${at}.next must be a step id`);
     if (typeof option.id === 'string') {
+      // WhatsApp refuses reply ids with surrounding spaces.
+      if (option.id.trim() !== option.id) c.error(`${at}.id`, `${at}.id must not start or end with spaces`);
       if (ids.has(option.id)) c.error(`${at}.id`, `${at}.id '${option.id}' is used by another option`);
       ids.add(option.id);
     }

@@ -113,6 +113,7 @@ describe('validateFlowSteps', () => {
     expect(fields(choice('buttons', []))).toEqual(['steps[0].options']);
     expect(fields(choice('buttons', [{ id: 'a', title: 'Sí' }, { id: 'b', title: 'si' }]))).toEqual(['steps[0].options[1].title']);
     expect(fields(choice('buttons', [{ id: 'a', title: 'A' }, { id: 'a', title: 'B' }]))).toEqual(['steps[0].options[1].id']);
+    expect(fields(choice('buttons', [{ id: ' a', title: 'A' }]))).toEqual(['steps[0].options[0].id']);
     expect(fields(choice('buttons', [{ id: 'a', title: 'A' }], { button_text: 'Ver' }))).toEqual(['steps[0].button_text']);
     expect(fields(choice('list', [{ id: 'a', title: 'A' }], { button_text: 'x'.repeat(21) }))).toEqual(['steps[0].button_text']);
     expect(fields(choice('carousel', [{ id: 'a', title: 'A' }]))).toEqual(['steps[0].style']);
