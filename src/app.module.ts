@@ -6,6 +6,7 @@ import { CommonModule } from './common/common.module.js';
 import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { dataSourceOptions } from './database/data-source.js';
+import { FlowsModule } from './modules/flows/flows.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { MessagesModule } from './modules/messages/messages.module.js';
 import { TenantsModule } from './modules/tenants/tenants.module.js';
@@ -41,6 +42,7 @@ export class AppModule {
         TenantsModule,
         MessagesModule,
         WebhooksModule,
+        FlowsModule,
       ],
     };
   }

@@ -1,0 +1,116 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
+import { Clock } from '../../common/clock/clock.js';
+import { AppError } from '../../common/errors/app-error.js';
+import { paginate } from '../../common/http/pagination.js';
+import { newId } from '../../common/ids/ids.js';
+import type { CreateFlowDto, ListFlowsQueryDto, PatchFlowDto } from './dto/flow.dto.js';
+import { Flow } from './entities/flow.entity.js';
+import { FlowVersion } from './entities/flow-version.entity.js';
+import type { FlowDefinition, FlowStep } from './flow-definition.js';
+import { resolveSettings } from './flow-settings.js';
+import { validateFlowSteps } from './flow-validation.js';
+import { flowArchived, invalidFlow } from './flows.errors.js';
+
+/** One version of a flow, as the engine needs it. */
+export interface FlowVersionView {
+  flowId: string;
+  tenantId: string;
+  version: number;
+  status: Flow['status'];
+  definition: FlowDefinition;
+}
+
+@Injectable()
+export class FlowsService {
+  constructor(
+    @InjectRepository(Flow) private readonly flows: Repository<Flow>,
+    @InjectRepository(FlowVersion) private readonly versions: Repository<FlowVersion>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+  ) {}
+
+  async create(tenantId: string, dto: CreateFlowDto): Promise<{ flow: Flow; version: FlowVersion }> {
+    const definition = this.definition(dto.name, dto.steps, resolveSettings(dto.settings));
+    const now = this.clock.now();
+    return this.dataSource.transaction(async (m) => {
+      const flow = m.create(Flow, { id: newId('FLW'), tenantId, name: definition.name, status: 'active', latestVersion: 1, createdAt: now, updatedAt: now, archivedAt: null });
+      await m.insert(Flow, flow);
+      const version = m.create(FlowVersion, { flowId: flow.id, version: 1, definition, createdAt: now });
+      await m.insert(FlowVersion, version);
+      return { flow, version };
+    });
+  }
+
+  /** PUT (`replace`): the new version is exactly the body. PATCH (`merge`): the body over the latest version. */
+  async update(tenantId: string, id: string, dto: PatchFlowDto, mode: 'replace' | 'merge'): Promise<{ flow: Flow; version: FlowVersion }> {
+    return this.dataSource.transaction(async (m) => {
+      // The row lock serialises concurrent updates of one flow, so version numbers never collide.
+      const flow = await m.findOne(Flow, { where: { id, tenantId }, lock: { mode: 'pessimistic_write' } });
+      if (!flow) throw AppError.notFound('Flow', id);
+      if (flow.status === 'archived') throw flowArchived(id);
+      const current = (await m.findOneByOrFail(FlowVersion, { flowId: id, version: flow.latestVersion })).definition;
+      const definition =
+        mode === 'replace'
+          ? this.definition(dto.name!, dto.steps!, resolveSettings(dto.settings))
+          : this.definition(dto.name ?? current.name, dto.steps ?? current.steps, resolveSettings(dto.settings, current.settings));
+      const now = this.clock.now();
+      const version = m.create(FlowVersion, { flowId: id, version: flow.latestVersion + 1, definition, createdAt: now });
+      await m.insert(FlowVersion, version);
+      Object.assign(flow, { name: definition.name, latestVersion: version.version, updatedAt: now });
+      await m.update(Flow, { id }, { name: flow.name, latestVersion: flow.latestVersion, updatedAt: now });
+      return { flow, version };
+    });
+  }
+
+  /** Archived flows can't be started or changed; their versions stay readable. Archiving twice is harmless. */
+  async archive(tenantId: string, id: string): Promise<{ flow: Flow; version: FlowVersion }> {
+    const now = this.clock.now();
+    await this.flows
+      .createQueryBuilder()
+      .update(Flow)
+      .set({ status: 'archived', archivedAt: now, updatedAt: now })
+      .where('id = :id AND tenant_id = :tenantId AND status = :active', { id, tenantId, active: 'active' })
+      .execute();
+    return this.get(tenantId, id);
+  }
+
+  async get(tenantId: string, id: string, version?: number): Promise<{ flow: Flow; version: FlowVersion }> {
+    const flow = await this.flows.findOneBy({ id, tenantId });
+    if (!flow) throw AppError.notFound('Flow', id);
+    const row = await this.versions.findOneBy({ flowId: id, version: version ?? flow.latestVersion });
+    if (!row) throw AppError.notFound('Flow version', `${id} v${version}`);
+    return { flow, version: row };
+  }
+
+  list(tenantId: string, query: ListFlowsQueryDto) {
+    const qb = this.flows.createQueryBuilder('f').where('f.tenant_id = :tenantId', { tenantId });
+    if (query.status) qb.andWhere('f.status = :status', { status: query.status });
+    return paginate(qb, query);
+  }
+
+  /**
+   * A flow version's parsed definition (the latest when `version` is omitted). Works for archived flows too:
+   * processes already running keep the version they started with. 404 for another tenant's flow.
+   */
+  async getVersion(tenantId: string, flowId: string, version?: number): Promise<FlowVersionView> {
+    const { flow, version: row } = await this.get(tenantId, flowId, version);
+    return { flowId: flow.id, tenantId: flow.tenantId, version: row.version, status: flow.status, definition: row.definition };
+  }
+
+  /** The latest version of a flow that may start a new process; 409 FLOW_ARCHIVED when archived, 404 when unknown. */
+  async assertStartable(tenantId: string, flowId: string, manager?: EntityManager): Promise<FlowVersionView> {
+    const flow = await (manager ?? this.dataSource.manager).findOneBy(Flow, { id: flowId, tenantId });
+    if (!flow) throw AppError.notFound('Flow', flowId);
+    if (flow.status !== 'active') throw flowArchived(flowId);
+    const row = await (manager ?? this.dataSource.manager).findOneByOrFail(FlowVersion, { flowId, version: flow.latestVersion });
+    return { flowId, tenantId, version: row.version, status: flow.status, definition: row.definition };
+  }
+
+  private definition(name: string, steps: unknown[], settings: FlowDefinition['settings']): FlowDefinition {
+    const problems = validateFlowSteps(steps);
+    if (problems.length > 0) throw invalidFlow(problems);
+    return { name, steps: steps as FlowStep[], settings };
+  }
+}
