@@ -7,6 +7,7 @@ import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { dataSourceOptions } from './database/data-source.js';
 import { HealthModule } from './modules/health/health.module.js';
+import { HooksModule } from './modules/hooks/hooks.module.js';
 import { TenantsModule } from './modules/tenants/tenants.module.js';
 
 @Module({})
@@ -35,6 +36,7 @@ export class AppModule {
         CommonModule,
         HealthModule,
         TenantsModule,
+        HooksModule,
       ],
     };
   }

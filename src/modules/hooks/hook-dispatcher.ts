@@ -1,0 +1,296 @@
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { Webhook } from 'standardwebhooks';
+import { DataSource } from 'typeorm';
+import { Clock } from '../../common/clock/clock.js';
+import { AppConfig } from '../../config/app-config.js';
+import { HostResolver, ssrfCheck } from './url-guard.js';
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+
+/** Delay after the n-th failed try (1-based); the last value repeats. */
+export const RETRY_DELAYS_MS = [5 * SECOND, MINUTE, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 5 * HOUR, 10 * HOUR];
+/** Retries stop this long after the first try; a hook whose every try failed for as long is disabled. */
+export const RETRY_WINDOW_MS = 72 * HOUR;
+/** A claimed delivery belongs to its dispatcher this long; after that (a crash) it is due again. */
+export const LEASE_MS = 60 * SECOND;
+export const TIMEOUT_MS = 10 * SECOND;
+export const MAX_IN_FLIGHT = 64;
+/** A slow endpoint holds at most this many of the slots, so other hooks keep flowing. */
+export const PER_HOOK_IN_FLIGHT = 16;
+const EXCERPT_CHARS = 500;
+const TICK_MS = 1000;
+
+/** The delay before the next try after `failures` failed tries, with ±10% jitter so retries of many hooks spread. */
+export function retryDelay(failures: number, random = Math.random()): number {
+  const base = RETRY_DELAYS_MS[Math.min(failures, RETRY_DELAYS_MS.length) - 1];
+  return Math.round(base * (0.9 + 0.2 * random));
+}
+
+export interface ClaimedDelivery {
+  id: string;
+  hook_id: string;
+  event_id: string;
+  event_type: string;
+  attempt_count: number;
+  first_attempt_at: Date | null;
+  url: string;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: Date | null;
+  data: object;
+  event_created_at: Date;
+  lease_token: string;
+}
+
+interface Outcome {
+  ok: boolean;
+  httpStatus: number | null;
+  latencyMs: number;
+  error: string | null;
+  excerpt: string | null;
+}
+
+/**
+ * Sends pending hook deliveries. Rows are claimed with FOR UPDATE SKIP LOCKED and leased (status `sending`,
+ * `next_attempt_at` = lease end) in one short statement, so several instances share the work and a crash after the
+ * claim only delays those rows until the lease ends. Sends run with bounded concurrency, a per-hook cap, and each
+ * delivery's result is written as soon as it is known: a slow endpoint never holds back other hooks.
+ */
+@Injectable()
+export class HookDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(HookDispatcher.name);
+  private readonly inflight = new Map<string, Promise<void>>();
+  private readonly perHook = new Map<string, number>();
+  private filling: Promise<number> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private stopping = false;
+  private backlog = false;
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly clock: Clock,
+    private readonly config: AppConfig,
+    private readonly resolver: HostResolver,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.config.WORKERS_ENABLED) return;
+    this.timer = setInterval(() => void this.fill(), TICK_MS);
+    this.timer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.filling?.catch(() => undefined);
+    await Promise.allSettled([...this.inflight.values()]);
+  }
+
+  /**
+   * Sends everything due now and waits for the results; returns how many sends it started. Tests call it after
+   * moving the clock; production runs the same claim loop on a timer.
+   */
+  async dispatchDue(): Promise<number> {
+    let started = 0;
+    for (;;) {
+      const n = await this.fill();
+      started += n;
+      if (n > 0) continue;
+      if (this.inflight.size === 0) return started;
+      await Promise.race(this.inflight.values());
+    }
+  }
+
+  /**
+   * Claims up to `limit` due deliveries (leasing them) without sending. Public for tests that simulate a crash
+   * between the claim and the send.
+   */
+  async claim(limit: number, excludeHooks: string[] = []): Promise<ClaimedDelivery[]> {
+    const now = this.clock.now();
+    const token = randomUUID();
+    return this.ds.query(
+      `WITH due AS (
+         SELECT d.id FROM hook_deliveries d JOIN hooks h ON h.id = d.hook_id
+          WHERE d.status IN ('pending', 'sending') AND d.next_attempt_at <= $1 AND h.active
+            AND NOT (d.hook_id = ANY($3::text[]))
+          ORDER BY d.next_attempt_at
+          LIMIT $2
+          FOR UPDATE OF d SKIP LOCKED
+       ), claimed AS (
+         UPDATE hook_deliveries d SET status = 'sending', next_attempt_at = $4, lease_token = $5
+           FROM due, hooks h, hook_events e
+          WHERE d.id = due.id AND h.id = d.hook_id AND e.id = d.event_id
+         RETURNING d.id, d.hook_id, d.event_id, d.event_type, d.attempt_count, d.first_attempt_at, d.lease_token,
+                   h.url, h.secret, h.previous_secret, h.previous_secret_expires_at, e.data, e.created_at AS event_created_at
+       )
+       SELECT * FROM claimed`,
+      [now, limit, excludeHooks, new Date(now.getTime() + LEASE_MS), token],
+    );
+  }
+
+  /** One claim round at a time per instance; returns how many sends it started. */
+  private fill(): Promise<number> {
+    if (this.filling) return this.filling;
+    this.filling = this.claimAndStart()
+      .catch((err: unknown) => {
+        if (!this.stopping) this.logger.error({ err }, 'hook dispatch failed');
+        return 0;
+      })
+      .finally(() => {
+        this.filling = null;
+      });
+    return this.filling;
+  }
+
+  private async claimAndStart(): Promise<number> {
+    const free = MAX_IN_FLIGHT - this.inflight.size;
+    if (free <= 0 || this.stopping) return 0;
+    const saturated = [...this.perHook].filter(([, n]) => n >= PER_HOOK_IN_FLIGHT).map(([id]) => id);
+    const rows = await this.claim(free, saturated);
+    this.backlog = rows.length === free;
+    const release: string[] = [];
+    for (const row of rows) {
+      const n = this.perHook.get(row.hook_id) ?? 0;
+      if (n >= PER_HOOK_IN_FLIGHT) {
+        release.push(row.id);
+        continue;
+      }
+      this.perHook.set(row.hook_id, n + 1);
+      const done = this.deliver(row)
+        .catch((err: unknown) => {
+          // The lease runs out and the delivery is tried again: nothing is lost.
+          if (!this.stopping) this.logger.error({ err, deliveryId: row.id }, 'recording a hook delivery failed');
+        })
+        .finally(() => {
+          this.inflight.delete(row.id);
+          const left = (this.perHook.get(row.hook_id) ?? 1) - 1;
+          if (left > 0) this.perHook.set(row.hook_id, left);
+          else this.perHook.delete(row.hook_id);
+          if (this.timer && this.backlog && !this.stopping) void this.fill();
+        });
+      this.inflight.set(row.id, done);
+    }
+    if (release.length > 0) {
+      // Over the per-hook cap: hand them back, due at once, for when that hook has a free slot.
+      await this.ds.query(
+        `UPDATE hook_deliveries SET status = 'pending', next_attempt_at = $2, lease_token = NULL WHERE id = ANY($1) AND lease_token = $3`,
+        [release, this.clock.now(), rows[0].lease_token],
+      );
+    }
+    return rows.length - release.length;
+  }
+
+  private async deliver(row: ClaimedDelivery): Promise<void> {
+    const attemptedAt = this.clock.now();
+    const outcome = await this.send(row, attemptedAt);
+    if (outcome.ok) {
+      await this.ds.query(
+        `WITH d AS (
+           UPDATE hook_deliveries SET status = 'succeeded', attempt_count = attempt_count + 1, next_attempt_at = NULL,
+                  lease_token = NULL, first_attempt_at = COALESCE(first_attempt_at, $3), last_attempt_at = $3,
+                  delivered_at = $3, last_error = NULL
+            WHERE id = $1 AND lease_token = $2
+           RETURNING id, hook_id
+         ), a AS (
+           INSERT INTO hook_delivery_attempts (delivery_id, attempted_at, http_status, latency_ms, response_excerpt)
+           SELECT id, $3, $4, $5, $6 FROM d
+         )
+         UPDATE hooks SET failing_since = NULL WHERE id IN (SELECT hook_id FROM d) AND failing_since IS NOT NULL`,
+        [row.id, row.lease_token, attemptedAt, outcome.httpStatus, outcome.latencyMs, outcome.excerpt],
+      );
+      return;
+    }
+    const first = row.first_attempt_at ?? attemptedAt;
+    const deadline = first.getTime() + RETRY_WINDOW_MS;
+    const failures = row.attempt_count + 1;
+    const exhausted = attemptedAt.getTime() >= deadline;
+    // The last try lands on the deadline itself rather than past it.
+    const next = exhausted ? null : new Date(Math.min(attemptedAt.getTime() + retryDelay(failures), deadline));
+    await this.ds.query(
+      `WITH d AS (
+         UPDATE hook_deliveries SET status = $7, attempt_count = attempt_count + 1, next_attempt_at = $8,
+                lease_token = NULL, first_attempt_at = COALESCE(first_attempt_at, $3), last_attempt_at = $3, last_error = $9
+          WHERE id = $1 AND lease_token = $2
+         RETURNING id, hook_id
+       ), a AS (
+         INSERT INTO hook_delivery_attempts (delivery_id, attempted_at, http_status, latency_ms, error, response_excerpt)
+         SELECT id, $3, $4, $5, $9, $6 FROM d
+       )
+       UPDATE hooks SET failing_since = $3 WHERE id IN (SELECT hook_id FROM d) AND failing_since IS NULL`,
+      [row.id, row.lease_token, attemptedAt, outcome.httpStatus, outcome.latencyMs, outcome.excerpt, exhausted ? 'failed' : 'pending', next, outcome.error],
+    );
+    if (exhausted) {
+      await this.ds.query(
+        `UPDATE hooks SET active = false, disabled_at = $2, updated_at = now(),
+                disabled_reason = 'Every delivery failed for 3 days (last error: ' || $3 || '). Fix the endpoint and set active=true.'
+          WHERE id = $1 AND active AND failing_since <= $4`,
+        [row.hook_id, attemptedAt, outcome.error ?? 'unknown', new Date(attemptedAt.getTime() - RETRY_WINDOW_MS)],
+      );
+    }
+  }
+
+  private async send(row: ClaimedDelivery, attemptedAt: Date): Promise<Outcome> {
+    const started = performance.now();
+    const elapsed = () => Math.round(performance.now() - started);
+    const blocked = await ssrfCheck(row.url, this.config.allowLocalUrls, this.resolver);
+    if (blocked) return { ok: false, httpStatus: null, latencyMs: elapsed(), error: blocked, excerpt: null };
+
+    const body = JSON.stringify({
+      id: row.event_id,
+      type: row.event_type,
+      created_at: new Date(row.event_created_at).toISOString(),
+      data: row.data,
+    });
+    const secrets = [row.secret];
+    if (row.previous_secret && row.previous_secret_expires_at && new Date(row.previous_secret_expires_at) > attemptedAt) {
+      secrets.push(row.previous_secret);
+    }
+    // The receiver checks webhook-timestamp against its own wall clock (replay protection), so it is wall time.
+    const signedAt = new Date();
+    const signature = secrets.map((s) => new Webhook(s).sign(row.event_id, signedAt, body)).join(' ');
+    try {
+      const res = await fetch(row.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'Testigo-Hooks/1.0',
+          'webhook-id': row.event_id,
+          'webhook-timestamp': String(Math.floor(signedAt.getTime() / 1000)),
+          'webhook-signature': signature,
+        },
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+      const excerpt = await readExcerpt(res);
+      const ok = res.status >= 200 && res.status < 300;
+      return { ok, httpStatus: res.status, latencyMs: elapsed(), error: ok ? null : `HTTP_${res.status}`, excerpt };
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string; message?: string } };
+      const error = e.name === 'TimeoutError' ? 'TIMEOUT' : `CONNECTION_FAILED: ${e.cause?.code ?? e.cause?.message ?? e.message}`;
+      return { ok: false, httpStatus: null, latencyMs: elapsed(), error, excerpt: null };
+    }
+  }
+}
+
+/** The first characters of a response body, reading no more of it than needed. */
+async function readExcerpt(res: Response): Promise<string | null> {
+  if (!res.body) return null;
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  try {
+    while (text.length < EXCERPT_CHARS) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return text.length > 0 ? text.slice(0, EXCERPT_CHARS) : null;
+}
