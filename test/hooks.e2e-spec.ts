@@ -498,3 +498,35 @@ describe('hooks SSRF rules (local URLs not allowed)', () => {
     await t.http.post('/v1/hooks').set('X-API-Key', apiKey).send({ url: 'https://hooks.internal.example/hook', events: ['process.started'] }).expect(201);
   });
 });
+
+describe('hooks background dispatcher (workers on)', () => {
+  let t: TestApp;
+  let r: HookReceiver;
+  beforeAll(async () => {
+    t = await createTestApp({ env: { WORKERS_ENABLED: 'true' } });
+    r = await new HookReceiver().start();
+  });
+  afterAll(async () => {
+    await t.close();
+    await r.stop();
+  });
+
+  it('delivers without anyone calling dispatchDue, and retries when the clock reaches the next try', async () => {
+    const { apiKey, tenantId } = await t.newTenant();
+    const hook = (await t.http.post('/v1/hooks').set('X-API-Key', apiKey).send({ url: r.url, events: ['message.status'] }).expect(201)).body;
+    r.status = 500;
+    const eventId = await emit(t, tenantId, 'message.status', { status: 'read' });
+    await r.waitFor(1, 5000);
+    r.status = 200;
+    t.clock.advance(6 * SEC);
+    await r.waitFor(2, 5000);
+    expect(r.requests.map((q) => q.headers['webhook-id'])).toEqual([eventId, eventId]);
+    const until = Date.now() + 5000;
+    let status = '';
+    while (Date.now() < until && status !== 'succeeded') {
+      status = (await t.db.query(`SELECT status FROM hook_deliveries WHERE hook_id = $1`, [hook.id]))[0].status;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    expect(status).toBe('succeeded');
+  });
+});

@@ -21,6 +21,8 @@ export const TIMEOUT_MS = 10 * SECOND;
 export const MAX_IN_FLIGHT = 64;
 /** A slow endpoint holds at most this many of the slots, so other hooks keep flowing. */
 export const PER_HOOK_IN_FLIGHT = 16;
+/** Claim again once this many slots are free (one claim per finished send would make claims the bottleneck). */
+const REFILL_BATCH = 16;
 const EXCERPT_CHARS = 500;
 const TICK_MS = 1000;
 
@@ -69,6 +71,7 @@ export class HookDispatcher implements OnApplicationBootstrap, BeforeApplication
   private timer: NodeJS.Timeout | null = null;
   private stopping = false;
   private backlog = false;
+  private lastClaimSkippedHooks = false;
 
   constructor(
     private readonly ds: DataSource,
@@ -99,9 +102,15 @@ export class HookDispatcher implements OnApplicationBootstrap, BeforeApplication
     for (;;) {
       const n = await this.fill();
       started += n;
-      if (n > 0) continue;
-      if (this.inflight.size === 0) return started;
-      await Promise.race(this.inflight.values());
+      if (this.inflight.size === 0) {
+        // A claim that skipped saturated hooks proves nothing if their sends finished meanwhile: claim again.
+        if (n === 0 && !this.lastClaimSkippedHooks) return started;
+        continue;
+      }
+      // Nothing claimable now: wait for a send to finish. Otherwise claim again once a batch of slots is free, so a
+      // claim takes many rows instead of one per finished send.
+      if (n === 0) await Promise.race(this.inflight.values());
+      while (this.inflight.size > MAX_IN_FLIGHT - REFILL_BATCH) await Promise.race(this.inflight.values());
     }
   }
 
@@ -148,8 +157,10 @@ export class HookDispatcher implements OnApplicationBootstrap, BeforeApplication
 
   private async claimAndStart(): Promise<number> {
     const free = MAX_IN_FLIGHT - this.inflight.size;
+    this.lastClaimSkippedHooks = false;
     if (free <= 0 || this.stopping) return 0;
     const saturated = [...this.perHook].filter(([, n]) => n >= PER_HOOK_IN_FLIGHT).map(([id]) => id);
+    this.lastClaimSkippedHooks = saturated.length > 0;
     const rows = await this.claim(free, saturated);
     this.backlog = rows.length === free;
     const release: string[] = [];
@@ -170,7 +181,7 @@ export class HookDispatcher implements OnApplicationBootstrap, BeforeApplication
           const left = (this.perHook.get(row.hook_id) ?? 1) - 1;
           if (left > 0) this.perHook.set(row.hook_id, left);
           else this.perHook.delete(row.hook_id);
-          if (this.timer && this.backlog && !this.stopping) void this.fill();
+          if (this.timer && this.backlog && !this.stopping && this.inflight.size <= MAX_IN_FLIGHT - REFILL_BATCH) void this.fill();
         });
       this.inflight.set(row.id, done);
     }
