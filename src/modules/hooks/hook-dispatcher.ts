@@ -23,6 +23,8 @@ export const MAX_IN_FLIGHT = 64;
 export const PER_HOOK_IN_FLIGHT = 16;
 /** Claim again once this many slots are free (one claim per finished send would make claims the bottleneck). */
 const REFILL_BATCH = 16;
+/** Most results stored by one statement. */
+const RECORD_BATCH = 200;
 const EXCERPT_CHARS = 500;
 const TICK_MS = 1000;
 
@@ -46,6 +48,14 @@ export interface ClaimedDelivery {
   data: object;
   event_created_at: Date;
   lease_token: string;
+}
+
+interface Result {
+  row: ClaimedDelivery;
+  attemptedAt: Date;
+  outcome: Outcome;
+  status: 'succeeded' | 'pending' | 'failed';
+  next: Date | null;
 }
 
 interface Outcome {
@@ -72,6 +82,8 @@ export class HookDispatcher implements OnApplicationBootstrap, BeforeApplication
   private stopping = false;
   private backlog = false;
   private lastClaimSkippedHooks = false;
+  private readonly results: Array<{ result: Result; resolve: () => void; reject: (err: unknown) => void }> = [];
+  private writing = false;
 
   constructor(
     private readonly ds: DataSource,
@@ -198,48 +210,86 @@ export class HookDispatcher implements OnApplicationBootstrap, BeforeApplication
   private async deliver(row: ClaimedDelivery): Promise<void> {
     const attemptedAt = this.clock.now();
     const outcome = await this.send(row, attemptedAt);
-    if (outcome.ok) {
-      await this.ds.query(
-        `WITH d AS (
-           UPDATE hook_deliveries SET status = 'succeeded', attempt_count = attempt_count + 1, next_attempt_at = NULL,
-                  lease_token = NULL, first_attempt_at = COALESCE(first_attempt_at, $3), last_attempt_at = $3,
-                  delivered_at = $3, last_error = NULL
-            WHERE id = $1 AND lease_token = $2
-           RETURNING id, hook_id
-         ), a AS (
-           INSERT INTO hook_delivery_attempts (delivery_id, attempted_at, http_status, latency_ms, response_excerpt)
-           SELECT id, $3, $4, $5, $6 FROM d
-         )
-         UPDATE hooks SET failing_since = NULL WHERE id IN (SELECT hook_id FROM d) AND failing_since IS NOT NULL`,
-        [row.id, row.lease_token, attemptedAt, outcome.httpStatus, outcome.latencyMs, outcome.excerpt],
-      );
-      return;
+    let status: Result['status'] = 'succeeded';
+    let next: Date | null = null;
+    if (!outcome.ok) {
+      const deadline = (row.first_attempt_at ?? attemptedAt).getTime() + RETRY_WINDOW_MS;
+      const exhausted = attemptedAt.getTime() >= deadline;
+      status = exhausted ? 'failed' : 'pending';
+      // The last try lands on the deadline itself rather than past it.
+      next = exhausted ? null : new Date(Math.min(attemptedAt.getTime() + retryDelay(row.attempt_count + 1), deadline));
     }
-    const first = row.first_attempt_at ?? attemptedAt;
-    const deadline = first.getTime() + RETRY_WINDOW_MS;
-    const failures = row.attempt_count + 1;
-    const exhausted = attemptedAt.getTime() >= deadline;
-    // The last try lands on the deadline itself rather than past it.
-    const next = exhausted ? null : new Date(Math.min(attemptedAt.getTime() + retryDelay(failures), deadline));
+    await this.record({ row, attemptedAt, outcome, status, next });
+  }
+
+  /**
+   * Results are written in batches, one write at a time (group commit): while one batch is being written the next
+   * one gathers, so a busy dispatcher makes few round trips. A send's slot frees once its result is stored.
+   */
+  private record(result: Result): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.results.push({ result, resolve, reject });
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    if (this.writing || this.results.length === 0) return;
+    const batch = this.results.splice(0, RECORD_BATCH);
+    this.writing = true;
+    this.writeResults(batch.map((b) => b.result))
+      .then(
+        () => batch.forEach((b) => b.resolve()),
+        (err: unknown) => batch.forEach((b) => b.reject(err)),
+      )
+      .finally(() => {
+        this.writing = false;
+        this.flush();
+      });
+  }
+
+  private async writeResults(results: Result[]): Promise<void> {
     await this.ds.query(
-      `WITH d AS (
-         UPDATE hook_deliveries SET status = $7, attempt_count = attempt_count + 1, next_attempt_at = $8,
-                lease_token = NULL, first_attempt_at = COALESCE(first_attempt_at, $3), last_attempt_at = $3, last_error = $9
-          WHERE id = $1 AND lease_token = $2
-         RETURNING id, hook_id
+      `WITH r AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::int[], $6::int[], $7::text[], $8::text[], $9::timestamptz[])
+           AS r(id, token, status, attempted_at, http_status, latency_ms, error, excerpt, next_at)
+       ), d AS (
+         UPDATE hook_deliveries d
+            SET status = r.status, attempt_count = d.attempt_count + 1, next_attempt_at = r.next_at, lease_token = NULL,
+                first_attempt_at = COALESCE(d.first_attempt_at, r.attempted_at), last_attempt_at = r.attempted_at,
+                delivered_at = CASE WHEN r.status = 'succeeded' THEN r.attempted_at ELSE d.delivered_at END, last_error = r.error
+           FROM r
+          WHERE d.id = r.id AND d.lease_token = r.token
+         RETURNING d.id, d.hook_id, r.status, r.attempted_at
        ), a AS (
          INSERT INTO hook_delivery_attempts (delivery_id, attempted_at, http_status, latency_ms, error, response_excerpt)
-         SELECT id, $3, $4, $5, $9, $6 FROM d
+         SELECT r.id, r.attempted_at, r.http_status, r.latency_ms, r.error, r.excerpt FROM r JOIN d ON d.id = r.id
+       ), per_hook AS (
+         SELECT hook_id, bool_or(status = 'succeeded') AS any_ok, min(attempted_at) FILTER (WHERE status <> 'succeeded') AS first_fail
+           FROM d GROUP BY hook_id
        )
-       UPDATE hooks SET failing_since = $3 WHERE id IN (SELECT hook_id FROM d) AND failing_since IS NULL`,
-      [row.id, row.lease_token, attemptedAt, outcome.httpStatus, outcome.latencyMs, outcome.excerpt, exhausted ? 'failed' : 'pending', next, outcome.error],
+       -- failing_since: cleared by a success, set by the first failure after one.
+       UPDATE hooks h SET failing_since = CASE WHEN p.any_ok THEN NULL ELSE COALESCE(h.failing_since, p.first_fail) END
+         FROM per_hook p
+        WHERE h.id = p.hook_id AND h.failing_since IS DISTINCT FROM (CASE WHEN p.any_ok THEN NULL ELSE COALESCE(h.failing_since, p.first_fail) END)`,
+      [
+        results.map((x) => x.row.id),
+        results.map((x) => x.row.lease_token),
+        results.map((x) => x.status),
+        results.map((x) => x.attemptedAt),
+        results.map((x) => x.outcome.httpStatus),
+        results.map((x) => x.outcome.latencyMs),
+        results.map((x) => x.outcome.error),
+        results.map((x) => x.outcome.excerpt),
+        results.map((x) => x.next),
+      ],
     );
-    if (exhausted) {
+    for (const x of results.filter((r) => r.status === 'failed')) {
       await this.ds.query(
         `UPDATE hooks SET active = false, disabled_at = $2, updated_at = now(),
                 disabled_reason = 'Every delivery failed for 3 days (last error: ' || $3 || '). Fix the endpoint and set active=true.'
           WHERE id = $1 AND active AND failing_since <= $4`,
-        [row.hook_id, attemptedAt, outcome.error ?? 'unknown', new Date(attemptedAt.getTime() - RETRY_WINDOW_MS)],
+        [x.row.hook_id, x.attemptedAt, x.outcome.error ?? 'unknown', new Date(x.attemptedAt.getTime() - RETRY_WINDOW_MS)],
       );
     }
   }
