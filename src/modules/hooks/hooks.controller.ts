@@ -1,14 +1,15 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiCreatedResponse, ApiExtraModels, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Tenant, TenantAuth } from '../../common/auth/api-key.guard.js';
 import type { TenantContext } from '../../common/auth/api-key-resolver.js';
 import { Clock } from '../../common/clock/clock.js';
 import { ApiErrors } from '../../common/http/api-errors.decorator.js';
 import { ApiPageResponse, PageDto, PageQueryDto } from '../../common/http/pagination.js';
-import { CreateHookDto, DeliveryDto, HookDto, HookWithSecretDto, ListDeliveriesQueryDto, UpdateHookDto } from './dto/hook.dto.js';
+import { CreateHookDto, DeliveryDto, HookDto, HookPayloadDto, HookWithSecretDto, ListDeliveriesQueryDto, UpdateHookDto } from './dto/hook.dto.js';
 import { HooksService } from './hooks.service.js';
 
 @ApiTags('Hooks')
+@ApiExtraModels(HookPayloadDto)
 @TenantAuth()
 @ApiErrors([401, 'UNAUTHENTICATED'])
 @Controller('v1/hooks')
@@ -23,7 +24,9 @@ export class HooksController {
     summary: 'Subscribe an endpoint to events',
     description:
       'Deliveries are POSTs of `{id, type, created_at, data}` signed with the Standard Webhooks scheme (`webhook-id`, ' +
-      '`webhook-timestamp`, `webhook-signature`); verify them with the returned secret and any `standardwebhooks` library.',
+      '`webhook-timestamp`, `webhook-signature`); verify them with the returned secret and any `standardwebhooks` library. ' +
+      'The body is the `HookPayloadDto` schema. A 2xx answer within 10 s is success; otherwise the delivery is retried ' +
+      'after about 5 s, 1 min, 5 min, 30 min, 2 h, 5 h, then every 10 h, for 3 days.',
   })
   @ApiCreatedResponse({ type: HookWithSecretDto })
   @ApiErrors([400, 'VALIDATION_FAILED'])

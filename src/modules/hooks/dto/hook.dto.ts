@@ -139,3 +139,18 @@ export class DeliveryDto {
   @ApiProperty({ type: [DeliveryAttemptDto], description: 'Every try, oldest first' }) attempts: DeliveryAttemptDto[];
   @ApiProperty() created_at: string;
 }
+
+/** What your endpoint receives (documentation only: the body of every delivery). */
+export class HookPayloadDto {
+  @ApiProperty({ example: 'EVT01JD3V6Q4T1Z0K6M3P9X2Y5B7C', description: 'Event id, also sent as the `webhook-id` header; dedupe on it' })
+  id: string;
+  @ApiProperty({ enum: [...HOOK_EVENTS, PING_EVENT], example: 'process.succeeded' }) type: string;
+  @ApiProperty({ example: '2026-03-02T15:00:00.000Z', description: 'When the event happened' }) created_at: string;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    example: { process_id: 'PRC01JD3V6Q4T1Z0K6M3P9X2Y5B7C', flow_id: 'FLW01JD3V6Q4T1Z0K6M3P9X2Y5B7C', status: 'succeeded' },
+    description: 'The event itself; its shape depends on `type`',
+  })
+  data: object;
+}
