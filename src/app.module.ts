@@ -9,6 +9,7 @@ import { dataSourceOptions } from './database/data-source.js';
 import { FlowsModule } from './modules/flows/flows.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { MessagesModule } from './modules/messages/messages.module.js';
+import { HooksModule } from './modules/hooks/hooks.module.js';
 import { TenantsModule } from './modules/tenants/tenants.module.js';
 import { WebhooksModule } from './modules/webhooks/webhooks.module.js';
 import { WhatsappModule } from './whatsapp/whatsapp.module.js';
@@ -43,6 +44,7 @@ export class AppModule {
         MessagesModule,
         WebhooksModule,
         FlowsModule,
+        HooksModule,
       ],
     };
   }

@@ -28,6 +28,8 @@ export interface TestAppOptions {
   /** Share another test app's database (to run two instances against one database). */
   databaseUrl?: string;
   clock?: FakeClock;
+  /** Providers to replace, e.g. a boundary such as the hooks' HostResolver. */
+  overrides?: Array<{ provide: unknown; useValue: unknown }>;
 }
 
 /** The real HTTP app on a real (per-suite) PostgreSQL database, with an injected clock. */
@@ -41,10 +43,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     ...options.env,
   });
   const clock = options.clock ?? new FakeClock();
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config, database.url)] })
-    .overrideProvider(Clock)
-    .useValue(clock)
-    .compile();
+  const builder = Test.createTestingModule({ imports: [AppModule.forRoot(config, database.url)] }).overrideProvider(Clock).useValue(clock);
+  for (const o of options.overrides ?? []) builder.overrideProvider(o.provide).useValue(o.useValue);
+  const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication({ bodyParser: false });
   configureApp(app, config);
   await app.init();

@@ -1,0 +1,14 @@
+/** Events a hook can subscribe to. `ping` is sent only by `POST /v1/hooks/{id}/test`. */
+export const HOOK_EVENTS = [
+  'process.started',
+  'process.succeeded',
+  'process.failed',
+  'message.status',
+  'outbound.status',
+  'signature.completed',
+] as const;
+export type HookEventType = (typeof HOOK_EVENTS)[number];
+export const PING_EVENT = 'ping';
+
+export const DELIVERY_STATUSES = ['pending', 'sending', 'succeeded', 'failed'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];

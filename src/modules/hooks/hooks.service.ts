@@ -1,0 +1,213 @@
+import { HttpStatus, Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { randomBytes } from 'node:crypto';
+import { EntityManager, In, Repository } from 'typeorm';
+import { Clock } from '../../common/clock/clock.js';
+import { AppError } from '../../common/errors/app-error.js';
+import { PageQueryDto, paginate } from '../../common/http/pagination.js';
+import { newId } from '../../common/ids/ids.js';
+import { AppConfig } from '../../config/app-config.js';
+import type { CreateHookDto, DeliveryDto, ListDeliveriesQueryDto, UpdateHookDto } from './dto/hook.dto.js';
+import { HookDeliveryAttempt } from './entities/hook-delivery-attempt.entity.js';
+import { HookDelivery } from './entities/hook-delivery.entity.js';
+import { Hook } from './entities/hook.entity.js';
+import { HOOK_EVENTS, PING_EVENT } from './hook-events.js';
+import { checkHookUrl } from './url-guard.js';
+
+/** After a rotation the previous secret keeps signing for this long, so clients can switch without losing a hook. */
+export const SECRET_OVERLAP_MS = 24 * 3600_000;
+
+export interface HookEventInput {
+  tenantId: string;
+  /** One of HOOK_EVENTS. */
+  type: string;
+  data: object;
+  /** The flow of the process the event is about; hooks with `flow_ids` only get events of those flows. */
+  flowId?: string | null;
+}
+
+const newSecret = () => 'whsec_' + randomBytes(24).toString('base64');
+
+@Injectable()
+export class HooksService {
+  constructor(
+    @InjectRepository(Hook) private readonly hooks: Repository<Hook>,
+    @InjectRepository(HookDelivery) private readonly deliveries: Repository<HookDelivery>,
+    @InjectRepository(HookDeliveryAttempt) private readonly attempts: Repository<HookDeliveryAttempt>,
+    private readonly clock: Clock,
+    private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * The outbox write: stores the event and one pending delivery per matching active hook, in the caller's
+   * transaction (`manager`), so the change and its hooks commit or roll back together. Returns the event id, or null
+   * when no hook wanted it (then nothing is written).
+   */
+  async emit(manager: EntityManager, event: HookEventInput): Promise<string | null> {
+    if (!(HOOK_EVENTS as readonly string[]).includes(event.type)) throw new Error(`Unknown hook event type: ${event.type}`);
+    const matching: Array<{ id: string }> = await manager.query(
+      `SELECT id FROM hooks
+        WHERE tenant_id = $1 AND active AND $2 = ANY(events)
+          AND (cardinality(flow_ids) = 0 OR $3::text = ANY(flow_ids))`,
+      [event.tenantId, event.type, event.flowId ?? null],
+    );
+    if (matching.length === 0) return null;
+    return this.enqueue(manager, event, matching.map((h) => h.id));
+  }
+
+  async create(tenantId: string, dto: CreateHookDto): Promise<{ hook: Hook; secret: string }> {
+    this.checkUrl(dto.url);
+    const secret = newSecret();
+    const id = newId('HOK');
+    await this.hooks.insert({
+      id,
+      tenantId,
+      url: dto.url,
+      events: unique(dto.events),
+      flowIds: unique(dto.flow_ids ?? []),
+      active: dto.active ?? true,
+      secret,
+    });
+    return { hook: await this.get(tenantId, id), secret };
+  }
+
+  list(tenantId: string, page: PageQueryDto) {
+    return paginate(this.hooks.createQueryBuilder('h').where('h.tenant_id = :tenantId', { tenantId }), page);
+  }
+
+  async get(tenantId: string, id: string): Promise<Hook> {
+    const hook = await this.hooks.findOneBy({ id, tenantId });
+    if (!hook) throw AppError.notFound('Hook', id);
+    return hook;
+  }
+
+  async update(tenantId: string, id: string, dto: UpdateHookDto): Promise<Hook> {
+    const hook = await this.get(tenantId, id);
+    if (dto.url !== undefined) {
+      this.checkUrl(dto.url);
+      hook.url = dto.url;
+    }
+    if (dto.events !== undefined) hook.events = unique(dto.events);
+    if (dto.flow_ids !== undefined) hook.flowIds = unique(dto.flow_ids);
+    if (dto.active !== undefined) {
+      hook.active = dto.active;
+      if (dto.active) {
+        // Re-enabled by the client: a fresh start for the 3-day failure rule.
+        hook.disabledReason = null;
+        hook.disabledAt = null;
+        hook.failingSince = null;
+      }
+    }
+    await this.hooks.save(hook);
+    return this.get(tenantId, id);
+  }
+
+  async remove(tenantId: string, id: string): Promise<void> {
+    const hook = await this.get(tenantId, id);
+    await this.hooks.delete({ id: hook.id });
+  }
+
+  /** A new secret; the previous one keeps signing alongside it for 24 hours. */
+  async rotateSecret(tenantId: string, id: string): Promise<{ hook: Hook; secret: string }> {
+    const hook = await this.hooks.findOne({ where: { id, tenantId }, select: { id: true, secret: true } });
+    if (!hook) throw AppError.notFound('Hook', id);
+    const secret = newSecret();
+    await this.hooks.update(
+      { id },
+      { secret, previousSecret: hook.secret, previousSecretExpiresAt: new Date(this.clock.now().getTime() + SECRET_OVERLAP_MS) },
+    );
+    return { hook: await this.get(tenantId, id), secret };
+  }
+
+  /** Enqueues a `ping` event to this hook only, whatever its event filter. */
+  async test(tenantId: string, id: string): Promise<DeliveryDto> {
+    const hook = await this.get(tenantId, id);
+    this.requireActive(hook);
+    const eventId = await this.hooks.manager.transaction((m) =>
+      this.enqueue(m, { tenantId, type: PING_EVENT, data: { hook_id: hook.id, message: 'Testigo test event' } }, [hook.id]),
+    );
+    const delivery = await this.deliveries.findOneByOrFail({ eventId, hookId: hook.id });
+    return (await this.toDtos([delivery]))[0];
+  }
+
+  async listDeliveries(tenantId: string, hookId: string, query: ListDeliveriesQueryDto): Promise<{ items: DeliveryDto[]; next_cursor: string | null }> {
+    const hook = await this.get(tenantId, hookId);
+    const qb = this.deliveries.createQueryBuilder('d').where('d.hook_id = :hookId', { hookId: hook.id });
+    if (query.status) qb.andWhere('d.status = :status', { status: query.status });
+    if (query.event) qb.andWhere('d.event_type = :event', { event: query.event });
+    const { items, next_cursor } = await paginate(qb, query);
+    return { items: await this.toDtos(items), next_cursor };
+  }
+
+  /** Sends a finished delivery again (same event, same `webhook-id`), due now, with a new 3-day retry window. */
+  async redeliver(tenantId: string, deliveryId: string): Promise<DeliveryDto> {
+    const delivery = await this.deliveries.findOneBy({ id: deliveryId, tenantId });
+    if (!delivery) throw AppError.notFound('Delivery', deliveryId);
+    if (delivery.status === 'pending' || delivery.status === 'sending') {
+      throw new AppError(HttpStatus.CONFLICT, 'DELIVERY_IN_PROGRESS', `Delivery ${deliveryId} is still ${delivery.status}`);
+    }
+    this.requireActive(await this.get(tenantId, delivery.hookId));
+    await this.deliveries.update(
+      { id: delivery.id, status: In(['failed', 'succeeded']) },
+      { status: 'pending', nextAttemptAt: this.clock.now(), attemptCount: 0, firstAttemptAt: null, deliveredAt: null },
+    );
+    return (await this.toDtos([await this.deliveries.findOneByOrFail({ id: delivery.id })]))[0];
+  }
+
+  private async enqueue(manager: EntityManager, event: HookEventInput, hookIds: string[]): Promise<string> {
+    const now = this.clock.now();
+    const eventId = newId('EVT');
+    await manager.query(`INSERT INTO hook_events (id, tenant_id, type, flow_id, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)`, [
+      eventId,
+      event.tenantId,
+      event.type,
+      event.flowId ?? null,
+      JSON.stringify(event.data),
+      now,
+    ]);
+    await manager.query(
+      `INSERT INTO hook_deliveries (id, tenant_id, hook_id, event_id, event_type, status, next_attempt_at, created_at)
+       SELECT unnest($1::text[]), $2, unnest($3::text[]), $4, $5, 'pending', $6, $6`,
+      [hookIds.map(() => newId('HKD')), event.tenantId, hookIds, eventId, event.type, now],
+    );
+    return eventId;
+  }
+
+  private async toDtos(rows: HookDelivery[]): Promise<DeliveryDto[]> {
+    const attempts = rows.length
+      ? await this.attempts.find({ where: { deliveryId: In(rows.map((r) => r.id)) }, order: { id: 'ASC' } })
+      : [];
+    return rows.map((d) => ({
+      id: d.id,
+      hook_id: d.hookId,
+      event_id: d.eventId,
+      event_type: d.eventType,
+      status: d.status,
+      next_attempt_at: d.status === 'pending' || d.status === 'sending' ? (d.nextAttemptAt?.toISOString() ?? null) : null,
+      delivered_at: d.deliveredAt?.toISOString() ?? null,
+      attempts: attempts
+        .filter((a) => a.deliveryId === d.id)
+        .map((a) => ({
+          at: a.attemptedAt.toISOString(),
+          http_status: a.httpStatus,
+          latency_ms: a.latencyMs,
+          error: a.error,
+          response_excerpt: a.responseExcerpt,
+        })),
+      created_at: d.createdAt.toISOString(),
+    }));
+  }
+
+  private requireActive(hook: Hook): void {
+    if (!hook.active) {
+      throw new AppError(HttpStatus.CONFLICT, 'HOOK_INACTIVE', `Hook ${hook.id} is inactive: set active=true first`);
+    }
+  }
+
+  private checkUrl(url: string): void {
+    const problem = checkHookUrl(url, this.config.allowLocalUrls);
+    if (problem) throw AppError.validation('url', problem);
+  }
+}
+
+const unique = (xs: string[]) => [...new Set(xs)];
