@@ -9,6 +9,8 @@ import { dataSourceOptions } from './database/data-source.js';
 import { FlowsModule } from './modules/flows/flows.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { MessagesModule } from './modules/messages/messages.module.js';
+import { OutboundsModule } from './modules/outbounds/outbounds.module.js';
+import { TemplatesModule } from './modules/templates/templates.module.js';
 import { TenantsModule } from './modules/tenants/tenants.module.js';
 import { WebhooksModule } from './modules/webhooks/webhooks.module.js';
 import { WhatsappModule } from './whatsapp/whatsapp.module.js';
@@ -43,6 +45,8 @@ export class AppModule {
         MessagesModule,
         WebhooksModule,
         FlowsModule,
+        TemplatesModule,
+        OutboundsModule,
       ],
     };
   }
