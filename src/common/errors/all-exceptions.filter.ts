@@ -26,7 +26,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const body = this.toBody(exception);
     if (body.statusCode >= 500) this.logger.error({ err: exception, requestId: req.id }, 'unhandled error');
     if (res.headersSent) return;
-    res.status(body.statusCode).json({ ...body, requestId: String(req.id ?? '') });
+    // An endpoint may have set another content type (the webhook handshake answers text/plain).
+    res.status(body.statusCode).type('application/json').send(JSON.stringify({ ...body, requestId: String(req.id ?? '') }));
   }
 
   private toBody(exception: unknown): { statusCode: number; code: string; message: string; details?: unknown } {

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { queryReturning } from '../../database/sql.js';
 import { DataSource } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
 import { AppConfig } from '../../config/app-config.js';
@@ -52,7 +53,7 @@ export class MediaDownloaderService implements OnApplicationBootstrap, OnApplica
   async downloadDue(limit = 10): Promise<number> {
     const now = this.clock.now();
     const claimed: MediaFile[] = await this.ds.transaction(async (m) => {
-      const rows: Array<{ id: string }> = await m.query(
+      const rows = await queryReturning<{ id: string }>(m, 
         `UPDATE media_files SET next_attempt_at = $2 WHERE id IN (
            SELECT id FROM media_files WHERE status = 'pending' AND next_attempt_at <= $1
            ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id`,
@@ -83,7 +84,8 @@ export class MediaDownloaderService implements OnApplicationBootstrap, OnApplica
       });
     } catch (err) {
       const attempts = file.attempts + 1;
-      const retry = attempts < MAX_ATTEMPTS && (!(err instanceof ProviderError) || err.retryable);
+      // Any failure but bad credentials is retried a few times: a media id the provider does not know yet may appear.
+      const retry = attempts < MAX_ATTEMPTS && !(err instanceof ProviderError && err.code === 'AUTH');
       await repo.update(file.id, {
         status: retry ? 'pending' : 'failed',
         attempts,

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
+import { queryReturning } from '../../database/sql.js';
 import { EntityManager, Repository } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
 import { AppError } from '../../common/errors/app-error.js';
@@ -116,7 +117,8 @@ export class MessagesService {
    * webhooks arrive in; each status keeps its own timestamp. Returns null when no message has that wamid (yet).
    */
   async applyStatus(manager: EntityManager, ev: StatusUpdateEvent): Promise<Message | null> {
-    const rows: Array<{ id: string }> = await manager.query(
+    const rows = await queryReturning<{ id: string }>(
+      manager,
       `UPDATE messages SET
          status = CASE
            WHEN status = 'failed' THEN status

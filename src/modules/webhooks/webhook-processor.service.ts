@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { queryReturning } from '../../database/sql.js';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
 import { AppConfig } from '../../config/app-config.js';
@@ -87,7 +88,7 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
   /** Processes one batch of due events; returns how many were claimed. */
   async processPending(): Promise<number> {
     const now = this.clock.now();
-    const rows: StoredEvent[] = await this.ds.query(
+    const rows = await queryReturning<StoredEvent>(this.ds, 
       `UPDATE webhook_events SET locked_until = $2, attempts = attempts + 1 WHERE id IN (
          SELECT id FROM webhook_events WHERE status = 'pending' AND (locked_until IS NULL OR locked_until <= $1)
          ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)

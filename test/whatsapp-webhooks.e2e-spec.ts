@@ -1,0 +1,246 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { MessagesService } from '../src/modules/messages/messages.service.js';
+import { MediaDownloaderService } from '../src/modules/messages/media-downloader.service.js';
+import { SendQueueService } from '../src/modules/messages/send-queue.service.js';
+import { WebhookProcessorService } from '../src/modules/webhooks/webhook-processor.service.js';
+import { FakeGraph } from './fakes/fake-graph.js';
+import { CLOUD, cloudSetup, CloudSetup } from './support/cloud-line.js';
+import { createTestApp } from './support/test-app.js';
+
+const line = { phoneNumberId: CLOUD.phoneNumberId, displayPhone: CLOUD.displayPhone };
+const FIXTURES = new URL('../../shared/fixtures/whatsapp-cloud-api/', import.meta.url);
+
+describe('webhook ingress', () => {
+  let s: CloudSetup;
+  let processor: WebhookProcessorService;
+  beforeAll(async () => {
+    s = await cloudSetup();
+    processor = s.t.app.get(WebhookProcessorService);
+  });
+  afterAll(() => s.close());
+
+  const post = (body: object, secret: string | null = CLOUD.appSecret) => FakeGraph.postWebhook(s.webhookUrl, body, secret ?? undefined);
+  const inbound = (tenantId = s.tenantId) =>
+    s.t.db.query(`SELECT * FROM messages WHERE tenant_id = $1 AND direction = 'inbound' ORDER BY id`, [tenantId]);
+
+  it('answers the verification handshake only for a line verify token', async () => {
+    const ok = await s.t.http.get('/v1/whatsapp/webhook').query({ 'hub.mode': 'subscribe', 'hub.verify_token': CLOUD.verifyToken, 'hub.challenge': '1158201444' }).expect(200);
+    expect(ok.text).toBe('1158201444');
+    expect(ok.headers['content-type']).toMatch(/text\/plain/);
+    const bad = await s.t.http.get('/v1/whatsapp/webhook').query({ 'hub.mode': 'subscribe', 'hub.verify_token': 'nope', 'hub.challenge': '1' }).expect(403);
+    expect(bad.body.code).toBe('FORBIDDEN');
+    await s.t.http.get('/v1/whatsapp/webhook').query({ 'hub.mode': 'unsubscribe', 'hub.verify_token': CLOUD.verifyToken, 'hub.challenge': '1' }).expect(403);
+  });
+
+  it('rejects unsigned and wrongly signed calls and stores nothing', async () => {
+    const before = await s.t.db.query(`SELECT count(*)::int AS n FROM webhook_events`);
+    const body = FakeGraph.textMessage({ ...line, from: '573009990001', text: 'hola' });
+    expect((await post(body, null)).status).toBe(401);
+    const wrong = await post(body, 'another-secret');
+    expect(wrong.status).toBe(401);
+    expect(JSON.parse(wrong.body).code).toBe('INVALID_SIGNATURE');
+    const after = await s.t.db.query(`SELECT count(*)::int AS n FROM webhook_events`);
+    expect(after[0].n).toBe(before[0].n);
+  });
+
+  it('stores a signed call before answering, then records the message once however often it is delivered', async () => {
+    const body = FakeGraph.textMessage({ ...line, from: '573009990002', text: 'Hola, quiero empezar', profileName: 'Ana' });
+    const res = await post(body);
+    expect(res.status).toBe(200);
+    const stored = await s.t.db.query(`SELECT status, raw FROM webhook_events ORDER BY id DESC LIMIT 1`);
+    expect(stored[0]).toMatchObject({ status: 'pending', raw: JSON.stringify(body) });
+    expect((await post(body)).status).toBe(200); // Meta retries: same wamid again
+    await processor.drain();
+    const rows = (await inbound()).filter((m: { phone: string }) => m.phone === '+573009990002');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ type: 'text', status: 'received', line_id: s.lineId });
+    expect(rows[0].content).toMatchObject({ text: 'Hola, quiero empezar', profile_name: 'Ana' });
+    const events = await s.t.db.query(`SELECT status, summary FROM webhook_events ORDER BY id DESC LIMIT 2`);
+    expect(events.map((e: { status: string }) => e.status)).toEqual(['processed', 'processed']);
+    expect(events[0].summary.duplicates).toBe(1);
+  });
+
+  it('handles a batch with several entries, changes and messages whole', async () => {
+    const body = FakeGraph.batch(
+      FakeGraph.textMessage({ ...line, from: '573009990010', text: 'uno' }),
+      FakeGraph.textMessage({ ...line, from: '573009990011', text: 'dos' }),
+      FakeGraph.buttonReply({ ...line, from: '573009990012', id: 'yes', title: 'Sí' }),
+    );
+    expect((await post(body)).status).toBe(200);
+    await processor.drain();
+    const rows = await inbound();
+    const phones = rows.map((m: { phone: string }) => m.phone);
+    expect(phones).toEqual(expect.arrayContaining(['+573009990010', '+573009990011', '+573009990012']));
+    const button = rows.find((m: { phone: string }) => m.phone === '+573009990012');
+    expect(button.content).toMatchObject({ reply_id: 'yes', reply_title: 'Sí' });
+  });
+
+  it('applies statuses monotonically whatever order they arrive in', async () => {
+    const messages = s.t.app.get(MessagesService);
+    const queued = await s.t.db.transaction((m) =>
+      messages.enqueue(m, { tenantId: s.tenantId, lineId: s.lineId, phone: '+573009990020', message: { kind: 'text', body: 'Hola' } }),
+    );
+    await s.t.app.get(SendQueueService).drain();
+    const sent = await s.t.http.get(`/v1/whatsapp/messages/${queued.id}`).set('X-API-Key', s.apiKey).expect(200);
+    expect(sent.body.status).toBe('sent');
+    const wamid = sent.body.provider_message_id;
+    expect(wamid).toMatch(/^wamid\./);
+    const status = (st: 'sent' | 'delivered' | 'read' | 'failed', ts: number) =>
+      FakeGraph.statusUpdate({ ...line, wamid, recipient: '573009990020', status: st, timestamp: ts });
+    await post(status('read', 1700000300));
+    await post(status('delivered', 1700000200));
+    await post(status('sent', 1700000100));
+    await processor.drain();
+    const after = await s.t.http.get(`/v1/whatsapp/messages/${queued.id}`).set('X-API-Key', s.apiKey).expect(200);
+    expect(after.body.status).toBe('read');
+    expect(after.body.read_at).toBe(new Date(1700000300_000).toISOString());
+    expect(after.body.delivered_at).toBe(new Date(1700000200_000).toISOString());
+    expect(after.body.sent_at).toBe(new Date(1700000100_000).toISOString());
+  });
+
+  it('keeps failed terminal and records the reason', async () => {
+    const messages = s.t.app.get(MessagesService);
+    const queued = await s.t.db.transaction((m) =>
+      messages.enqueue(m, { tenantId: s.tenantId, lineId: s.lineId, phone: '+573009990021', message: { kind: 'text', body: 'Hola' } }),
+    );
+    await s.t.app.get(SendQueueService).drain();
+    const [{ provider_message_id: wamid }] = await s.t.db.query(`SELECT provider_message_id FROM messages WHERE id = $1`, [queued.id]);
+    await post(FakeGraph.statusUpdate({ ...line, wamid, recipient: '573009990021', status: 'failed', error: { code: 131026, title: 'Message undeliverable' } }));
+    await post(FakeGraph.statusUpdate({ ...line, wamid, recipient: '573009990021', status: 'delivered' }));
+    await processor.drain();
+    const res = await s.t.http.get(`/v1/whatsapp/messages/${queued.id}`).set('X-API-Key', s.apiKey).expect(200);
+    expect(res.body.status).toBe('failed');
+    expect(res.body.error).toEqual({ code: '131026', title: expect.stringContaining('undeliverable') });
+  });
+
+  it('retries a status that arrives before its message is known', async () => {
+    const wamid = 'wamid.NOT-YET-KNOWN';
+    await post(FakeGraph.statusUpdate({ ...line, wamid, recipient: '573009990022', status: 'delivered' }));
+    await processor.drain();
+    const [event] = await s.t.db.query(`SELECT status, attempts, summary FROM webhook_events ORDER BY id DESC LIMIT 1`);
+    expect(event.status).toBe('pending');
+    expect(event.summary.unresolved).toHaveLength(1);
+    // The send is recorded; once the retry time passes, the status applies.
+    const [{ id: lineId }] = [{ id: s.lineId }];
+    await s.t.db.query(
+      `INSERT INTO messages (id, tenant_id, line_id, phone, direction, type, content, provider_message_id, status, created_at)
+       VALUES ('MSGLATE', $1, $2, '+573009990022', 'outbound', 'text', '{}', $3, 'sent', now())`,
+      [s.tenantId, lineId, wamid],
+    );
+    s.t.clock.advance(10_000);
+    await processor.drain();
+    const [msg] = await s.t.db.query(`SELECT status FROM messages WHERE id = 'MSGLATE'`);
+    expect(msg.status).toBe('delivered');
+  });
+
+  it('stores calls for unknown lines without processing them', async () => {
+    const body = FakeGraph.textMessage({ phoneNumberId: '999999999', displayPhone: '1555', from: '573009990030', text: 'hola' });
+    expect((await post(body, 'whatever')).status).toBe(200);
+    const [row] = await s.t.db.query(`SELECT status, line_id FROM webhook_events ORDER BY id DESC LIMIT 1`);
+    expect(row).toEqual({ status: 'unknown_line', line_id: null });
+  });
+
+  it('refuses a body that is not a JSON object', async () => {
+    const res = await s.t.http.post('/v1/whatsapp/webhook').set('Content-Type', 'application/json').send('[1,2]');
+    expect(res.status).toBe(400);
+    const bad = await s.t.http.post('/v1/whatsapp/webhook').set('Content-Type', 'application/json').send('{"entry": [');
+    expect(bad.status).toBe(400);
+  });
+
+  it('downloads inbound media at once and keeps it with its sha256; a failed download is retried', async () => {
+    const bytes = Buffer.from('%PDF-1.4 fake id document');
+    s.fake.addMedia('media-ok', bytes, 'application/pdf');
+    await post(FakeGraph.documentMessage({ ...line, from: '573009990040', mediaId: 'media-ok', filename: 'cedula.pdf', mimeType: 'application/pdf' }));
+    await post(FakeGraph.imageMessage({ ...line, from: '573009990041', mediaId: 'media-later', mimeType: 'image/jpeg' }));
+    await processor.drain();
+    const downloader = s.t.app.get(MediaDownloaderService);
+    await downloader.downloadDue();
+    const files = await s.t.db.query(`SELECT provider_media_id, status, sha256, size_bytes, attempts FROM media_files ORDER BY provider_media_id`);
+    expect(files).toEqual([
+      expect.objectContaining({ provider_media_id: 'media-later', status: 'pending', attempts: 1 }),
+      { provider_media_id: 'media-ok', status: 'stored', sha256: createHash('sha256').update(bytes).digest('hex'), size_bytes: bytes.length, attempts: 1 },
+    ]);
+    // The message is kept while its file is not there yet.
+    const [msg] = await s.t.db.query(`SELECT id FROM messages WHERE phone = '+573009990041'`);
+    expect(msg).toBeDefined();
+    s.fake.addMedia('media-later', Buffer.from('jpeg bytes'), 'image/jpeg');
+    expect(await downloader.downloadDue()).toBe(0); // not due yet
+    s.t.clock.advance(60_000);
+    await downloader.downloadDue();
+    const [later] = await s.t.db.query(`SELECT status, sha256 FROM media_files WHERE provider_media_id = 'media-later'`);
+    expect(later).toEqual({ status: 'stored', sha256: createHash('sha256').update('jpeg bytes').digest('hex') });
+    const api = await s.t.http.get(`/v1/whatsapp/messages/${msg.id}`).set('X-API-Key', s.apiKey).expect(200);
+    expect(api.body.media[0]).toMatchObject({ status: 'stored', mime_type: 'image/jpeg' });
+  });
+
+  it('accepts every shared fixture and handles or records it as ignored, never a 5xx', async () => {
+    const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.json'));
+    expect(files.length).toBeGreaterThanOrEqual(9);
+    let count = 0;
+    for (const file of files) {
+      const examples = JSON.parse(readFileSync(new URL(file, FIXTURES), 'utf8')) as Record<string, { entry: Array<{ id: string; changes: Array<{ value: { metadata?: { phone_number_id: string } } }> }> }>;
+      for (const [name, body] of Object.entries(examples)) {
+        // Route the example to this test's line: its phone_number_id, or its WABA for template events.
+        for (const entry of body.entry) {
+          entry.id = CLOUD.wabaId;
+          for (const change of entry.changes) if (change.value.metadata) change.value.metadata.phone_number_id = CLOUD.phoneNumberId;
+        }
+        const res = await post(body);
+        expect({ example: `${file}#${name}`, status: res.status }).toEqual({ example: `${file}#${name}`, status: 200 });
+        count++;
+      }
+    }
+    expect(count).toBeGreaterThan(40);
+    s.t.clock.advance(3600_000);
+    await processor.drain();
+    const left = await s.t.db.query(`SELECT status, count(*)::int AS n FROM webhook_events WHERE status IN ('pending', 'failed') GROUP BY status`);
+    // Statuses for messages this test never sent stay pending for their bounded retries, nothing fails.
+    expect(left.filter((r: { status: string }) => r.status === 'failed')).toEqual([]);
+  });
+});
+
+describe('crash safety', () => {
+  it('an event stored but not processed before shutdown is processed after restart', async () => {
+    const s = await cloudSetup();
+    const body = FakeGraph.textMessage({ ...line, from: '573009990050', text: 'antes del corte' });
+    expect((await FakeGraph.postWebhook(s.webhookUrl, body, CLOUD.appSecret)).status).toBe(200);
+    const url = s.t.databaseUrl;
+    await s.t.app.close(); // the crash: nothing processed it
+    const again = await createTestApp({ databaseUrl: url, env: { GRAPH_API_BASE_URL: s.fake.baseUrl, WORKERS_ENABLED: 'true' } });
+    try {
+      let rows: unknown[] = [];
+      for (let i = 0; i < 50 && rows.length === 0; i++) {
+        rows = await again.db.query(`SELECT phone FROM messages WHERE phone = '+573009990050'`);
+        if (rows.length === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(rows).toEqual([{ phone: '+573009990050' }]);
+    } finally {
+      await again.close();
+      await s.fake.close();
+    }
+  });
+});
+
+describe('BSP webhook endpoint', () => {
+  it('accepts unsigned calls for a BSP line without an app secret, and checks the signature when it has one', async () => {
+    const t = await createTestApp({ env: { WORKERS_ENABLED: 'false' } });
+    try {
+      const { apiKey } = await t.newTenant();
+      const open = await t.http.post('/v1/whatsapp/numbers').set('X-API-Key', apiKey).send({ phone_number: '+573001239000', provider: 'bsp', api_key: 'k', base_url: 'http://127.0.0.1:9' }).expect(201);
+      const signed = await t.http.post('/v1/whatsapp/numbers').set('X-API-Key', apiKey).send({ phone_number: '+573001239001', provider: 'bsp', api_key: 'k', base_url: 'http://127.0.0.1:9', app_secret: 'bsp-secret' }).expect(201);
+      const body = FakeGraph.textMessage({ phoneNumberId: 'x', displayPhone: '573001239000', from: '573009990060', text: 'hola' });
+      const raw = JSON.stringify(body);
+      await t.http.post(`/v1/whatsapp/webhook/bsp/${open.body.id}`).set('Content-Type', 'application/json').send(raw).expect(200);
+      await t.http.post(`/v1/whatsapp/webhook/bsp/${signed.body.id}`).set('Content-Type', 'application/json').send(raw).expect(401);
+      await t.http.post(`/v1/whatsapp/webhook/bsp/${signed.body.id}`).set('Content-Type', 'application/json').set('X-Hub-Signature-256', FakeGraph.signBody('bsp-secret', raw)).send(raw).expect(200);
+      await t.http.post('/v1/whatsapp/webhook/bsp/WAN00000000000000000000000000').set('Content-Type', 'application/json').send(raw).expect(404);
+      await t.app.get(WebhookProcessorService).drain();
+      const rows = await t.db.query(`SELECT line_id FROM messages WHERE phone = '+573009990060' ORDER BY id`);
+      // Same wamid twice: recorded once, on the first line that received it.
+      expect(rows).toEqual([{ line_id: open.body.id }]);
+    } finally {
+      await t.close();
+    }
+  });
+});
