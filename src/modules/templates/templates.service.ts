@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
 import { newId } from '../../common/ids/ids.js';
+import { queryReturning } from '../../database/sql.js';
 import { ProviderError } from '../../whatsapp/provider-error.js';
 import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
 import type { TemplateCategory, TemplateDefinition, TemplateStatus, TemplateStatusEvent } from '../../whatsapp/whatsapp.types.js';
@@ -155,7 +156,8 @@ export class TemplatesService {
   async retrySubmissions(): Promise<number> {
     const now = this.clock.now();
     // Claiming pushes next_submit_at by a lease, so another instance does not submit the same template meanwhile.
-    const rows: Array<{ id: string }> = await this.ds.query(
+    const rows = await queryReturning<{ id: string }>(
+      this.ds,
       `UPDATE templates SET next_submit_at = $2 WHERE id IN (
          SELECT id FROM templates WHERE submission_state = 'pending' AND next_submit_at <= $1
           ORDER BY next_submit_at LIMIT $3 FOR UPDATE SKIP LOCKED)
@@ -169,7 +171,8 @@ export class TemplatesService {
   /** Asks the provider about submitted templates still PENDING whose poll is due. Returns how many changed status. */
   async pollPending(): Promise<number> {
     const now = this.clock.now();
-    const rows: Array<{ id: string }> = await this.ds.query(
+    const rows = await queryReturning<{ id: string }>(
+      this.ds,
       `UPDATE templates SET next_poll_at = $2 WHERE id IN (
          SELECT id FROM templates WHERE status = 'PENDING' AND submission_state = 'submitted' AND next_poll_at <= $1
           ORDER BY next_poll_at LIMIT $3 FOR UPDATE SKIP LOCKED)
