@@ -10,6 +10,8 @@ import { FlowsModule } from './modules/flows/flows.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { MessagesModule } from './modules/messages/messages.module.js';
 import { HooksModule } from './modules/hooks/hooks.module.js';
+import { OutboundsModule } from './modules/outbounds/outbounds.module.js';
+import { TemplatesModule } from './modules/templates/templates.module.js';
 import { TenantsModule } from './modules/tenants/tenants.module.js';
 import { WebhooksModule } from './modules/webhooks/webhooks.module.js';
 import { WhatsappModule } from './whatsapp/whatsapp.module.js';
@@ -45,6 +47,8 @@ export class AppModule {
         WebhooksModule,
         FlowsModule,
         HooksModule,
+        TemplatesModule,
+        OutboundsModule,
       ],
     };
   }

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
 import { AppConfig } from '../../config/app-config.js';
 import { ProviderError } from '../../whatsapp/provider-error.js';
@@ -35,6 +35,19 @@ interface Outcome {
   errorTitle: string | null;
 }
 
+/** A send that failed for good, handed to failure listeners with the batch's outcome write. */
+export interface SendFailure {
+  messageId: string;
+  tenantId: string;
+  lineId: string;
+  /** E.164. */
+  phone: string;
+  code: string;
+}
+
+/** Reacts to definitive send failures inside the transaction that records them (e.g. 131050 → an opt-out). */
+export type SendFailureListener = (manager: EntityManager, failures: SendFailure[]) => Promise<void>;
+
 /** Delay before retry n (1-based): exponential with ±20 % jitter; WhatsApp's pair-rate limit asks for 4^n seconds. */
 export function retryDelayMs(error: ProviderError, attempt: number, random = Math.random): number {
   const base = error.code === 'PAIR_RATE_LIMITED' ? 4 ** attempt * 1000 : Math.min(2 ** attempt * 1000, 15 * 60_000);
@@ -53,6 +66,7 @@ export class SendQueueService implements OnApplicationBootstrap, OnApplicationSh
   private running = false;
   private loop: Promise<void> | null = null;
   private lines = new Map<string, { line: WhatsappLine; at: number }>();
+  private readonly failureListeners: SendFailureListener[] = [];
 
   constructor(
     private readonly ds: DataSource,
@@ -82,6 +96,14 @@ export class SendQueueService implements OnApplicationBootstrap, OnApplicationSh
         await sleep(1000);
       }
     }
+  }
+
+  /**
+   * Registers a listener for definitive failures. Higher modules register here so this module needs no knowledge
+   * of them (the outbounds module records 131050 failures as opt-outs).
+   */
+  onFailures(listener: SendFailureListener): void {
+    this.failureListeners.push(listener);
   }
 
   /** Sends everything due now; returns how many messages were handled. */
@@ -117,7 +139,14 @@ export class SendQueueService implements OnApplicationBootstrap, OnApplicationSh
       });
       const slots = await this.reserveSlots(toSend.flat());
       const outcomes = (await Promise.all(toSend.map((lane) => this.sendLane(lane, slots)))).flat();
-      await this.record(outcomes);
+      const rowsById = new Map(rows.map((r) => [r.id, r]));
+      const failures: SendFailure[] = [];
+      for (const o of outcomes) {
+        const row = rowsById.get(o.id);
+        const line = row && this.lines.get(row.line_id)?.line;
+        if (o.status === 'failed' && row && line) failures.push({ messageId: o.id, tenantId: line.tenantId, lineId: row.line_id, phone: row.phone, code: o.errorCode ?? '' });
+      }
+      await this.record(outcomes, failures);
       return outcomes.length;
     } finally {
       await this.ds.query(`UPDATE outbound_lanes SET locked_until = '-infinity' WHERE locked_by = $1`, [this.workerId]);
@@ -216,10 +245,21 @@ export class SendQueueService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   /** One UPDATE for the whole batch. A status webhook that got there first is never overwritten. */
-  private async record(outcomes: Outcome[]): Promise<void> {
+  private async record(outcomes: Outcome[], failures: SendFailure[] = []): Promise<void> {
     if (outcomes.length === 0) return;
+    if (failures.length > 0 && this.failureListeners.length > 0) {
+      await this.ds.transaction(async (m) => {
+        await this.writeOutcomes(m, outcomes);
+        for (const listener of this.failureListeners) await listener(m, failures);
+      });
+    } else {
+      await this.writeOutcomes(this.ds.manager, outcomes);
+    }
+  }
+
+  private async writeOutcomes(manager: EntityManager, outcomes: Outcome[]): Promise<void> {
     const now = this.clock.now();
-    await this.ds.query(
+    await manager.query(
       `UPDATE messages m SET
          status = CASE WHEN m.status = 'queued' THEN o.status ELSE m.status END,
          provider_message_id = COALESCE(o.pmid, m.provider_message_id),

@@ -7,6 +7,8 @@ import { AppConfig } from '../../config/app-config.js';
 import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
 import type { WebhookEvent } from '../../whatsapp/whatsapp.types.js';
 import { MessagesService } from '../messages/messages.service.js';
+import { OutboundsService } from '../outbounds/outbounds.service.js';
+import { TemplatesService } from '../templates/templates.service.js';
 import { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
 import { WebhookInboxService } from './webhook-inbox.service.js';
 import { WebhookLinesService } from './webhook-lines.service.js';
@@ -28,6 +30,8 @@ interface Summary {
   messages: number;
   duplicates: number;
   statuses: number;
+  /** Template status changes and consent events (opt-out/opt-in) applied. */
+  updates: number;
   ignored: string[];
   unresolved: string[];
 }
@@ -51,6 +55,8 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
     private readonly providers: WhatsappProviders,
     private readonly lines: WebhookLinesService,
     private readonly messages: MessagesService,
+    private readonly templates: TemplatesService,
+    private readonly outbounds: OutboundsService,
     inbox: WebhookInboxService,
   ) {
     inbox.onStored(() => this.wake?.());
@@ -109,7 +115,7 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
           await m.query(`UPDATE webhook_events SET locked_until = $2, summary = $3 WHERE id = $1`, [row.id, retryAt(), summary]);
           return;
         }
-        const status = summary.messages + summary.duplicates + summary.statuses > 0 ? 'processed' : 'ignored';
+        const status = summary.messages + summary.duplicates + summary.statuses + summary.updates > 0 ? 'processed' : 'ignored';
         await m.query(`UPDATE webhook_events SET status = $2, processed_at = $3, summary = $4, locked_until = NULL WHERE id = $1`, [
           row.id,
           status,
@@ -129,7 +135,7 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
   }
 
   private async apply(m: EntityManager, row: StoredEvent): Promise<Summary> {
-    const summary: Summary = { messages: 0, duplicates: 0, statuses: 0, ignored: [], unresolved: [] };
+    const summary: Summary = { messages: 0, duplicates: 0, statuses: 0, updates: 0, ignored: [], unresolved: [] };
     let body: unknown;
     try {
       body = JSON.parse(row.raw);
@@ -160,21 +166,40 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
     switch (ev.kind) {
       case 'message': {
         const { duplicate } = await this.messages.recordInbound(m, line, ev);
-        if (duplicate) summary.duplicates++;
-        else summary.messages++;
+        if (duplicate) {
+          summary.duplicates++;
+          return;
+        }
+        summary.messages++;
+        // Consent keywords and invitation taps first (once per message: after the wamid dedupe); the conversation
+        // engine gets the message after this.
+        await this.outbounds.handleInbound(m, line, ev);
         return;
       }
       case 'status': {
         const message = await this.messages.applyStatus(m, ev);
         if (message) summary.statuses++;
         else summary.unresolved.push(`status ${ev.status} of unknown ${ev.wamid}`);
+        // A send refused as a marketing opt-out (131050) is an opt-out of the user.
+        if (message && (await this.outbounds.handleFailedStatus(m, line, ev))) summary.updates++;
         return;
       }
+      case 'template_status': {
+        const template = await this.templates.applyStatusEvent(m, ev);
+        if (template) summary.updates++;
+        else summary.ignored.push(`template_status: unknown template ${ev.providerTemplateId}`);
+        return;
+      }
+      case 'opt_out':
+      case 'opt_in':
+        await this.outbounds.handlePreference(m, line, ev);
+        summary.updates++;
+        return;
       case 'ignored':
         summary.ignored.push(ev.reason);
         return;
       default:
-        summary.ignored.push(`${ev.kind}: not handled`);
+        summary.ignored.push(`${(ev as { kind: string }).kind}: not handled`);
     }
   }
 }

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { MessagesModule } from '../messages/messages.module.js';
+import { OutboundsModule } from '../outbounds/outbounds.module.js';
+import { TemplatesModule } from '../templates/templates.module.js';
 import { SandboxController } from './sandbox.controller.js';
 import { SandboxService } from './sandbox.service.js';
 import { WebhookInboxService } from './webhook-inbox.service.js';
@@ -10,7 +12,7 @@ import { WebhooksService } from './webhooks.service.js';
 
 /** Ingress: Meta/BSP webhook endpoints and sandbox injection → inbox table → processor → the owning modules. */
 @Module({
-  imports: [MessagesModule],
+  imports: [MessagesModule, TemplatesModule, OutboundsModule],
   controllers: [WebhooksController, SandboxController],
   providers: [WebhooksService, WebhookInboxService, WebhookLinesService, WebhookProcessorService, SandboxService],
   exports: [WebhookProcessorService],

@@ -1,0 +1,112 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { Clock } from '../../common/clock/clock.js';
+import { PageQueryDto, paginate } from '../../common/http/pagination.js';
+import { newId } from '../../common/ids/ids.js';
+import { TenantsService } from '../tenants/tenants.service.js';
+import { Consent, type ConsentKind } from './entities/consent.entity.js';
+import { normaliseKeyword } from './outbound-content.js';
+
+export const DEFAULT_STOP_KEYWORDS = ['STOP', 'BAJA', 'PARAR', 'CANCELAR SUSCRIPCION'];
+export const DEFAULT_START_KEYWORDS = ['START', 'ALTA'];
+const KEYWORDS_TTL_MS = 10_000;
+
+export interface ConsentInput {
+  tenantId: string;
+  /** E.164. */
+  phone: string;
+  kind: ConsentKind;
+  source: string;
+  occurredAt: Date;
+  apiKeyId?: string | null;
+  lineId?: string | null;
+  evidence?: string | null;
+  /** Opt-ins only: whether it lifts an earlier opt-out. */
+  liftsOptOut?: boolean;
+}
+
+export interface ConsentState {
+  optedOut: boolean;
+  optedOutAt: Date | null;
+}
+
+/**
+ * Opt-ins and opt-outs per tenant and user. Every event is kept (`consents`); `consent_states` holds the latest
+ * opt-out and the latest lifting opt-in, so the current state is one row whatever order the events arrive in:
+ * opted out while the opt-out is at least as new as the last lift (a tie stays opted out).
+ */
+@Injectable()
+export class ConsentsService {
+  private readonly keywords = new Map<string, { stop: Set<string>; start: Set<string>; at: number }>();
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly clock: Clock,
+    private readonly tenants: TenantsService,
+  ) {}
+
+  async record(manager: EntityManager, input: ConsentInput): Promise<Consent> {
+    const lifts = input.kind === 'opt_in' && (input.liftsOptOut ?? false);
+    const consent = manager.create(Consent, {
+      id: newId('CNS'),
+      tenantId: input.tenantId,
+      phone: input.phone,
+      kind: input.kind,
+      source: input.source,
+      occurredAt: input.occurredAt,
+      recordedAt: this.clock.now(),
+      apiKeyId: input.apiKeyId ?? null,
+      lineId: input.lineId ?? null,
+      evidence: input.evidence ?? null,
+      liftsOptOut: lifts,
+    });
+    await manager.insert(Consent, consent);
+    if (input.kind === 'opt_out' || lifts) {
+      const column = input.kind === 'opt_out' ? 'last_opt_out_at' : 'last_lift_at';
+      await manager.query(
+        `INSERT INTO consent_states (tenant_id, phone, ${column}) VALUES ($1, $2, $3)
+         ON CONFLICT (tenant_id, phone) DO UPDATE SET ${column} = GREATEST(consent_states.${column}, EXCLUDED.${column})`,
+        [input.tenantId, input.phone, input.occurredAt],
+      );
+    }
+    return consent;
+  }
+
+  async state(tenantId: string, phone: string, manager: EntityManager = this.ds.manager): Promise<ConsentState> {
+    const [row]: Array<{ last_opt_out_at: Date | null; last_lift_at: Date | null }> = await manager.query(
+      `SELECT last_opt_out_at, last_lift_at FROM consent_states WHERE tenant_id = $1 AND phone = $2`,
+      [tenantId, phone],
+    );
+    const out = row?.last_opt_out_at ?? null;
+    const optedOut = out !== null && (row.last_lift_at === null || out.getTime() >= row.last_lift_at.getTime());
+    return { optedOut, optedOutAt: optedOut ? out : null };
+  }
+
+  list(tenantId: string, phone: string, page: PageQueryDto) {
+    const qb = this.ds.getRepository(Consent).createQueryBuilder('c').where('c.tenant_id = :tenantId AND c.phone = :phone', { tenantId, phone });
+    return paginate(qb, page);
+  }
+
+  /** Whether a user's text is one of the tenant's stop or start keywords (whole message, any case or accents). */
+  async keywordOf(tenantId: string, text: string): Promise<'stop' | 'start' | null> {
+    const normalised = normaliseKeyword(text);
+    if (!normalised || normalised.length > 60) return null;
+    const k = await this.keywordsOf(tenantId);
+    if (k.stop.has(normalised)) return 'stop';
+    if (k.start.has(normalised)) return 'start';
+    return null;
+  }
+
+  /** Tenant settings `stop_keywords` / `start_keywords` replace the defaults when set; cached briefly (hot path). */
+  private async keywordsOf(tenantId: string): Promise<{ stop: Set<string>; start: Set<string> }> {
+    const hit = this.keywords.get(tenantId);
+    if (hit && Date.now() - hit.at < KEYWORDS_TTL_MS) return hit;
+    const settings = (await this.tenants.get(tenantId)).settings ?? {};
+    const set = (list: unknown, fallback: string[]) =>
+      new Set((Array.isArray(list) && list.length ? list : fallback).filter((s): s is string => typeof s === 'string').map(normaliseKeyword).filter(Boolean));
+    const entry = { stop: set(settings.stop_keywords, DEFAULT_STOP_KEYWORDS), start: set(settings.start_keywords, DEFAULT_START_KEYWORDS), at: Date.now() };
+    if (this.keywords.size > 10_000) this.keywords.clear();
+    this.keywords.set(tenantId, entry);
+    return entry;
+  }
+}

@@ -1,0 +1,101 @@
+import type { OutboundCategory, OutboundOption, TemplateType } from './entities/outbound.entity.js';
+import { OPTION_ACTIONS } from './entities/outbound.entity.js';
+import type { TemplateCategory } from '../../whatsapp/whatsapp.types.js';
+
+export const LIMITS = { content: 1024, options: 3, optionText: 20, param: 1024 } as const;
+
+const PARAM = /\{\{\s*(\d+)\s*\}\}|\{(\d+)\}/g;
+
+/** Meta takes only these three categories now; the documented legacy ones are utility messages. */
+export function providerCategory(category: OutboundCategory): TemplateCategory {
+  return category === 'MARKETING' || category === 'AUTHENTICATION' ? category : 'UTILITY';
+}
+
+/**
+ * The content with every `{n}` / `{{n}}` written `{{n}}`, the parameter count, and what is wrong with it (Meta's
+ * rules: numbers 1..n without gaps, no named parameters, not starting or ending with a parameter, ≤ 1,024 characters).
+ */
+export function parseContent(content: string): { body: string; paramCount: number; problems: string[] } {
+  const problems: string[] = [];
+  const numbers: number[] = [];
+  const body = content.replace(PARAM, (_m, a: string | undefined, b: string | undefined) => {
+    const n = Number(a ?? b);
+    numbers.push(n);
+    return `{{${n}}}`;
+  });
+  if (/\{\{\s*[^}\d\s][^}]*\}\}/.test(body)) problems.push('content parameters must be numbers, e.g. {1} or {{1}}');
+  const distinct = [...new Set(numbers)].sort((x, y) => x - y);
+  if (distinct.some((n, i) => n !== i + 1)) problems.push(`content parameters must be numbered 1..n without gaps, got ${distinct.join(', ')}`);
+  if (/^\s*\{\{\d+\}\}/.test(body) || /\{\{\d+\}\}\s*$/.test(body)) {
+    problems.push('content may not start or end with a parameter (WhatsApp refuses such templates)');
+  }
+  if ([...body].length > LIMITS.content) problems.push(`content must be at most ${LIMITS.content} characters with parameters written {{n}}`);
+  return { body, paramCount: distinct.length, problems };
+}
+
+/** Comma-separated values; empty input is no values. */
+export function splitParams(value: string | undefined): string[] {
+  if (value === undefined || value.trim() === '') return [];
+  return value.split(',').map((v) => v.trim());
+}
+
+/** What WhatsApp refuses in a body parameter value (and in template examples). */
+export function paramProblem(value: string): string | null {
+  if (value.length === 0) return 'values may not be empty';
+  if (/[\n\t]/.test(value)) return 'values may not contain new lines or tabs';
+  if (/ {5,}/.test(value)) return 'values may not contain more than 4 consecutive spaces';
+  if ([...value].length > LIMITS.param) return `values may be at most ${LIMITS.param} characters`;
+  return null;
+}
+
+export function optionsProblems(value: unknown): string[] {
+  if (!Array.isArray(value)) return ['options must be a JSON array such as [{"message":"Sí","action":"continue_process"}]'];
+  const problems: string[] = [];
+  if (value.length === 0 || value.length > LIMITS.options) problems.push(`options must have 1 to ${LIMITS.options} items`);
+  value.forEach((o: unknown, i) => {
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) return problems.push(`options[${i}] must be an object with message and action`);
+    const { message, action, ...rest } = o as Record<string, unknown>;
+    if (Object.keys(rest).length) problems.push(`options[${i}] has unknown fields: ${Object.keys(rest).join(', ')}`);
+    if (typeof message !== 'string' || message.trim().length === 0) problems.push(`options[${i}].message must be a non-empty string`);
+    else if ([...message.trim()].length > LIMITS.optionText) problems.push(`options[${i}].message must be at most ${LIMITS.optionText} characters`);
+    if (!(OPTION_ACTIONS as readonly unknown[]).includes(action)) problems.push(`options[${i}].action must be one of: ${OPTION_ACTIONS.join(', ')}`);
+  });
+  const items = value as Array<Partial<OutboundOption>>;
+  if (items.filter((o) => o?.action === 'continue_process').length !== 1) problems.push('options must have exactly one continue_process');
+  const texts = items.map((o) => (typeof o?.message === 'string' ? o.message.trim() : ''));
+  if (new Set(texts).size !== texts.length) problems.push('options messages must be different from each other');
+  return problems;
+}
+
+/**
+ * A LOCATION template's header needs coordinates at send time; the documented API only has `media_url`, so a
+ * location outbound's media_url is a maps link carrying them (`…?q=4.6097,-74.0817` or `…/@4.6097,-74.0817,15z`).
+ */
+export function coordinatesOf(url: string): { latitude: number; longitude: number } | null {
+  const m = /[?&](?:q|query|ll)=(-?\d{1,2}(?:\.\d+)?),\s*(-?\d{1,3}(?:\.\d+)?)/.exec(decodeURIComponent(url)) ?? /@(-?\d{1,2}(?:\.\d+)?),(-?\d{1,3}(?:\.\d+)?)/.exec(url);
+  if (!m) return null;
+  const latitude = Number(m[1]);
+  const longitude = Number(m[2]);
+  return Math.abs(latitude) <= 90 && Math.abs(longitude) <= 180 ? { latitude, longitude } : null;
+}
+
+export function isHttpsUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return u.protocol === 'https:' && u.hostname.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+export const headerFormat = (type: TemplateType) => (type === 'TEXT' ? null : type);
+
+/** Stop/start keyword matching: case-, accent- and punctuation-insensitive, whole message. */
+export function normaliseKeyword(text: string): string {
+  return text
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '')
+    .toUpperCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
+}

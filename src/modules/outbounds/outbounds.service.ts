@@ -1,0 +1,451 @@
+import { HttpStatus, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import type { TenantContext } from '../../common/auth/api-key-resolver.js';
+import { Clock } from '../../common/clock/clock.js';
+import { AppError, ErrorCode } from '../../common/errors/app-error.js';
+import { paginate } from '../../common/http/pagination.js';
+import { newId } from '../../common/ids/ids.js';
+import { toE164, toMobileE164 } from '../../common/phone/phone.js';
+import type { InboundMessageEvent, OptOutEvent, OutgoingMessage, StatusUpdateEvent } from '../../whatsapp/whatsapp.types.js';
+import { FlowsService } from '../flows/flows.service.js';
+import { MessagesService } from '../messages/messages.service.js';
+import { SendQueueService, type SendFailure } from '../messages/send-queue.service.js';
+import { Template } from '../templates/entities/template.entity.js';
+import { TemplatesService } from '../templates/templates.service.js';
+import type { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
+import { LinesService } from '../tenants/lines.service.js';
+import { ConsentsService } from './consents.service.js';
+import type { CreateOutboundDto, ListOutboundsQueryDto, OutboundDto } from './dto/outbound.dto.js';
+import type { SendOutboundDto, SendOutboundResponseDto } from './dto/send.dto.js';
+import { CONSENT_SOURCES } from './entities/consent.entity.js';
+import { OutboundSend } from './entities/outbound-send.entity.js';
+import { Outbound, type OutboundOption, type OptionAction } from './entities/outbound.entity.js';
+import { IdempotencyConflict, IdempotencyService, requestHash } from './idempotency.service.js';
+import { coordinatesOf, isHttpsUrl, optionsProblems, paramProblem, parseContent, providerCategory, splitParams } from './outbound-content.js';
+import { FieldErrors, notApproved, optedOut, optInRequired } from './outbounds.errors.js';
+
+const LANGUAGE = /^[a-z]{2,3}(_[A-Z]{2})?$/;
+/** Quick-reply payload of an invitation button: `<action>:<outbound_id>:<send_id>`. */
+const PAYLOAD = /^(continue_process|cancel_process):(OUT[0-9A-Z]{26}):(OSN[0-9A-Z]{26})$/;
+
+export interface Invitation {
+  sendId: string;
+  outboundId: string;
+  tenantId: string;
+  lineId: string;
+  /** E.164. */
+  phone: string;
+  flowId: string;
+  messageId: string;
+  action: OptionAction;
+  /** The user's first answer, if they already tapped. */
+  response: OptionAction | null;
+  respondedAt: Date | null;
+}
+
+/** What an inbound message meant to the outbounds module (the conversation engine decides what else to do). */
+export type InboundOutcome =
+  | { kind: 'none' }
+  | { kind: 'opted_out' | 'opted_in' }
+  | { kind: 'invitation_accepted' | 'invitation_declined'; invitation: Invitation; firstAnswer: boolean };
+
+@Injectable()
+export class OutboundsService implements OnModuleInit {
+  private readonly logger = new Logger(OutboundsService.name);
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly clock: Clock,
+    private readonly lines: LinesService,
+    private readonly templates: TemplatesService,
+    private readonly messages: MessagesService,
+    private readonly sendQueue: SendQueueService,
+    private readonly flows: FlowsService,
+    private readonly consents: ConsentsService,
+    private readonly idempotency: IdempotencyService,
+  ) {}
+
+  onModuleInit(): void {
+    // WhatsApp error 131050 on a send: the user stopped marketing messages; recorded as an opt-out with the failure.
+    this.sendQueue.onFailures((m, failures) => this.recordMarketingOptOuts(m, failures));
+  }
+
+  // ---- create / read -------------------------------------------------------------------------------
+
+  async create(t: TenantContext, dto: CreateOutboundDto): Promise<OutboundDto> {
+    const errors = new FieldErrors();
+    const line = await this.lines.getByPhone(t.tenantId, dto.waba_phone_number, 'waba_phone_number').catch((err: unknown) => {
+      if (err instanceof AppError && err.status === HttpStatus.BAD_REQUEST) errors.add('waba_phone_number', err.message);
+      else throw err;
+      return null;
+    });
+    const parsed = parseContent(dto.content);
+    parsed.problems.forEach((p) => errors.add('content', p));
+    if (!LANGUAGE.test(dto.language_code)) errors.add('language_code', 'language_code must be a WhatsApp language code such as es, es_MX, en or pt_BR');
+
+    const mediaUrl = dto.media_url ? dto.media_url : null;
+    if (dto.template_type === 'TEXT') {
+      if (mediaUrl) errors.add('media_url', 'media_url only applies when template_type is not TEXT');
+    } else if (!mediaUrl) {
+      errors.add('media_url', `media_url is required when template_type is ${dto.template_type}`);
+    } else if (!isHttpsUrl(mediaUrl)) {
+      errors.add('media_url', 'media_url must be an absolute https URL');
+    } else if (dto.template_type === 'LOCATION' && !coordinatesOf(mediaUrl)) {
+      errors.add('media_url', 'for LOCATION, media_url must be a maps link with coordinates, e.g. https://maps.google.com/?q=4.6097,-74.0817');
+    }
+
+    let options: OutboundOption[] | null = null;
+    const hasOptions = dto.options !== undefined && dto.options !== '';
+    if (!dto.is_notification) {
+      if (!hasOptions) errors.add('options', 'options are required when is_notification is false');
+      else {
+        const problems = optionsProblems(dto.options);
+        problems.forEach((p) => errors.add('options', p));
+        if (problems.length === 0) options = (dto.options as OutboundOption[]).map((o) => ({ message: o.message.trim(), action: o.action }));
+      }
+    } else if (hasOptions) {
+      errors.add('options', 'options only apply when is_notification is false (a flow invitation)');
+    }
+
+    const examples = splitParams(dto.example_params);
+    if (parsed.paramCount > 0 && examples.length === 0) errors.add('example_params', `example_params is required: the content has ${parsed.paramCount} parameter(s)`);
+    else if (examples.length !== parsed.paramCount) {
+      errors.add('example_params', `example_params must have ${parsed.paramCount} comma-separated value(s), one per parameter, got ${examples.length}`);
+    } else {
+      const problem = examples.map(paramProblem).find(Boolean);
+      if (problem) errors.add('example_params', `example_params ${problem}`);
+    }
+    errors.throwIfAny();
+
+    const header =
+      dto.template_type === 'TEXT'
+        ? undefined
+        : dto.template_type === 'LOCATION'
+          ? ({ format: 'LOCATION' } as const)
+          : { format: dto.template_type, exampleUrl: mediaUrl! };
+    const { outbound, template } = await this.ds.transaction(async (m) => {
+      const template = await this.templates.create(m, {
+        tenantId: t.tenantId,
+        lineId: line!.id,
+        language: dto.language_code,
+        category: providerCategory(dto.category),
+        body: parsed.body,
+        bodyExamples: examples,
+        header,
+        quickReplies: options?.map((o) => o.message),
+      });
+      const outbound = m.create(Outbound, {
+        id: newId('OUT'),
+        tenantId: t.tenantId,
+        lineId: line!.id,
+        templateId: template.id,
+        isNotification: dto.is_notification,
+        content: parsed.body,
+        paramCount: parsed.paramCount,
+        category: dto.category,
+        templateType: dto.template_type,
+        languageCode: dto.language_code,
+        mediaUrl,
+        options,
+        exampleParams: examples,
+        apiKeyId: t.apiKeyId,
+        createdAt: this.clock.now(),
+      });
+      await m.insert(Outbound, outbound);
+      return { outbound, template };
+    });
+    // After the commit: the outbound exists whatever the provider says; a failed submission is retried by the cron.
+    const submitted = (await this.templates.submit(template.id)) ?? template;
+    return this.view(outbound, submitted, line!);
+  }
+
+  async get(tenantId: string, id: string): Promise<OutboundDto> {
+    const outbound = await this.ds.manager.findOneBy(Outbound, { id, tenantId });
+    if (!outbound) throw AppError.notFound('Outbound', id);
+    const [template, line] = await Promise.all([this.templates.get(outbound.templateId), this.lines.get(tenantId, outbound.lineId).catch(() => null)]);
+    return this.view(outbound, template!, line);
+  }
+
+  async list(tenantId: string, q: ListOutboundsQueryDto): Promise<{ data: OutboundDto[]; next_cursor: string | null }> {
+    const qb = this.ds.manager.createQueryBuilder(Outbound, 'o').where('o.tenant_id = :tenantId', { tenantId });
+    if (q.line) {
+      const lineId = /^WAN[0-9A-Z]{26}$/.test(q.line) ? q.line : (await this.lines.getByPhone(tenantId, q.line, 'line')).id;
+      qb.andWhere('o.line_id = :lineId', { lineId });
+    }
+    if (q.status) qb.innerJoin(Template, 't', 't.id = o.template_id AND t.status = :status', { status: q.status });
+    const { items, next_cursor } = await paginate(qb, q);
+    const templates = items.length ? await this.ds.manager.createQueryBuilder(Template, 't').where('t.id IN (:...ids)', { ids: items.map((o) => o.templateId) }).getMany() : [];
+    const lineCache = new Map<string, WhatsappLine | null>();
+    const data: OutboundDto[] = [];
+    for (const o of items) {
+      if (!lineCache.has(o.lineId)) lineCache.set(o.lineId, await this.lines.get(tenantId, o.lineId).catch(() => null));
+      data.push(this.view(o, templates.find((x) => x.id === o.templateId)!, lineCache.get(o.lineId)!));
+    }
+    return { data, next_cursor };
+  }
+
+  private view(o: Outbound, t: Template, line: WhatsappLine | null): OutboundDto {
+    return {
+      outbound_id: o.id,
+      status: t.status,
+      rejection_reason: t.status === 'REJECTED' ? t.rejectionReason : null,
+      waba_phone_number: line?.phoneNumber ?? '',
+      line_id: o.lineId,
+      is_notification: o.isNotification,
+      content: o.content,
+      param_count: o.paramCount,
+      category: o.category,
+      template_type: o.templateType,
+      language_code: o.languageCode,
+      media_url: o.mediaUrl,
+      options: o.options,
+      example_params: o.exampleParams,
+      template_name: t.name,
+      submitted_category: t.category,
+      submission_error: t.submitError,
+      created_at: o.createdAt.toISOString(),
+      updated_at: t.updatedAt.toISOString(),
+    };
+  }
+
+  // ---- send ----------------------------------------------------------------------------------------
+
+  async send(t: TenantContext, dto: SendOutboundDto, idempotencyKey?: string): Promise<SendOutboundResponseDto> {
+    if (idempotencyKey !== undefined && !IdempotencyService.validKey(idempotencyKey)) {
+      throw AppError.validation('Idempotency-Key', 'The Idempotency-Key header must be 1 to 255 characters');
+    }
+    const hash = requestHash('outbounds.send', dto);
+    if (idempotencyKey) {
+      const replay = await this.idempotency.replay<SendOutboundResponseDto>(t.tenantId, idempotencyKey, hash);
+      if (replay) return replay;
+    }
+    try {
+      return await this.ds.transaction(async (m) => {
+        const response = await this.sendIn(m, t, dto);
+        if (idempotencyKey) await this.idempotency.claim(m, t.tenantId, idempotencyKey, 'outbounds.send', hash, 201, response);
+        return response;
+      });
+    } catch (err) {
+      if (err instanceof IdempotencyConflict) {
+        const replay = await this.idempotency.replay<SendOutboundResponseDto>(t.tenantId, idempotencyKey!, hash);
+        if (replay) return replay;
+      }
+      throw err;
+    }
+  }
+
+  private async sendIn(m: EntityManager, t: TenantContext, dto: SendOutboundDto): Promise<SendOutboundResponseDto> {
+    const errors = new FieldErrors();
+    const phone = toMobileE164(dto.phone_number, dto.country_code);
+    if (!phone) {
+      errors.add('phone_number', 'phone_number and country_code must form a valid mobile number (phone_number without the country code)');
+      errors.add('country_code', 'country_code must be a calling code (57, +57) or an ISO country (CO) that, with phone_number, forms a valid mobile number');
+    }
+    const outbound = await m.findOneBy(Outbound, { id: dto.outbound_id, tenantId: t.tenantId });
+    if (!outbound) {
+      errors.throwIfAny();
+      throw AppError.notFound('Outbound', dto.outbound_id);
+    }
+    const params = splitParams(dto.outbound_params);
+    if (params.length !== outbound.paramCount) {
+      errors.add('outbound_params', `outbound_params must have ${outbound.paramCount} comma-separated value(s), one per parameter, got ${params.length}`);
+    } else {
+      const problem = params.map(paramProblem).find(Boolean);
+      if (problem) errors.add('outbound_params', `outbound_params ${problem}`);
+    }
+    if (outbound.isNotification && dto.flow_id) errors.add('flow_id', 'flow_id only applies to outbounds created with is_notification=false');
+    if (!outbound.isNotification && !dto.flow_id) errors.add('flow_id', 'flow_id is required: this outbound invites the user into a flow');
+    errors.throwIfAny();
+    if (dto.flow_id) {
+      await this.flows.assertStartable(t.tenantId, dto.flow_id, m).catch((err: unknown) => {
+        if (err instanceof AppError && err.code === ErrorCode.NOT_FOUND) throw AppError.validation('flow_id', `flow_id ${dto.flow_id} is not one of your flows`);
+        throw err;
+      });
+    }
+    if (dto.user_authorized !== true) throw optInRequired();
+    const template = (await this.templates.get(outbound.templateId, m))!;
+    if (template.status !== 'APPROVED') throw notApproved(outbound.id, template.status);
+    const state = await this.consents.state(t.tenantId, phone!, m);
+    if (state.optedOut) throw optedOut(phone!, state.optedOutAt!);
+
+    const now = this.clock.now();
+    await this.consents.record(m, {
+      tenantId: t.tenantId,
+      phone: phone!,
+      kind: 'opt_in',
+      source: CONSENT_SOURCES.API_SEND,
+      occurredAt: now,
+      apiKeyId: t.apiKeyId,
+      lineId: outbound.lineId,
+      liftsOptOut: false,
+    });
+    const sendId = newId('OSN');
+    const message = await this.messages.enqueue(m, {
+      tenantId: t.tenantId,
+      lineId: outbound.lineId,
+      phone: phone!,
+      message: this.templateMessage(outbound, template, params, sendId),
+    });
+    await m.insert(OutboundSend, {
+      id: sendId,
+      tenantId: t.tenantId,
+      outboundId: outbound.id,
+      lineId: outbound.lineId,
+      phone: phone!,
+      messageId: message.id,
+      flowId: dto.flow_id ?? null,
+      params,
+      apiKeyId: t.apiKeyId,
+      response: null,
+      respondedAt: null,
+      createdAt: now,
+    });
+    return {
+      message_id: message.id,
+      status: 'queued',
+      outbound_id: outbound.id,
+      send_id: sendId,
+      phone_number: phone!,
+      flow_id: dto.flow_id ?? null,
+      created_at: now.toISOString(),
+    };
+  }
+
+  private templateMessage(o: Outbound, t: Template, params: string[], sendId: string): OutgoingMessage {
+    const header: Extract<OutgoingMessage, { kind: 'template' }>['header'] =
+      o.templateType === 'TEXT' || !o.mediaUrl
+        ? undefined
+        : o.templateType === 'LOCATION'
+          ? { type: 'location', ...coordinatesOf(o.mediaUrl)! }
+          : { type: o.templateType.toLowerCase() as 'image' | 'video' | 'document', link: o.mediaUrl };
+    return {
+      kind: 'template',
+      name: t.name,
+      language: t.language,
+      ...(params.length ? { bodyParams: params } : {}),
+      ...(header ? { header } : {}),
+      ...(o.options?.length ? { buttonPayloads: o.options.map((opt) => `${opt.action}:${o.id}:${sendId}`) } : {}),
+    };
+  }
+
+  // ---- what users do -------------------------------------------------------------------------------
+
+  /**
+   * Called by the webhook processor for every new inbound message, before the conversation engine sees it:
+   * stop/start keywords change the user's consent; taps on an invitation's buttons are recorded as its answer.
+   */
+  async handleInbound(manager: EntityManager, line: WhatsappLine, ev: InboundMessageEvent): Promise<InboundOutcome> {
+    const phone = toE164(ev.from) ?? `+${ev.from}`;
+    if (ev.replyId && PAYLOAD.test(ev.replyId)) {
+      const invitation = await this.findInvitationByPayload(ev.replyId, { lineId: line.id, phone }, manager);
+      if (invitation) {
+        const first = invitation.response === null;
+        if (first) {
+          await manager.update(OutboundSend, { id: invitation.sendId }, { response: invitation.action, respondedAt: ev.timestamp });
+          Object.assign(invitation, { response: invitation.action, respondedAt: ev.timestamp });
+        }
+        return { kind: invitation.action === 'continue_process' ? 'invitation_accepted' : 'invitation_declined', invitation, firstAnswer: first };
+      }
+    }
+    if (ev.type === 'text' && ev.text) {
+      const keyword = await this.consents.keywordOf(line.tenantId, ev.text);
+      if (keyword) {
+        await this.consents.record(manager, {
+          tenantId: line.tenantId,
+          phone,
+          kind: keyword === 'stop' ? 'opt_out' : 'opt_in',
+          source: CONSENT_SOURCES.KEYWORD,
+          occurredAt: ev.timestamp,
+          lineId: line.id,
+          evidence: ev.text.slice(0, 200),
+          liftsOptOut: keyword === 'start',
+        });
+        return { kind: keyword === 'stop' ? 'opted_out' : 'opted_in' };
+      }
+    }
+    return { kind: 'none' };
+  }
+
+  /** WhatsApp's own marketing preference (user_preferences webhook). A resume is recorded but, per the contract, lifts nothing. */
+  async handlePreference(manager: EntityManager, line: WhatsappLine, ev: OptOutEvent): Promise<void> {
+    await this.consents.record(manager, {
+      tenantId: line.tenantId,
+      phone: toE164(ev.from) ?? `+${ev.from}`,
+      kind: ev.kind,
+      source: CONSENT_SOURCES.WHATSAPP_PREFERENCE,
+      occurredAt: ev.timestamp,
+      lineId: line.id,
+      evidence: ev.detail.slice(0, 200) || null,
+      liftsOptOut: false,
+    });
+  }
+
+  /** A `failed` status webhook with error 131050 (the send was accepted, then refused as a marketing opt-out). */
+  async handleFailedStatus(manager: EntityManager, line: WhatsappLine, ev: StatusUpdateEvent): Promise<boolean> {
+    if (ev.status !== 'failed' || ev.error?.code !== '131050') return false;
+    await this.consents.record(manager, {
+      tenantId: line.tenantId,
+      phone: toE164(ev.recipient) ?? `+${ev.recipient}`,
+      kind: 'opt_out',
+      source: CONSENT_SOURCES.MARKETING_OPT_OUT,
+      occurredAt: ev.timestamp,
+      lineId: line.id,
+      evidence: ev.wamid,
+    });
+    return true;
+  }
+
+  private async recordMarketingOptOuts(manager: EntityManager, failures: SendFailure[]): Promise<void> {
+    for (const f of failures.filter((x) => x.code === 'MARKETING_OPTED_OUT')) {
+      await this.consents.record(manager, {
+        tenantId: f.tenantId,
+        phone: f.phone,
+        kind: 'opt_out',
+        source: CONSENT_SOURCES.MARKETING_OPT_OUT,
+        occurredAt: this.clock.now(),
+        lineId: f.lineId,
+        evidence: f.messageId,
+      });
+    }
+  }
+
+  /** Lifts an opt-out because the user started an inbound flow (called by the inbound module). */
+  async recordInboundFlowStart(manager: EntityManager, input: { tenantId: string; lineId: string; phone: string; at: Date; flowId: string }): Promise<void> {
+    await this.consents.record(manager, {
+      tenantId: input.tenantId,
+      phone: input.phone,
+      kind: 'opt_in',
+      source: CONSENT_SOURCES.INBOUND_FLOW,
+      occurredAt: input.at,
+      lineId: input.lineId,
+      evidence: input.flowId,
+      liftsOptOut: true,
+    });
+  }
+
+  /**
+   * The invitation a quick-reply payload points at (`continue_process:<outbound_id>:<send_id>`), or null. With
+   * `from`, the tap must come from the invited user on the invitation's line. For the conversation engine: on
+   * `continue_process` it starts `flowId` for `phone` on `lineId`.
+   */
+  async findInvitationByPayload(payload: string, from?: { lineId: string; phone: string }, manager: EntityManager = this.ds.manager): Promise<Invitation | null> {
+    const match = PAYLOAD.exec(payload);
+    if (!match) return null;
+    const [, action, outboundId, sendId] = match;
+    const send = await manager.findOneBy(OutboundSend, { id: sendId, outboundId });
+    if (!send || !send.flowId) return null;
+    if (from && (send.lineId !== from.lineId || send.phone !== from.phone)) return null;
+    return {
+      sendId: send.id,
+      outboundId: send.outboundId,
+      tenantId: send.tenantId,
+      lineId: send.lineId,
+      phone: send.phone,
+      flowId: send.flowId,
+      messageId: send.messageId,
+      action: action as OptionAction,
+      response: send.response,
+      respondedAt: send.respondedAt,
+    };
+  }
+}
