@@ -6,10 +6,12 @@ import { CommonModule } from './common/common.module.js';
 import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { dataSourceOptions } from './database/data-source.js';
+import { ConversationsModule } from './modules/conversations/conversations.module.js';
 import { FlowsModule } from './modules/flows/flows.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { MessagesModule } from './modules/messages/messages.module.js';
 import { HooksModule } from './modules/hooks/hooks.module.js';
+import { InboundsModule } from './modules/inbounds/inbounds.module.js';
 import { OutboundsModule } from './modules/outbounds/outbounds.module.js';
 import { TemplatesModule } from './modules/templates/templates.module.js';
 import { TenantsModule } from './modules/tenants/tenants.module.js';
@@ -49,6 +51,8 @@ export class AppModule {
         HooksModule,
         TemplatesModule,
         OutboundsModule,
+        InboundsModule,
+        ConversationsModule,
       ],
     };
   }

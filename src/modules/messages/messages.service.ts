@@ -71,7 +71,7 @@ export class MessagesService {
     manager: EntityManager,
     line: { id: string; tenantId: string },
     ev: InboundMessageEvent,
-  ): Promise<{ message: Message; duplicate: boolean }> {
+  ): Promise<{ message: Message; duplicate: boolean; mediaFileId: string | null }> {
     const now = this.clock.now();
     const content: Record<string, unknown> = {
       text: ev.text ?? null,
@@ -94,10 +94,14 @@ export class MessagesService {
       [id, line.tenantId, line.id, phone, ev.type, content, ev.wamid, now],
     );
     const duplicate = inserted.length === 0;
-    const message = await manager.findOneByOrFail(Message, duplicate ? { providerMessageId: ev.wamid } : { id });
+    const message = duplicate
+      ? await manager.findOneByOrFail(Message, { providerMessageId: ev.wamid })
+      : manager.create(Message, { id, tenantId: line.tenantId, lineId: line.id, phone, direction: 'inbound', type: ev.type, content, providerMessageId: ev.wamid, status: 'received', conversationId: null, attempts: 0, nextAttemptAt: null, errorCode: null, errorTitle: null, createdAt: now, sentAt: null, deliveredAt: null, readAt: null, failedAt: null });
+    let mediaFileId: string | null = null;
     if (!duplicate && ev.media?.id && (ev.type === 'image' || ev.type === 'document' || ev.type === 'video' || ev.type === 'audio')) {
+      mediaFileId = newId('MED');
       await manager.insert(MediaFile, {
-        id: newId('MED'),
+        id: mediaFileId,
         tenantId: line.tenantId,
         messageId: message.id,
         lineId: line.id,
@@ -109,7 +113,7 @@ export class MessagesService {
         createdAt: now,
       });
     }
-    return { message, duplicate };
+    return { message, duplicate, mediaFileId };
   }
 
   /**

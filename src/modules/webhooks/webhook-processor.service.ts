@@ -6,8 +6,9 @@ import { Clock } from '../../common/clock/clock.js';
 import { AppConfig } from '../../config/app-config.js';
 import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
 import type { WebhookEvent } from '../../whatsapp/whatsapp.types.js';
+import { ConversationsService, EngineDirective } from '../conversations/conversations.service.js';
 import { MessagesService } from '../messages/messages.service.js';
-import { OutboundsService } from '../outbounds/outbounds.service.js';
+import { OutboundsService, type InboundOutcome } from '../outbounds/outbounds.service.js';
 import { TemplatesService } from '../templates/templates.service.js';
 import { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
 import { WebhookInboxService } from './webhook-inbox.service.js';
@@ -57,6 +58,7 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
     private readonly messages: MessagesService,
     private readonly templates: TemplatesService,
     private readonly outbounds: OutboundsService,
+    private readonly conversations: ConversationsService,
     inbox: WebhookInboxService,
   ) {
     inbox.onStored(() => this.wake?.());
@@ -165,15 +167,18 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
   private async route(m: EntityManager, line: WhatsappLine, ev: WebhookEvent, summary: Summary): Promise<void> {
     switch (ev.kind) {
       case 'message': {
-        const { duplicate } = await this.messages.recordInbound(m, line, ev);
+        const { message, duplicate, mediaFileId } = await this.messages.recordInbound(m, line, ev);
         if (duplicate) {
           summary.duplicates++;
           return;
         }
         summary.messages++;
-        // Consent keywords and invitation taps first (once per message: after the wamid dedupe); the conversation
-        // engine gets the message after this.
-        await this.outbounds.handleInbound(m, line, ev);
+        // Consent keywords and invitation taps first (once per message: after the wamid dedupe), then the engine.
+        const outcome = await this.outbounds.handleInbound(m, line, ev);
+        const result = await this.conversations.handleInbound(m, line, ev, message, mediaFileId, directiveOf(outcome));
+        if (result.startedInbound) {
+          await this.outbounds.recordInboundFlowStart(m, { tenantId: line.tenantId, lineId: line.id, phone: message.phone, at: this.clock.now(), flowId: result.startedInbound.flowId });
+        }
         return;
       }
       case 'status': {
@@ -204,3 +209,20 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
   }
 }
 
+/** What the engine must do with a message the outbounds module already looked at. */
+function directiveOf(outcome: InboundOutcome): EngineDirective {
+  switch (outcome.kind) {
+    case 'opted_out':
+      return { kind: 'opted_out' };
+    case 'opted_in':
+      return { kind: 'consumed' };
+    case 'invitation_accepted':
+    case 'invitation_declined':
+      if (!outcome.firstAnswer) return { kind: 'consumed' };
+      return outcome.kind === 'invitation_accepted'
+        ? { kind: 'start_flow', flowId: outcome.invitation.flowId, originId: outcome.invitation.sendId }
+        : { kind: 'declined', flowId: outcome.invitation.flowId, originId: outcome.invitation.sendId };
+    default:
+      return { kind: 'none' };
+  }
+}

@@ -1,0 +1,44 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Interval } from '@nestjs/schedule';
+import { DataSource } from 'typeorm';
+import { Clock } from '../../common/clock/clock.js';
+import { AppConfig } from '../../config/app-config.js';
+import { ConversationsService } from './conversations.service.js';
+
+const BATCH = 100;
+
+/** Expires processes whose time ran out: claimed with SKIP LOCKED, so every instance can run it. */
+@Injectable()
+export class ConversationsCron {
+  private readonly logger = new Logger(ConversationsCron.name);
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly clock: Clock,
+    private readonly config: AppConfig,
+    private readonly conversations: ConversationsService,
+  ) {}
+
+  @Interval(5_000)
+  async tick(): Promise<void> {
+    if (!this.config.WORKERS_ENABLED) return;
+    await this.expireDue().catch((err: unknown) => this.logger.error({ err }, 'expiry tick failed'));
+  }
+
+  /** Expires every due process; returns how many. */
+  async expireDue(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.ds.transaction(async (m) => {
+        const rows: Array<{ id: string }> = await m.query(
+          `SELECT id FROM processes WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+          [this.clock.now(), BATCH],
+        );
+        await this.conversations.expire(m, rows.map((r) => r.id));
+        return rows.length;
+      });
+      total += n;
+      if (n < BATCH) return total;
+    }
+  }
+}

@@ -1,0 +1,21 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { FlowsModule } from '../flows/flows.module.js';
+import { HooksModule } from '../hooks/hooks.module.js';
+import { InboundsModule } from '../inbounds/inbounds.module.js';
+import { MessagesModule } from '../messages/messages.module.js';
+import { ConversationsCron } from './conversations.cron.js';
+import { ConversationsService } from './conversations.service.js';
+import { ProcessAnswer } from './entities/process-answer.entity.js';
+import { Process } from './entities/process.entity.js';
+import { ProcessResultsService } from './process-results.service.js';
+import { ProcessesController } from './processes.controller.js';
+
+/** The engine: one active process per (line, user), step handlers, expiry, and the results API (/v1/processes). */
+@Module({
+  imports: [TypeOrmModule.forFeature([Process, ProcessAnswer]), FlowsModule, HooksModule, InboundsModule, MessagesModule],
+  controllers: [ProcessesController],
+  providers: [ConversationsService, ProcessResultsService, ConversationsCron],
+  exports: [ConversationsService, ProcessResultsService, ConversationsCron],
+})
+export class ConversationsModule {}

@@ -1,0 +1,348 @@
+import { HttpStatus, Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { Clock } from '../../common/clock/clock.js';
+import { AppError } from '../../common/errors/app-error.js';
+import { newId } from '../../common/ids/ids.js';
+import { toE164 } from '../../common/phone/phone.js';
+import type { InboundMessageEvent, OutgoingMessage } from '../../whatsapp/whatsapp.types.js';
+import type { FlowDefinition, FlowStep } from '../flows/flow-definition.js';
+import { FlowsService } from '../flows/flows.service.js';
+import { HooksService } from '../hooks/hooks.service.js';
+import { InboundsService } from '../inbounds/inbounds.service.js';
+import type { Message } from '../messages/entities/message.entity.js';
+import { MessagesService } from '../messages/messages.service.js';
+import type { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
+import { TenantsService } from '../tenants/tenants.service.js';
+import { ProcessAnswer } from './entities/process-answer.entity.js';
+import { Process, ProcessStatus } from './entities/process.entity.js';
+import { ProcessResultsService } from './process-results.service.js';
+import { handlerFor } from './steps/index.js';
+import { maxAttempts } from './steps/basic.handlers.js';
+import type { StepContext, UserInput } from './steps/step-handler.js';
+import { text } from './steps/texts.js';
+
+/** WhatsApp lets a business write freely for 24 hours after the user's last message. */
+export const WINDOW_MS = 24 * 3600_000;
+const DEFAULT_EXIT_KEYWORDS = ['salir', 'exit'];
+const SETTINGS_TTL_MS = 10_000;
+
+/** What the modules above (invitations, consent keywords) already made of a message before the engine sees it. */
+export type EngineDirective =
+  | { kind: 'none' }
+  /** The message was fully handled above (a start keyword, a repeated invitation tap): nothing to answer. */
+  | { kind: 'consumed' }
+  /** The user opted out with a stop keyword: a running process is cancelled, nothing is sent. */
+  | { kind: 'opted_out' }
+  /** The user accepted an invitation to a flow. */
+  | { kind: 'start_flow'; flowId: string; originId: string }
+  /** The user declined an invitation: recorded as a failed process, reason `user_declined`. */
+  | { kind: 'declined'; flowId: string; originId: string };
+
+export interface EngineResult {
+  processId: string | null;
+  /** Set when this message started an inbound flow (it lifts an opt-out). */
+  startedInbound?: { flowId: string };
+}
+
+/**
+ * The conversation engine. Every inbound user message is applied here inside the webhook processor's transaction,
+ * after taking the (line, user) row lock, so one user's messages apply one at a time. The state change, the answers,
+ * the prompts (through the messages queue) and the result hooks (through the hooks outbox) commit together.
+ */
+@Injectable()
+export class ConversationsService {
+  private readonly flowCache = new Map<string, FlowDefinition>();
+  private readonly settingsCache = new Map<string, { exit: string[]; fallback: string | null; at: number }>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly flows: FlowsService,
+    private readonly inbounds: InboundsService,
+    private readonly messages: MessagesService,
+    private readonly hooks: HooksService,
+    private readonly tenants: TenantsService,
+    private readonly results: ProcessResultsService,
+  ) {}
+
+  async handleInbound(
+    m: EntityManager,
+    line: WhatsappLine,
+    ev: InboundMessageEvent,
+    message: Message,
+    mediaFileId: string | null,
+    directive: EngineDirective = { kind: 'none' },
+  ): Promise<EngineResult> {
+    const now = this.clock.now();
+    const phone = toE164(ev.from) ?? `+${ev.from}`;
+    const lastUserMessageAt = await this.touchWindow(m, line.id, phone, now);
+    let active = await m
+      .createQueryBuilder(Process, 'p')
+      .setLock('pessimistic_write')
+      .where('p.line_id = :lineId AND p.phone = :phone AND p.status = :status', { lineId: line.id, phone, status: 'pending' })
+      .getOne();
+    if (active && active.expiresAt.getTime() <= now.getTime()) {
+      await this.finish(m, active, 'expired', 'expired');
+      active = null;
+    }
+    const settings = await this.tenantSettings(line.tenantId);
+    const input = this.inputOf(ev, message, mediaFileId);
+
+    switch (directive.kind) {
+      case 'consumed':
+        return { processId: active?.id ?? null };
+      case 'opted_out':
+        if (active) await this.finish(m, active, 'cancelled', 'user_cancelled');
+        return { processId: active?.id ?? null };
+      case 'declined': {
+        if (active) return { processId: active.id };
+        const declined = await this.createProcess(m, line, phone, directive.flowId, 'outbound', directive.originId, now, lastUserMessageAt);
+        await this.finish(m, declined.process, 'failed', 'user_declined');
+        return { processId: declined.process.id };
+      }
+      case 'start_flow': {
+        if (active) return { processId: active.id };
+        const started = await this.start(m, line, phone, directive.flowId, 'outbound', directive.originId, now, lastUserMessageAt);
+        return { processId: started.id };
+      }
+    }
+
+    if (active) {
+      await m.query(`UPDATE messages SET conversation_id = $2 WHERE id = $1`, [message.id, active.id]);
+      if (input.text && settings.exit.includes(input.text.trim().toLowerCase())) {
+        const def = await this.definition(active);
+        await this.send(m, active, { kind: 'text', body: text(def.settings.language, 'exit') });
+        await this.finish(m, active, 'cancelled', 'user_cancelled');
+        return { processId: active.id };
+      }
+      await this.answer(m, active, input, lastUserMessageAt);
+      return { processId: active.id };
+    }
+
+    const inbound = input.text ? await this.inbounds.match(m, line.id, input.text) : null;
+    if (inbound) {
+      const started = await this.start(m, line, phone, inbound.flowId, 'inbound', inbound.id, now, lastUserMessageAt);
+      await m.query(`UPDATE messages SET conversation_id = $2 WHERE id = $1`, [message.id, started.id]);
+      return { processId: started.id, startedInbound: { flowId: inbound.flowId } };
+    }
+    if (settings.fallback) {
+      await this.messages.enqueue(m, { tenantId: line.tenantId, lineId: line.id, phone, message: { kind: 'text', body: settings.fallback } });
+    }
+    return { processId: null };
+  }
+
+  /** Ends a pending process at the client's request. */
+  async cancelByClient(m: EntityManager, tenantId: string, processId: string): Promise<Process> {
+    const process = await m.createQueryBuilder(Process, 'p').setLock('pessimistic_write').where('p.id = :processId AND p.tenant_id = :tenantId', { processId, tenantId }).getOne();
+    if (!process) throw AppError.notFound('Process', processId);
+    if (process.status !== 'pending') {
+      throw new AppError(HttpStatus.CONFLICT, 'PROCESS_FINISHED', `Process ${processId} already finished with status ${process.status}`, { status: process.status });
+    }
+    await this.finish(m, process, 'cancelled', 'client_cancelled');
+    return process;
+  }
+
+  /** Marks due pending processes expired (expiration_minutes reached, or the 24-hour window closed while waiting). */
+  async expire(m: EntityManager, processIds: string[]): Promise<void> {
+    for (const id of processIds) {
+      const process = await m.findOneByOrFail(Process, { id });
+      if (process.status === 'pending') await this.finish(m, process, 'expired', 'expired');
+    }
+  }
+
+  private async start(
+    m: EntityManager,
+    line: WhatsappLine,
+    phone: string,
+    flowId: string,
+    origin: Process['origin'],
+    originId: string,
+    now: Date,
+    lastUserMessageAt: Date,
+  ): Promise<Process> {
+    const { process, definition } = await this.createProcess(m, line, phone, flowId, origin, originId, now, lastUserMessageAt);
+    await this.hooks.emit(m, { tenantId: process.tenantId, type: 'process.started', flowId, data: await this.results.result(m, process) });
+    await this.runFrom(m, process, definition, definition.steps[0]);
+    return process;
+  }
+
+  private async createProcess(
+    m: EntityManager,
+    line: WhatsappLine,
+    phone: string,
+    flowId: string,
+    origin: Process['origin'],
+    originId: string,
+    now: Date,
+    lastUserMessageAt: Date,
+  ): Promise<{ process: Process; definition: FlowDefinition }> {
+    const flow = await this.flows.assertStartable(line.tenantId, flowId, m);
+    const definition = flow.definition;
+    this.flowCache.set(`${flowId}:${flow.version}`, definition);
+    const process = m.create(Process, {
+      id: newId('PRC'),
+      tenantId: line.tenantId,
+      lineId: line.id,
+      phone,
+      flowId,
+      flowVersion: flow.version,
+      origin,
+      originId,
+      status: 'pending',
+      failureReason: null,
+      currentStepId: null,
+      stepAttempts: 0,
+      askedAt: null,
+      startedAt: now,
+      finishedAt: null,
+      expiresAt: this.expiry(now, definition, lastUserMessageAt),
+      updatedAt: now,
+    });
+    await m.insert(Process, process);
+    return { process, definition };
+  }
+
+  /** Applies the user's message to the step the process waits at. */
+  private async answer(m: EntityManager, process: Process, input: UserInput, lastUserMessageAt: Date): Promise<void> {
+    const def = await this.definition(process);
+    process.expiresAt = this.expiry(process.startedAt, def, lastUserMessageAt);
+    const step = def.steps.find((s) => s.id === process.currentStepId);
+    if (!step) {
+      // Nothing to answer (the process waits for nothing): keep it as it is.
+      await this.save(m, process);
+      return;
+    }
+    const ctx: StepContext = { language: def.settings.language };
+    const outcome = handlerFor(step).answer(step, input, ctx);
+    await m.insert(ProcessAnswer, {
+      id: newId('ANS'),
+      processId: process.id,
+      stepId: step.id,
+      stepType: step.type,
+      value: outcome.value?.slice(0, 4096) ?? null,
+      normalized: outcome.kind === 'accept' ? (outcome.normalized ?? null) : null,
+      valid: outcome.kind === 'accept',
+      error: outcome.kind === 'invalid' ? outcome.error : outcome.kind === 'fail' ? outcome.reason : null,
+      messageId: input.messageId,
+      mediaFileId: outcome.kind === 'accept' ? (outcome.mediaFileId ?? null) : null,
+      createdAt: this.clock.now(),
+    });
+    if (outcome.kind === 'fail') return this.finish(m, process, 'failed', outcome.reason);
+    if (outcome.kind === 'invalid') {
+      process.stepAttempts += 1;
+      if (step.type === 'question' && process.stepAttempts >= maxAttempts(step)) return this.finish(m, process, 'failed', 'validation_failed');
+      await this.send(m, process, { kind: 'text', body: outcome.reply });
+      for (const prompt of handlerFor(step).prompt(step, ctx)) await this.send(m, process, prompt);
+      process.askedAt = this.clock.now();
+      return this.save(m, process);
+    }
+    return this.runFrom(m, process, def, this.nextStep(def, step, outcome.next));
+  }
+
+  /** Prompts from `step` on, through steps that do not wait, until one waits for an answer or an `end` finishes. */
+  private async runFrom(m: EntityManager, process: Process, def: FlowDefinition, first: FlowStep | undefined): Promise<void> {
+    const ctx: StepContext = { language: def.settings.language };
+    let step = first;
+    for (let guard = 0; step && guard < def.steps.length + 1; guard++) {
+      const handler = handlerFor(step);
+      for (const prompt of handler.prompt(step, ctx)) await this.send(m, process, prompt);
+      if (step.type === 'end') {
+        return this.finish(m, process, step.outcome, step.outcome === 'failed' ? (step.failure_reason ?? 'flow_failed') : null);
+      }
+      if (handler.waits) {
+        Object.assign(process, { currentStepId: step.id, stepAttempts: 0, askedAt: this.clock.now() });
+        return this.save(m, process);
+      }
+      step = this.nextStep(def, step);
+    }
+    // Flow validation makes every path end at an `end` step; an old definition that does not is taken as finished.
+    return this.finish(m, process, 'succeeded', null);
+  }
+
+  private nextStep(def: FlowDefinition, step: FlowStep, override?: string): FlowStep | undefined {
+    const id = override ?? ('next' in step ? step.next : undefined);
+    if (id) return def.steps.find((s) => s.id === id);
+    return def.steps[def.steps.indexOf(step) + 1];
+  }
+
+  private async finish(m: EntityManager, process: Process, status: Exclude<ProcessStatus, 'pending'>, reason: string | null): Promise<void> {
+    const now = this.clock.now();
+    Object.assign(process, { status, failureReason: status === 'succeeded' ? null : reason, finishedAt: now, currentStepId: null });
+    await this.save(m, process);
+    await this.hooks.emit(m, {
+      tenantId: process.tenantId,
+      type: status === 'succeeded' ? 'process.succeeded' : 'process.failed',
+      flowId: process.flowId,
+      data: await this.results.result(m, process),
+    });
+  }
+
+  private async save(m: EntityManager, process: Process): Promise<void> {
+    process.updatedAt = this.clock.now();
+    await m.update(Process, { id: process.id }, {
+      status: process.status,
+      failureReason: process.failureReason,
+      currentStepId: process.currentStepId,
+      stepAttempts: process.stepAttempts,
+      askedAt: process.askedAt,
+      finishedAt: process.finishedAt,
+      expiresAt: process.expiresAt,
+      updatedAt: process.updatedAt,
+    });
+  }
+
+  private send(m: EntityManager, process: Process, message: OutgoingMessage): Promise<unknown> {
+    return this.messages.enqueue(m, { tenantId: process.tenantId, lineId: process.lineId, phone: process.phone, message, conversationId: process.id });
+  }
+
+  /** The user's last message time, taking the (line, user) row lock for the rest of the transaction. */
+  private async touchWindow(m: EntityManager, lineId: string, phone: string, at: Date): Promise<Date> {
+    const [row]: Array<{ last_user_message_at: Date }> = await m.query(
+      `INSERT INTO conversation_windows (line_id, phone, last_user_message_at) VALUES ($1, $2, $3)
+       ON CONFLICT (line_id, phone) DO UPDATE
+         SET last_user_message_at = GREATEST(conversation_windows.last_user_message_at, EXCLUDED.last_user_message_at)
+       RETURNING last_user_message_at`,
+      [lineId, phone, at],
+    );
+    return row.last_user_message_at;
+  }
+
+  /** A process ends at expiration_minutes after its start, or when the 24-hour window closes, whichever is first. */
+  private expiry(startedAt: Date, def: FlowDefinition, lastUserMessageAt: Date): Date {
+    return new Date(Math.min(startedAt.getTime() + def.settings.expiration_minutes * 60_000, lastUserMessageAt.getTime() + WINDOW_MS));
+  }
+
+  /** Flow versions never change, so they are cached for good. */
+  private async definition(process: Process): Promise<FlowDefinition> {
+    const key = `${process.flowId}:${process.flowVersion}`;
+    let def = this.flowCache.get(key);
+    if (!def) {
+      def = (await this.flows.getVersion(process.tenantId, process.flowId, process.flowVersion)).definition;
+      this.flowCache.set(key, def);
+    }
+    return def;
+  }
+
+  private async tenantSettings(tenantId: string): Promise<{ exit: string[]; fallback: string | null }> {
+    const hit = this.settingsCache.get(tenantId);
+    if (hit && Date.now() - hit.at < SETTINGS_TTL_MS) return hit;
+    const s = (await this.tenants.get(tenantId)).settings ?? {};
+    const entry = {
+      exit: (s.exit_keywords?.length ? s.exit_keywords : DEFAULT_EXIT_KEYWORDS).map((k) => k.trim().toLowerCase()),
+      fallback: s.fallback_text ?? null,
+      at: Date.now(),
+    };
+    this.settingsCache.set(tenantId, entry);
+    return entry;
+  }
+
+  private inputOf(ev: InboundMessageEvent, message: Message, mediaFileId: string | null): UserInput {
+    return {
+      type: ev.type,
+      text: ev.text ?? ev.replyTitle ?? null,
+      replyId: ev.replyId ?? null,
+      messageId: message.id,
+      mediaFileId,
+      mediaMimeType: ev.media?.mimeType ?? null,
+    };
+  }
+}

@@ -1,0 +1,79 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsISO8601, IsOptional, IsString } from 'class-validator';
+import { PageQueryDto } from '../../../common/http/pagination.js';
+import { Trim } from '../../../common/http/transforms.js';
+import { PROCESS_STATUSES, type ProcessStatus } from '../entities/process.entity.js';
+
+export class ListProcessesQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ example: 'FLW01JD3V6Q4T1Z0K6M3P9X2Y5B7C' })
+  @IsOptional() @IsString()
+  flow_id?: string;
+
+  @ApiPropertyOptional({ enum: PROCESS_STATUSES })
+  @IsOptional() @IsIn(PROCESS_STATUSES as unknown as string[])
+  status?: ProcessStatus;
+
+  @ApiPropertyOptional({ example: '+573001234567', description: "The user's phone number with country code" })
+  @IsOptional() @Trim() @IsString()
+  phone?: string;
+
+  @ApiPropertyOptional({ example: '2026-11-01T00:00:00Z', description: 'Started at or after' })
+  @IsOptional() @IsISO8601()
+  from?: string;
+
+  @ApiPropertyOptional({ example: '2026-12-01T00:00:00Z', description: 'Started before' })
+  @IsOptional() @IsISO8601()
+  to?: string;
+}
+
+export class AnswerMediaDto {
+  @ApiProperty({ example: 'MED01JD3V6Q4T1Z0K6M3P9X2Y5B7C' }) id: string;
+  @ApiProperty({ enum: ['pending', 'stored', 'failed'] }) status: string;
+  @ApiProperty({ nullable: true, type: String, example: 'image/jpeg' }) mime_type: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'SHA-256 (hex) of the file' }) sha256: string | null;
+  @ApiProperty({ nullable: true, type: Number }) size_bytes: number | null;
+}
+
+export class AnswerDto {
+  @ApiProperty({ example: 'email' }) step_id: string;
+  @ApiProperty({ example: 'question' }) step_type: string;
+  @ApiProperty({ nullable: true, type: String, example: 'ana@example.com', description: 'What the user answered (an option id for choices)' })
+  value: string | null;
+  @ApiProperty({ nullable: true, type: String, example: 'ana@example.com', description: 'The answer in canonical form' })
+  normalized: string | null;
+  @ApiProperty({ description: 'Whether the answer passed the step\'s validation' }) valid: boolean;
+  @ApiProperty({ nullable: true, type: String, example: 'invalid_email', description: 'Why it was rejected' }) error: string | null;
+  @ApiProperty({ nullable: true, type: AnswerMediaDto }) media: AnswerMediaDto | null;
+  @ApiProperty() answered_at: string;
+}
+
+export class ProcessDto {
+  @ApiProperty({ example: 'PRC01JD3V6Q4T1Z0K6M3P9X2Y5B7C' }) process_id: string;
+  @ApiProperty({ enum: PROCESS_STATUSES }) status: ProcessStatus;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: 'validation_failed',
+    description: 'Why it did not succeed: validation_failed, consent_declined, user_cancelled, user_declined, client_cancelled, expired, or an end step\'s failure_reason',
+  })
+  failure_reason: string | null;
+  @ApiProperty({ example: 'FLW01JD3V6Q4T1Z0K6M3P9X2Y5B7C' }) flow_id: string;
+  @ApiProperty({ example: 1 }) flow_version: number;
+  @ApiProperty({ example: 'WAN01JD3V6Q4T1Z0K6M3P9X2Y5B7C' }) line_id: string;
+  @ApiProperty({ example: '+573001234567', description: "The user's phone number" }) phone: string;
+  @ApiProperty({ example: 'whatsapp' }) channel: 'whatsapp';
+  @ApiProperty({ enum: ['inbound', 'outbound'], description: 'Started by the user (inbound message) or by an invitation (outbound)' })
+  origin: string;
+  @ApiProperty({ nullable: true, type: String, description: 'The inbound id or outbound send id that started it' }) origin_id: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'The step waiting for an answer' }) current_step_id: string | null;
+  @ApiProperty() started_at: string;
+  @ApiProperty({ nullable: true, type: String }) finished_at: string | null;
+  @ApiProperty({ description: 'When it expires if it does not finish first' }) expires_at: string;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { $ref: '#/components/schemas/AnswerDto' },
+    description: 'The last answer to each step, by step id',
+  })
+  answers: Record<string, AnswerDto>;
+  @ApiProperty({ type: [AnswerDto], description: 'Every answer in order, invalid ones included' }) history: AnswerDto[];
+}

@@ -1,0 +1,82 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { EntityManager, Repository } from 'typeorm';
+import { AppError } from '../../common/errors/app-error.js';
+import { paginate } from '../../common/http/pagination.js';
+import { toE164 } from '../../common/phone/phone.js';
+import { AnswerDto, ListProcessesQueryDto, ProcessDto } from './dto/process.dto.js';
+import { ProcessAnswer } from './entities/process-answer.entity.js';
+import { Process } from './entities/process.entity.js';
+
+interface MediaRow {
+  id: string;
+  status: string;
+  mime_type: string | null;
+  sha256: string | null;
+  size_bytes: number | null;
+}
+
+/** The results API's view of processes: the same document the result hooks carry. */
+@Injectable()
+export class ProcessResultsService {
+  constructor(@InjectRepository(Process) private readonly processes: Repository<Process>) {}
+
+  async get(tenantId: string, id: string): Promise<ProcessDto> {
+    const process = await this.processes.findOneBy({ id, tenantId });
+    if (!process) throw AppError.notFound('Process', id);
+    return this.result(this.processes.manager, process);
+  }
+
+  async list(tenantId: string, q: ListProcessesQueryDto): Promise<{ data: ProcessDto[]; next_cursor: string | null }> {
+    const qb = this.processes.createQueryBuilder('p').where('p.tenant_id = :tenantId', { tenantId });
+    if (q.flow_id) qb.andWhere('p.flow_id = :flowId', { flowId: q.flow_id });
+    if (q.status) qb.andWhere('p.status = :status', { status: q.status });
+    if (q.phone) qb.andWhere('p.phone = :phone', { phone: toE164(q.phone) ?? q.phone });
+    if (q.from) qb.andWhere('p.started_at >= :from', { from: new Date(q.from) });
+    if (q.to) qb.andWhere('p.started_at < :to', { to: new Date(q.to) });
+    const { items, next_cursor } = await paginate(qb, q);
+    const data = [];
+    for (const p of items) data.push(await this.result(this.processes.manager, p));
+    return { data, next_cursor };
+  }
+
+  /** The whole result of a process, as of `m`'s transaction. */
+  async result(m: EntityManager, p: Process): Promise<ProcessDto> {
+    const answers = await m.find(ProcessAnswer, { where: { processId: p.id }, order: { id: 'ASC' } });
+    const mediaIds = answers.map((a) => a.mediaFileId).filter((x): x is string => !!x);
+    const media: MediaRow[] = mediaIds.length
+      ? await m.query(`SELECT id, status, mime_type, sha256, size_bytes FROM media_files WHERE id = ANY($1)`, [mediaIds])
+      : [];
+    const history: AnswerDto[] = answers.map((a) => {
+      const file = media.find((f) => f.id === a.mediaFileId);
+      return {
+        step_id: a.stepId,
+        step_type: a.stepType,
+        value: a.value,
+        normalized: a.normalized,
+        valid: a.valid,
+        error: a.error,
+        media: file ? { id: file.id, status: file.status, mime_type: file.mime_type, sha256: file.sha256, size_bytes: file.size_bytes } : null,
+        answered_at: a.createdAt.toISOString(),
+      };
+    });
+    return {
+      process_id: p.id,
+      status: p.status,
+      failure_reason: p.failureReason,
+      flow_id: p.flowId,
+      flow_version: p.flowVersion,
+      line_id: p.lineId,
+      phone: p.phone,
+      channel: 'whatsapp',
+      origin: p.origin,
+      origin_id: p.originId,
+      current_step_id: p.currentStepId,
+      started_at: p.startedAt.toISOString(),
+      finished_at: p.finishedAt?.toISOString() ?? null,
+      expires_at: p.expiresAt.toISOString(),
+      answers: Object.fromEntries(history.map((h) => [h.step_id, h])),
+      history,
+    };
+  }
+}
