@@ -249,7 +249,7 @@ describe('inbounds API', () => {
     [{ inbound_message: '' }, 'inbound_message'],
     [{ inbound_message: 'x', extra: 1 }, 'extra'],
   ])('rejects %j naming %s', async (override, field) => {
-    const body = { waba_phone_number: '+14155550100', flow_id: flowId, inbound_message: 'y', ...override };
+    const body = { waba_phone_number: '+14155550100', flow_id: flowId, inbound_message: 'y', ...(override as object) };
     const res = await c.t.http.post('/v1/whatsapp/inbounds').set('Truora-API-Key', c.apiKey).send(body).expect(400);
     expect(res.body.details.map((d: { field: string }) => d.field)).toContain(field);
   });
