@@ -209,6 +209,8 @@ function userIds(waId: string): { user_id: string; parent_user_id: string } {
 export class FakeGraph {
   readonly requests: RecordedRequest[] = [];
   readonly sent: SentMessage[] = [];
+  /** Called for every accepted message send (benchmarks time prompts with it). */
+  onSent: ((m: SentMessage) => void) | null = null;
   readonly templates = new Map<string, StoredTemplate>();
 
   private readonly media = new Map<string, { data: Buffer; mimeType: string }>();
@@ -502,6 +504,7 @@ export class FakeGraph {
     if (injected) return { status: injected.httpStatus ?? 400, body: FakeGraph.graphError(injected) };
     const wamid = makeWamid(to, false);
     this.sent.push({ phoneNumberId, to, type, body: msg, wamid, at: Date.now() });
+    this.onSent?.(this.sent[this.sent.length - 1]);
     return {
       status: 200,
       body: {

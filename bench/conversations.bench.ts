@@ -1,0 +1,93 @@
+import { createHmac } from 'node:crypto';
+import pg from 'pg';
+import { FakeGraph, type SentMessage } from '../test/fakes/fake-graph.js';
+import { benchDatabase, httpJson, percentile, startService } from './support.js';
+
+const USERS = 400;
+const QUESTIONS = 5;
+const APP_SECRET = 'bench-app-secret';
+const PNID = '900000000002';
+const TOKEN = 'bench-token';
+
+const FLOW = {
+  name: 'bench',
+  steps: [
+    ...Array.from({ length: QUESTIONS }, (_, i) => ({ id: `q${i}`, type: 'question', text: `Pregunta ${i + 1}`, validator: { type: 'text', min_length: 1 } })),
+    { id: 'done', type: 'end', outcome: 'succeeded', text: 'Gracias' },
+  ],
+};
+
+function webhook(from: string, text: string, seq: number): string {
+  return JSON.stringify({
+    object: 'whatsapp_business_account',
+    entry: [{ id: '800000000002', changes: [{ field: 'messages', value: {
+      messaging_product: 'whatsapp',
+      metadata: { display_phone_number: '573001230000', phone_number_id: PNID },
+      contacts: [{ profile: { name: 'Bench' }, wa_id: from }],
+      messages: [{ from, id: `wamid.CONV${from}.${seq}`, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: text } }],
+    } }] }],
+  });
+}
+
+/**
+ * The engine end to end: USERS users each start a 5-question flow and answer every question as soon as it arrives,
+ * through signed webhooks into the built service (child process, workers on), prompts going out to a fake Graph API.
+ * An answer's latency runs from posting it to the fake receiving the next prompt.
+ */
+export default async function run(): Promise<void> {
+  const db = await benchDatabase();
+  const fake = await FakeGraph.start({ mode: 'cloud_api', accessToken: TOKEN });
+  const svc = await startService({ DATABASE_URL: db.url, ADMIN_TOKEN: 'bench-admin-token-123456', GRAPH_API_BASE_URL: fake.baseUrl, GRAPH_API_VERSION: 'v23.0' });
+  const admin = new pg.Client({ connectionString: db.url });
+  await admin.connect();
+  try {
+    const adminHeaders = { authorization: 'Bearer bench-admin-token-123456' };
+    const tenant = JSON.parse((await httpJson('POST', `${svc.url}/v1/admin/tenants`, JSON.stringify({ name: 'bench' }), adminHeaders)).body);
+    const key = JSON.parse((await httpJson('POST', `${svc.url}/v1/admin/tenants/${tenant.id}/api-keys`, '{}', adminHeaders)).body).key;
+    const api = { 'x-api-key': key };
+    await httpJson('POST', `${svc.url}/v1/whatsapp/numbers`, JSON.stringify({ phone_number: '+573001230000', provider: 'cloud_api', phone_number_id: PNID, waba_id: '800000000002', access_token: TOKEN, app_secret: APP_SECRET, verify_token: 'v', throughput_mps: 1000 }), api);
+    const flow = JSON.parse((await httpJson('POST', `${svc.url}/v1/flows`, JSON.stringify(FLOW), api)).body);
+    await httpJson('POST', `${svc.url}/v1/whatsapp/inbounds`, JSON.stringify({ waba_phone_number: '+573001230000', flow_id: flow.id, inbound_message: 'empezar' }), api);
+
+    const waiting = new Map<string, (m: SentMessage) => void>();
+    fake.onSent = (m) => waiting.get(m.to)?.(m);
+    const post = (from: string, text: string, seq: number) => {
+      const body = webhook(from, text, seq);
+      return httpJson('POST', `${svc.url}/v1/whatsapp/webhook`, body, { 'x-hub-signature-256': 'sha256=' + createHmac('sha256', APP_SECRET).update(body).digest('hex') });
+    };
+    /** Posts a message and resolves when the fake Graph API receives the user's next prompt. */
+    const exchange = (from: string, text: string, seq: number) =>
+      new Promise<number>((resolve, reject) => {
+        const t0 = performance.now();
+        const timer = setTimeout(() => reject(new Error(`no prompt for ${from} after message ${seq}`)), 60_000);
+        waiting.set(from, () => {
+          clearTimeout(timer);
+          waiting.delete(from);
+          resolve(performance.now() - t0);
+        });
+        post(from, text, seq).catch(reject);
+      });
+
+    const latencies: number[] = [];
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: USERS }, async (_, u) => {
+        const from = String(573100000000 + u);
+        await exchange(from, 'empezar', 0);
+        for (let q = 1; q <= QUESTIONS; q++) latencies.push(await exchange(from, `respuesta ${q}`, q));
+      }),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const done = (await admin.query(`SELECT count(*)::int AS n FROM processes WHERE status = 'succeeded'`)).rows[0].n;
+    const sorted = latencies.sort((a, b) => a - b);
+    console.log(`users:                ${USERS}, ${QUESTIONS} questions each; processes succeeded: ${done}`);
+    console.log(`answers processed:    ${Math.round(latencies.length / seconds)} answers/s end to end (${latencies.length} answers in ${seconds.toFixed(1)} s)`);
+    console.log(`answer → next prompt: p50 ${percentile(sorted, 50).toFixed(0)} ms, p99 ${percentile(sorted, 99).toFixed(0)} ms`);
+    console.log(`service peak RSS:     ${svc.peakRssMb()} MB`);
+  } finally {
+    await svc.stop();
+    await admin.end();
+    await fake.close();
+    await db.stop();
+  }
+}

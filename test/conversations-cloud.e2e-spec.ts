@@ -1,0 +1,153 @@
+import { ConversationsCron } from '../src/modules/conversations/conversations.cron.js';
+import { SendQueueService } from '../src/modules/messages/send-queue.service.js';
+import { WebhookProcessorService } from '../src/modules/webhooks/webhook-processor.service.js';
+import { FakeGraph } from './fakes/fake-graph.js';
+import { CLOUD, cloudSetup, CloudSetup } from './support/cloud-line.js';
+import { createTestApp } from './support/test-app.js';
+import { sandboxChat } from './support/sandbox-chat.js';
+
+const FLOW = {
+  name: 'Onboarding',
+  steps: [
+    { id: 'email', type: 'question', text: '¿Tu correo?', validator: { type: 'email' } },
+    { id: 'plan', type: 'choice', style: 'buttons', text: '¿Qué plan?', options: [{ id: 'basic', title: 'Básico' }, { id: 'pro', title: 'Pro' }] },
+    { id: 'done', type: 'end', outcome: 'succeeded', text: 'Gracias' },
+  ],
+};
+
+describe('conversation engine through the Cloud API', () => {
+  let s: CloudSetup;
+  let flowId: string;
+  beforeAll(async () => {
+    s = await cloudSetup({ throughputMps: 1000 });
+    flowId = (await s.t.http.post('/v1/flows').set('X-API-Key', s.apiKey).send(FLOW).expect(201)).body.id;
+    await s.t.http.post('/v1/whatsapp/inbounds').set('X-API-Key', s.apiKey).send({ waba_phone_number: CLOUD.phoneNumber, flow_id: flowId, inbound_message: 'empezar' }).expect(201);
+  });
+  afterAll(() => s.close());
+
+  const base = { phoneNumberId: CLOUD.phoneNumberId, displayPhone: CLOUD.displayPhone };
+  const post = (body: object) => FakeGraph.postWebhook(s.webhookUrl, body, CLOUD.appSecret);
+  const work = async () => {
+    await s.t.app.get(WebhookProcessorService).drain();
+    await s.t.app.get(SendQueueService).drain();
+  };
+  const processOf = async (phone: string) =>
+    (await s.t.http.get('/v1/processes').query({ phone }).set('X-API-Key', s.apiKey).expect(200)).body.data[0];
+
+  it('runs a flow from signed webhooks; prompts reach the Graph API', async () => {
+    const from = '573007770001';
+    await post(FakeGraph.textMessage({ ...base, from, text: 'Empezar' }));
+    await work();
+    expect(s.fake.sentTo(from).map((m) => m.body.text)).toEqual([{ body: '¿Tu correo?', preview_url: false }]);
+    await post(FakeGraph.textMessage({ ...base, from, text: 'ana@example.com' }));
+    await work();
+    const buttons = s.fake.sentTo(from).at(-1)!;
+    expect(buttons.type).toBe('interactive');
+    const wamid = buttons.wamid;
+    await post(FakeGraph.buttonReply({ ...base, from, id: 'pro', title: 'Pro', contextWamid: wamid }));
+    await work();
+    expect(await processOf(`+${from}`)).toMatchObject({ status: 'succeeded', answers: { plan: { value: 'pro' } } });
+  });
+
+  it('applies a duplicated webhook once', async () => {
+    const from = '573007770002';
+    await post(FakeGraph.textMessage({ ...base, from, text: 'empezar' }));
+    await work();
+    const answer = FakeGraph.textMessage({ ...base, from, text: 'no-es-correo' });
+    await post(answer);
+    await post(answer); // Meta's retry: same wamid
+    await work();
+    const p = await processOf(`+${from}`);
+    expect(p.history).toHaveLength(1);
+    expect(p.status).toBe('pending');
+  });
+
+  it('two processors on one database apply each of a user\'s messages once, to the right step', async () => {
+    const from = '573007770003';
+    await post(FakeGraph.textMessage({ ...base, from, text: 'empezar' }));
+    await work();
+    const second = await createTestApp({ databaseUrl: s.t.databaseUrl, clock: s.t.clock, env: { GRAPH_API_BASE_URL: s.fake.baseUrl, WORKERS_ENABLED: 'false' } });
+    try {
+      await post(FakeGraph.textMessage({ ...base, from, text: 'ana@example.com' }));
+      await post(FakeGraph.textMessage({ ...base, from, text: 'Pro' }));
+      await Promise.all([s.t.app.get(WebhookProcessorService).drain(), second.app.get(WebhookProcessorService).drain()]);
+      await s.t.app.get(SendQueueService).drain();
+      const p = await processOf(`+${from}`);
+      // Both answers applied exactly once, to the right steps, whichever processor took which.
+      expect(p.history.map((h: { step_id: string; valid: boolean }) => [h.step_id, h.valid])).toEqual([
+        ['email', true],
+        ['plan', true],
+      ]);
+      expect(p.status).toBe('succeeded');
+      const [{ n }] = await s.t.db.query(`SELECT count(*)::int AS n FROM processes WHERE phone = $1`, [`+${from}`]);
+      expect(n).toBe(1);
+    } finally {
+      await second.app.close();
+    }
+  });
+
+  it('expires a process when the 24-hour window closes before expiration_minutes', async () => {
+    const longFlow = (await s.t.http.post('/v1/flows').set('X-API-Key', s.apiKey).send({ ...FLOW, name: 'long', settings: { expiration_minutes: 10080 } }).expect(201)).body.id;
+    await s.t.http.post('/v1/whatsapp/inbounds').set('X-API-Key', s.apiKey).send({ waba_phone_number: CLOUD.phoneNumber, flow_id: longFlow, inbound_message: 'largo' }).expect(201);
+    const from = '573007770004';
+    await post(FakeGraph.textMessage({ ...base, from, text: 'largo' }));
+    await work();
+    s.t.clock.advance(12 * 3600_000);
+    await post(FakeGraph.textMessage({ ...base, from, text: 'ana@example.com' })); // moves the window
+    await work();
+    s.t.clock.advance(23 * 3600_000);
+    await s.t.app.get(ConversationsCron).expireDue();
+    expect((await processOf(`+${from}`)).status).toBe('pending');
+    s.t.clock.advance(2 * 3600_000);
+    await s.t.app.get(ConversationsCron).expireDue();
+    expect(await processOf(`+${from}`)).toMatchObject({ status: 'expired', failure_reason: 'expired' });
+  });
+});
+
+describe('flow invitations (outbound)', () => {
+  it("a tap on continue_process starts the flow; cancel_process records a failed process, reason user_declined", async () => {
+    const c = await sandboxChat();
+    try {
+      const flowId = await c.flow(FLOW);
+      const outbound = await c.t.http
+        .post('/v1/whatsapp/outbounds')
+        .set('Truora-API-Key', c.apiKey)
+        .type('form')
+        .send({
+          waba_phone_number: '+14155550100',
+          is_notification: 'false',
+          content: 'Hola {1}, ¿estás listo para iniciar el proceso?',
+          category: 'ACCOUNT_UPDATE',
+          template_type: 'TEXT',
+          language_code: 'es',
+          options: JSON.stringify([{ message: 'Sí', action: 'continue_process' }, { message: 'No', action: 'cancel_process' }]),
+          example_params: 'Pepe',
+        })
+        .expect(201);
+      await c.work();
+      const invite = async (phone: string) =>
+        (
+          await c.t.http
+            .post('/v1/whatsapp/outbounds/send')
+            .set('Truora-API-Key', c.apiKey)
+            .type('form')
+            .send({ phone_number: phone, country_code: '57', outbound_id: outbound.body.outbound_id, user_authorized: 'true', flow_id: flowId, outbound_params: 'Ana' })
+            .expect(201)
+        ).body;
+      const yes = await invite('3005550201');
+      const no = await invite('3005550202');
+      await c.work();
+      await c.say('+573005550201', { reply_id: `continue_process:${outbound.body.outbound_id}:${yes.send_id}`, reply_title: 'Sí' });
+      expect(await c.process('+573005550201')).toMatchObject({ status: 'pending', origin: 'outbound', origin_id: yes.send_id, current_step_id: 'email' });
+      expect(await c.lastBot('+573005550201')).toEqual({ kind: 'text', body: '¿Tu correo?' });
+      await c.say('+573005550202', { reply_id: `cancel_process:${outbound.body.outbound_id}:${no.send_id}`, reply_title: 'No' });
+      expect(await c.process('+573005550202')).toMatchObject({ status: 'failed', failure_reason: 'user_declined', origin: 'outbound' });
+      // A second tap on an answered invitation does nothing more.
+      await c.say('+573005550202', { reply_id: `continue_process:${outbound.body.outbound_id}:${no.send_id}`, reply_title: 'Sí' });
+      const list = await c.t.http.get('/v1/processes').query({ phone: '+573005550202' }).set('X-API-Key', c.apiKey).expect(200);
+      expect(list.body.data).toHaveLength(1);
+    } finally {
+      await c.close();
+    }
+  });
+});
