@@ -11,6 +11,7 @@ import { HealthModule } from './modules/health/health.module.js';
 import { MessagesModule } from './modules/messages/messages.module.js';
 import { HooksModule } from './modules/hooks/hooks.module.js';
 import { OutboundsModule } from './modules/outbounds/outbounds.module.js';
+import { ReengagementModule } from './modules/reengagement/reengagement.module.js';
 import { TemplatesModule } from './modules/templates/templates.module.js';
 import { TenantsModule } from './modules/tenants/tenants.module.js';
 import { WebhooksModule } from './modules/webhooks/webhooks.module.js';
@@ -49,6 +50,7 @@ export class AppModule {
         HooksModule,
         TemplatesModule,
         OutboundsModule,
+        ReengagementModule,
       ],
     };
   }
