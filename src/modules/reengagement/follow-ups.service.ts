@@ -27,6 +27,15 @@ export interface ScheduleFollowUpInput {
 const COLUMNS = `id, tenant_id, process_id, line_id, phone, step_id, asked_at, due_at, window_closes_at, message, language, status,
   skip_reason, cancel_reason, sent_at, message_id, answer, answered_at, cancelled_at, created_at`;
 
+/**
+ * The cron's claim ($1 = now, $2 = batch size). It walks the partial index on due_at (scheduled rows only), so its
+ * cost follows the rows due; rows another instance holds are skipped, not waited for.
+ */
+export const CLAIM_DUE_SQL = `SELECT ${COLUMNS} FROM follow_ups
+  WHERE status = 'scheduled' AND due_at <= $1
+  ORDER BY due_at LIMIT $2
+  FOR UPDATE SKIP LOCKED`;
+
 interface FollowUpRow {
   id: string;
   tenant_id: string;
@@ -195,13 +204,7 @@ export class FollowUpsService {
   async sendDue(limit = 500): Promise<number> {
     return this.ds.transaction(async (m) => {
       const now = this.clock.now();
-      const due = await m.query<FollowUpRow[]>(
-        `SELECT ${COLUMNS} FROM follow_ups
-         WHERE status = 'scheduled' AND due_at <= $1
-         ORDER BY due_at LIMIT $2
-         FOR UPDATE SKIP LOCKED`,
-        [now, limit],
-      );
+      const due = await m.query<FollowUpRow[]>(CLAIM_DUE_SQL, [now, limit]);
       if (due.length === 0) return 0;
       const open = due.filter((f) => now.getTime() < f.window_closes_at.getTime());
       const closed = due.filter((f) => now.getTime() >= f.window_closes_at.getTime());
