@@ -3,10 +3,16 @@ import { Flows1732260000000 } from './1732260000000-flows.js';
 import { Hooks1732265000000 } from './1732265000000-hooks.js';
 import { Messages1732270000000 } from './1732270000000-messages.js';
 import { Outbounds1732290000000 } from './1732290000000-outbounds.js';
+import { FollowUps1732300000000 } from './1732300000000-follow-ups.js';
 import { Conversations1732310000000 } from './1732310000000-conversations.js';
 
 /** Every migration, oldest first. Listed explicitly so the app, the tests and the CLI load the same set. */
 export const migrations = [
-  Foundation1732250000000, Flows1732260000000, Hooks1732265000000, Messages1732270000000, Outbounds1732290000000,
+  Foundation1732250000000,
+  Flows1732260000000,
+  Hooks1732265000000,
+  Messages1732270000000,
+  Outbounds1732290000000,
+  FollowUps1732300000000,
   Conversations1732310000000,
 ];

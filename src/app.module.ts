@@ -13,6 +13,7 @@ import { MessagesModule } from './modules/messages/messages.module.js';
 import { HooksModule } from './modules/hooks/hooks.module.js';
 import { InboundsModule } from './modules/inbounds/inbounds.module.js';
 import { OutboundsModule } from './modules/outbounds/outbounds.module.js';
+import { ReengagementModule } from './modules/reengagement/reengagement.module.js';
 import { TemplatesModule } from './modules/templates/templates.module.js';
 import { TenantsModule } from './modules/tenants/tenants.module.js';
 import { WebhooksModule } from './modules/webhooks/webhooks.module.js';
@@ -51,6 +52,7 @@ export class AppModule {
         HooksModule,
         TemplatesModule,
         OutboundsModule,
+        ReengagementModule,
         InboundsModule,
         ConversationsModule,
       ],

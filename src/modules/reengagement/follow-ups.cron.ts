@@ -1,0 +1,42 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Interval } from '@nestjs/schedule';
+import { AppConfig } from '../../config/app-config.js';
+import { FollowUpsService } from './follow-ups.service.js';
+
+/**
+ * Sends due follow-ups every 2 seconds. Safe on every instance: each batch claims its rows with FOR UPDATE SKIP
+ * LOCKED, so concurrent instances split the due rows and each follow-up is queued once.
+ */
+@Injectable()
+export class FollowUpsCron {
+  private readonly logger = new Logger(FollowUpsCron.name);
+  private busy = false;
+
+  constructor(
+    private readonly followUps: FollowUpsService,
+    private readonly config: AppConfig,
+  ) {}
+
+  @Interval(2_000)
+  async onInterval(): Promise<void> {
+    if (!this.config.WORKERS_ENABLED || this.busy) return;
+    this.busy = true;
+    try {
+      await this.tick();
+    } catch (err) {
+      this.logger.error({ err }, 'follow-ups tick failed');
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Claims and queues due follow-ups in batches of `limit` until a batch comes back short; returns how many. */
+  async tick(limit = 500): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.followUps.sendDue(limit);
+      total += n;
+      if (n < limit) return total;
+    }
+  }
+}
