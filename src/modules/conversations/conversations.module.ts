@@ -4,6 +4,7 @@ import { FlowsModule } from '../flows/flows.module.js';
 import { HooksModule } from '../hooks/hooks.module.js';
 import { InboundsModule } from '../inbounds/inbounds.module.js';
 import { MessagesModule } from '../messages/messages.module.js';
+import { ReengagementModule } from '../reengagement/reengagement.module.js';
 import { ConversationsCron } from './conversations.cron.js';
 import { ConversationsService } from './conversations.service.js';
 import { ProcessAnswer } from './entities/process-answer.entity.js';
@@ -13,7 +14,7 @@ import { ProcessesController } from './processes.controller.js';
 
 /** The engine: one active process per (line, user), step handlers, expiry, and the results API (/v1/processes). */
 @Module({
-  imports: [TypeOrmModule.forFeature([Process, ProcessAnswer]), FlowsModule, HooksModule, InboundsModule, MessagesModule],
+  imports: [TypeOrmModule.forFeature([Process, ProcessAnswer]), FlowsModule, HooksModule, InboundsModule, MessagesModule, ReengagementModule],
   controllers: [ProcessesController],
   providers: [ConversationsService, ProcessResultsService, ConversationsCron],
   exports: [ConversationsService, ProcessResultsService, ConversationsCron],

@@ -11,6 +11,8 @@ import { HooksService } from '../hooks/hooks.service.js';
 import { InboundsService } from '../inbounds/inbounds.service.js';
 import type { Message } from '../messages/entities/message.entity.js';
 import { MessagesService } from '../messages/messages.service.js';
+import { followUpAnswerOf } from '../reengagement/follow-up-rules.js';
+import { FollowUpsService } from '../reengagement/follow-ups.service.js';
 import type { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
 import { TenantsService } from '../tenants/tenants.service.js';
 import { ProcessAnswer } from './entities/process-answer.entity.js';
@@ -62,6 +64,7 @@ export class ConversationsService {
     private readonly hooks: HooksService,
     private readonly tenants: TenantsService,
     private readonly results: ProcessResultsService,
+    private readonly followUps: FollowUpsService,
   ) {}
 
   async handleInbound(
@@ -114,6 +117,16 @@ export class ConversationsService {
         await this.finish(m, active, 'cancelled', 'user_cancelled');
         return { processId: active.id };
       }
+      const followUp = await this.followUps.findPendingAnswer(m, active.id);
+      const tapped = followUp ? followUpAnswerOf(input.replyId) : null;
+      if (followUp && tapped) {
+        await this.followUps.recordAnswer(m, followUp.id, tapped);
+        if (tapped === 'no') await this.finish(m, active, 'failed', 'user_cancelled');
+        else await this.reask(m, active, lastUserMessageAt);
+        return { processId: active.id };
+      }
+      // Any other message answers the waiting question as usual; a follow-up not sent yet is no longer needed.
+      await this.followUps.cancel(m, active.id, 'answered');
       await this.answer(m, active, input, lastUserMessageAt);
       return { processId: active.id };
     }
@@ -161,7 +174,7 @@ export class ConversationsService {
   ): Promise<Process> {
     const { process, definition } = await this.createProcess(m, line, phone, flowId, origin, originId, now, lastUserMessageAt);
     await this.hooks.emit(m, { tenantId: process.tenantId, type: 'process.started', flowId, data: await this.results.result(m, process) });
-    await this.runFrom(m, process, definition, definition.steps[0]);
+    await this.runFrom(m, process, definition, definition.steps[0], lastUserMessageAt);
     return process;
   }
 
@@ -233,13 +246,39 @@ export class ConversationsService {
       await this.send(m, process, { kind: 'text', body: outcome.reply });
       for (const prompt of handlerFor(step).prompt(step, ctx)) await this.send(m, process, prompt);
       process.askedAt = this.clock.now();
-      return this.save(m, process);
+      await this.save(m, process);
+      return this.scheduleFollowUp(m, process, def, lastUserMessageAt);
     }
-    return this.runFrom(m, process, def, this.nextStep(def, step, outcome.next));
+    return this.runFrom(m, process, def, this.nextStep(def, step, outcome.next), lastUserMessageAt);
+  }
+
+  /** "Yes" to a follow-up: the unanswered question is asked again. */
+  private async reask(m: EntityManager, process: Process, lastUserMessageAt: Date): Promise<void> {
+    const def = await this.definition(process);
+    process.expiresAt = this.expiry(process.startedAt, def, lastUserMessageAt);
+    const step = def.steps.find((s) => s.id === process.currentStepId);
+    if (step) for (const prompt of handlerFor(step).prompt(step, { language: def.settings.language })) await this.send(m, process, prompt);
+    process.askedAt = this.clock.now();
+    await this.save(m, process);
+  }
+
+  /** The follow-up for the question just asked (a no-op unless the flow enables follow-ups). */
+  private async scheduleFollowUp(m: EntityManager, process: Process, def: FlowDefinition, lastUserMessageAt: Date): Promise<void> {
+    if (!def.settings.enable_follow_up || !process.currentStepId || !process.askedAt) return;
+    await this.followUps.schedule(m, {
+      tenantId: process.tenantId,
+      processId: process.id,
+      lineId: process.lineId,
+      phone: process.phone,
+      stepId: process.currentStepId,
+      askedAt: process.askedAt,
+      windowClosesAt: new Date(lastUserMessageAt.getTime() + WINDOW_MS),
+      settings: def.settings,
+    });
   }
 
   /** Prompts from `step` on, through steps that do not wait, until one waits for an answer or an `end` finishes. */
-  private async runFrom(m: EntityManager, process: Process, def: FlowDefinition, first: FlowStep | undefined): Promise<void> {
+  private async runFrom(m: EntityManager, process: Process, def: FlowDefinition, first: FlowStep | undefined, lastUserMessageAt: Date): Promise<void> {
     const ctx: StepContext = { language: def.settings.language };
     let step = first;
     for (let guard = 0; step && guard < def.steps.length + 1; guard++) {
@@ -250,7 +289,8 @@ export class ConversationsService {
       }
       if (handler.waits) {
         Object.assign(process, { currentStepId: step.id, stepAttempts: 0, askedAt: this.clock.now() });
-        return this.save(m, process);
+        await this.save(m, process);
+        return this.scheduleFollowUp(m, process, def, lastUserMessageAt);
       }
       step = this.nextStep(def, step);
     }
@@ -268,6 +308,7 @@ export class ConversationsService {
     const now = this.clock.now();
     Object.assign(process, { status, failureReason: status === 'succeeded' ? null : reason, finishedAt: now, currentStepId: null });
     await this.save(m, process);
+    await this.followUps.cancel(m, process.id, 'cancelled');
     await this.hooks.emit(m, {
       tenantId: process.tenantId,
       type: status === 'succeeded' ? 'process.succeeded' : 'process.failed',

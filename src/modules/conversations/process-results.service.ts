@@ -7,6 +7,7 @@ import { toE164 } from '../../common/phone/phone.js';
 import { AnswerDto, ListProcessesQueryDto, ProcessDto } from './dto/process.dto.js';
 import { ProcessAnswer } from './entities/process-answer.entity.js';
 import { Process } from './entities/process.entity.js';
+import { FollowUpsService } from '../reengagement/follow-ups.service.js';
 
 interface MediaRow {
   id: string;
@@ -19,7 +20,10 @@ interface MediaRow {
 /** The results API's view of processes: the same document the result hooks carry. */
 @Injectable()
 export class ProcessResultsService {
-  constructor(@InjectRepository(Process) private readonly processes: Repository<Process>) {}
+  constructor(
+    @InjectRepository(Process) private readonly processes: Repository<Process>,
+    private readonly followUps: FollowUpsService,
+  ) {}
 
   async get(tenantId: string, id: string): Promise<ProcessDto> {
     const process = await this.processes.findOneBy({ id, tenantId });
@@ -77,6 +81,7 @@ export class ProcessResultsService {
       expires_at: p.expiresAt.toISOString(),
       answers: Object.fromEntries(history.map((h) => [h.step_id, h])),
       history,
+      follow_up: (await this.followUps.stateOf([p.id], m)).get(p.id) ?? null,
     };
   }
 }

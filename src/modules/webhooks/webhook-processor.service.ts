@@ -14,7 +14,9 @@ import { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
 import { WebhookInboxService } from './webhook-inbox.service.js';
 import { WebhookLinesService } from './webhook-lines.service.js';
 
-const BATCH = 50;
+const BATCH = 100;
+/** Events applied at once (each in its own transaction and connection). */
+const CONCURRENCY = 8;
 const LEASE_MS = 60_000;
 /** A status can arrive before the send that caused it is recorded; such events are retried for a while. */
 const MAX_ATTEMPTS = 8;
@@ -97,8 +99,18 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
        RETURNING id, source, line_id, raw, attempts`,
       [now, new Date(now.getTime() + LEASE_MS), BATCH],
     );
-    rows.sort((a, b) => (a.id < b.id ? -1 : 1));
-    for (const row of rows) await this.processOne(row);
+    // Different users' events are applied concurrently; one user's events one after the other, oldest first.
+    const byUser = new Map<string, StoredEvent[]>();
+    for (const row of rows.sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      const key = userKey(row);
+      byUser.set(key, [...(byUser.get(key) ?? []), row]);
+    }
+    const lanes = [...byUser.values()];
+    await Promise.all(
+      Array.from({ length: Math.min(CONCURRENCY, lanes.length) }, async () => {
+        for (let lane = lanes.shift(); lane; lane = lanes.shift()) for (const row of lane) await this.processOne(row);
+      }),
+    );
     return rows.length;
   }
 
@@ -225,4 +237,13 @@ function directiveOf(outcome: InboundOutcome): EngineDirective {
     default:
       return { kind: 'none' };
   }
+}
+
+/**
+ * Which user an event is about, for ordering: its first contact's wa_id (or its first status's recipient).
+ * Events without one (template updates, batches) share one key and keep arrival order among themselves.
+ */
+function userKey(row: StoredEvent): string {
+  const m = /"wa_id":"(\d+)"/.exec(row.raw) ?? /"recipient_id":"(\d+)"/.exec(row.raw);
+  return m ? `${row.line_id ?? ''}:${m[1]}` : 'other';
 }

@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsISO8601, IsOptional, IsString } from 'class-validator';
 import { PageQueryDto } from '../../../common/http/pagination.js';
 import { Trim } from '../../../common/http/transforms.js';
+import { FollowUpStateDto } from '../../reengagement/follow-up-state.dto.js';
 import { PROCESS_STATUSES, type ProcessStatus } from '../entities/process.entity.js';
 
 export class ListProcessesQueryDto extends PageQueryDto {
@@ -76,4 +77,6 @@ export class ProcessDto {
   })
   answers: Record<string, AnswerDto>;
   @ApiProperty({ type: [AnswerDto], description: 'Every answer in order, invalid ones included' }) history: AnswerDto[];
+  @ApiProperty({ type: FollowUpStateDto, nullable: true, description: 'The latest re-engagement follow-up of the process, null when none' })
+  follow_up: FollowUpStateDto | null;
 }
