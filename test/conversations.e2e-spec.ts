@@ -183,6 +183,14 @@ describe('conversation engine (sandbox)', () => {
     await c.say(user, 'hola?');
     expect(await c.bot(user)).toEqual([]);
     expect(await c.process(user)).toBeUndefined();
+    const bad = await c.t.http.patch('/v1/settings').set('X-API-Key', c.apiKey).send({ exit_keywords: 'salir' }).expect(400);
+    expect(bad.body.details[0].field).toBe('exit_keywords');
+    const set = await c.t.http.patch('/v1/settings').set('X-API-Key', c.apiKey).type('form').send({ fallback_text: 'Escribe "Quiero validar mi identidad"', exit_keywords: '["chao"]' }).expect(200);
+    expect(set.body).toMatchObject({ fallback_text: 'Escribe "Quiero validar mi identidad"', exit_keywords: ['chao'], stop_keywords: expect.arrayContaining(['STOP']) });
+    const user2 = '+573005550013';
+    await c.say(user2, 'hola?');
+    expect(await c.bot(user2)).toEqual([{ kind: 'text', body: 'Escribe "Quiero validar mi identidad"' }]);
+    await c.t.http.patch('/v1/settings').set('X-API-Key', c.apiKey).send({ fallback_text: null, exit_keywords: null }).expect(200);
   });
 
   it('lets the client cancel a pending process, once', async () => {

@@ -26,7 +26,6 @@ import { text } from './steps/texts.js';
 /** WhatsApp lets a business write freely for 24 hours after the user's last message. */
 export const WINDOW_MS = 24 * 3600_000;
 const DEFAULT_EXIT_KEYWORDS = ['salir', 'exit'];
-const SETTINGS_TTL_MS = 10_000;
 
 /** What the modules above (invitations, consent keywords) already made of a message before the engine sees it. */
 export type EngineDirective =
@@ -54,7 +53,6 @@ export interface EngineResult {
 @Injectable()
 export class ConversationsService {
   private readonly flowCache = new Map<string, FlowDefinition>();
-  private readonly settingsCache = new Map<string, { exit: string[]; fallback: string | null; at: number }>();
 
   constructor(
     private readonly clock: Clock,
@@ -364,16 +362,11 @@ export class ConversationsService {
   }
 
   private async tenantSettings(tenantId: string): Promise<{ exit: string[]; fallback: string | null }> {
-    const hit = this.settingsCache.get(tenantId);
-    if (hit && Date.now() - hit.at < SETTINGS_TTL_MS) return hit;
-    const s = (await this.tenants.get(tenantId)).settings ?? {};
-    const entry = {
+    const s = await this.tenants.settingsOf(tenantId);
+    return {
       exit: (s.exit_keywords?.length ? s.exit_keywords : DEFAULT_EXIT_KEYWORDS).map((k) => k.trim().toLowerCase()),
       fallback: s.fallback_text ?? null,
-      at: Date.now(),
     };
-    this.settingsCache.set(tenantId, entry);
-    return entry;
   }
 
   private inputOf(ev: InboundMessageEvent, message: Message, mediaFileId: string | null): UserInput {

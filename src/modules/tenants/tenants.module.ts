@@ -8,13 +8,14 @@ import { Tenant } from './entities/tenant.entity.js';
 import { WhatsappLine } from './entities/whatsapp-line.entity.js';
 import { LinesService } from './lines.service.js';
 import { NumbersController } from './numbers.controller.js';
+import { SettingsController } from './settings.controller.js';
 import { TenantsService } from './tenants.service.js';
 
 /** Global because every tenant-facing controller's guard resolves API keys through it. */
 @Global()
 @Module({
   imports: [TypeOrmModule.forFeature([Tenant, ApiKey, WhatsappLine])],
-  controllers: [AdminController, NumbersController],
+  controllers: [AdminController, NumbersController, SettingsController],
   providers: [TenantsService, ApiKeysService, LinesService, { provide: ApiKeyResolver, useExisting: ApiKeysService }],
   exports: [TenantsService, ApiKeysService, LinesService, ApiKeyResolver],
 })

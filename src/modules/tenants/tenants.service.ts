@@ -4,10 +4,12 @@ import { Repository } from 'typeorm';
 import { AppError } from '../../common/errors/app-error.js';
 import { PageQueryDto, paginate } from '../../common/http/pagination.js';
 import { newId } from '../../common/ids/ids.js';
-import { Tenant } from './entities/tenant.entity.js';
+import { Tenant, TenantSettings } from './entities/tenant.entity.js';
 
 @Injectable()
 export class TenantsService {
+  private readonly settingsCache = new Map<string, { settings: TenantSettings; at: number }>();
+
   constructor(@InjectRepository(Tenant) private readonly tenants: Repository<Tenant>) {}
 
   create(name: string): Promise<Tenant> {
@@ -22,6 +24,32 @@ export class TenantsService {
 
   list(page: PageQueryDto) {
     return paginate(this.tenants.createQueryBuilder('t'), page);
+  }
+
+  /**
+   * A tenant's settings for hot paths (every inbound message): cached for 10 s, dropped at once on update here; other
+   * instances see a change within 10 s.
+   */
+  async settingsOf(id: string): Promise<TenantSettings> {
+    const hit = this.settingsCache.get(id);
+    if (hit && Date.now() - hit.at < 10_000) return hit.settings;
+    const settings = (await this.get(id)).settings ?? {};
+    this.settingsCache.set(id, { settings, at: Date.now() });
+    return settings;
+  }
+
+  /** Merges `patch` into the tenant's settings; a null value removes the setting (back to its default). */
+  async updateSettings(id: string, patch: Partial<Record<keyof TenantSettings, unknown>>): Promise<TenantSettings> {
+    const tenant = await this.get(id);
+    const settings: Record<string, unknown> = { ...tenant.settings };
+    for (const [k, v] of Object.entries(patch)) {
+      if (v === undefined) continue;
+      if (v === null) delete settings[k];
+      else settings[k] = v;
+    }
+    await this.tenants.update({ id }, { settings: settings as TenantSettings });
+    this.settingsCache.delete(id);
+    return settings as TenantSettings;
   }
 
   async isEmpty(): Promise<boolean> {

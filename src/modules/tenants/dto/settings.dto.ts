@@ -1,0 +1,40 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ArrayMaxSize, IsArray, IsOptional, IsString, MaxLength, MinLength, ValidateIf } from 'class-validator';
+import { ParseJsonString } from '../../../common/http/transforms.js';
+import type { TenantSettings } from '../entities/tenant.entity.js';
+
+const KEYWORDS = 'Replaces the defaults. In form bodies, a JSON array string.';
+
+export class UpdateSettingsDto {
+  @ApiPropertyOptional({ nullable: true, type: String, example: 'Hola, escribe "Quiero empezar" para iniciar.', description: 'Sent when a message matches no process and no inbound; null to send nothing' })
+  @IsOptional() @ValidateIf((_, v) => v !== null) @IsString() @MinLength(1) @MaxLength(4096)
+  fallback_text?: string | null;
+
+  @ApiPropertyOptional({ type: [String], example: ['salir', 'exit'], description: `Cancel the running process. ${KEYWORDS}` })
+  @IsOptional() @ParseJsonString() @IsArray() @ArrayMaxSize(20) @IsString({ each: true }) @MinLength(1, { each: true }) @MaxLength(60, { each: true })
+  exit_keywords?: string[];
+
+  @ApiPropertyOptional({ type: [String], example: ['STOP', 'BAJA'], description: `Opt the user out of sends. ${KEYWORDS}` })
+  @IsOptional() @ParseJsonString() @IsArray() @ArrayMaxSize(20) @IsString({ each: true }) @MinLength(1, { each: true }) @MaxLength(60, { each: true })
+  stop_keywords?: string[];
+
+  @ApiPropertyOptional({ type: [String], example: ['START', 'ALTA'], description: `Lift an opt-out. ${KEYWORDS}` })
+  @IsOptional() @ParseJsonString() @IsArray() @ArrayMaxSize(20) @IsString({ each: true }) @MinLength(1, { each: true }) @MaxLength(60, { each: true })
+  start_keywords?: string[];
+}
+
+export class SettingsDto {
+  @ApiPropertyOptional({ nullable: true, type: String }) fallback_text: string | null;
+  @ApiPropertyOptional({ type: [String], example: ['salir', 'exit'] }) exit_keywords: string[];
+  @ApiPropertyOptional({ type: [String], example: ['STOP', 'BAJA', 'PARAR', 'CANCELAR SUSCRIPCION'] }) stop_keywords: string[];
+  @ApiPropertyOptional({ type: [String], example: ['START', 'ALTA'] }) start_keywords: string[];
+
+  static from(s: TenantSettings): SettingsDto {
+    return {
+      fallback_text: s.fallback_text ?? null,
+      exit_keywords: s.exit_keywords ?? ['salir', 'exit'],
+      stop_keywords: s.stop_keywords ?? ['STOP', 'BAJA', 'PARAR', 'CANCELAR SUSCRIPCION'],
+      start_keywords: s.start_keywords ?? ['START', 'ALTA'],
+    };
+  }
+}
