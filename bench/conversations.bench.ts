@@ -84,6 +84,12 @@ export default async function run(): Promise<void> {
     console.log(`answers processed:    ${Math.round(latencies.length / seconds)} answers/s end to end (${latencies.length} answers in ${seconds.toFixed(1)} s)`);
     console.log(`answer → next prompt: p50 ${percentile(sorted, 50).toFixed(0)} ms, p99 ${percentile(sorted, 99).toFixed(0)} ms`);
     console.log(`service peak RSS:     ${svc.peakRssMb()} MB`);
+    const stages = (
+      await admin.query(`SELECT
+        (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM processed_at - received_at) * 1000) FROM webhook_events) AS processing_ms,
+        (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - created_at) * 1000) FROM messages WHERE direction = 'outbound') AS queue_ms`)
+    ).rows[0];
+    console.log(`median stage times:   stored → processed ${Number(stages.processing_ms).toFixed(0)} ms, prompt queued → sent ${Number(stages.queue_ms).toFixed(0)} ms`);
   } finally {
     await svc.stop();
     await admin.end();

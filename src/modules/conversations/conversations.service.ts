@@ -79,7 +79,7 @@ export class ConversationsService {
     let active = await m
       .createQueryBuilder(Process, 'p')
       .setLock('pessimistic_write')
-      .where('p.line_id = :lineId AND p.phone = :phone AND p.status = :status', { lineId: line.id, phone, status: 'pending' })
+      .where(`p.line_id = :lineId AND p.phone = :phone AND p.status = 'pending'`, { lineId: line.id, phone })
       .getOne();
     if (active && active.expiresAt.getTime() <= now.getTime()) {
       await this.finish(m, active, 'expired', 'expired');
@@ -109,22 +109,25 @@ export class ConversationsService {
 
     if (active) {
       await m.query(`UPDATE messages SET conversation_id = $2 WHERE id = $1`, [message.id, active.id]);
+      const def = await this.definition(active);
       if (input.text && settings.exit.includes(input.text.trim().toLowerCase())) {
-        const def = await this.definition(active);
         await this.send(m, active, { kind: 'text', body: text(def.settings.language, 'exit') });
         await this.finish(m, active, 'cancelled', 'user_cancelled');
         return { processId: active.id };
       }
-      const followUp = await this.followUps.findPendingAnswer(m, active.id);
-      const tapped = followUp ? followUpAnswerOf(input.replyId) : null;
-      if (followUp && tapped) {
-        await this.followUps.recordAnswer(m, followUp.id, tapped);
-        if (tapped === 'no') await this.finish(m, active, 'failed', 'user_cancelled');
-        else await this.reask(m, active, lastUserMessageAt);
-        return { processId: active.id };
+      // Follow-ups exist only for flows that enable them: the others skip these queries.
+      if (def.settings.enable_follow_up) {
+        const followUp = await this.followUps.findPendingAnswer(m, active.id);
+        const tapped = followUp ? followUpAnswerOf(input.replyId) : null;
+        if (followUp && tapped) {
+          await this.followUps.recordAnswer(m, followUp.id, tapped);
+          if (tapped === 'no') await this.finish(m, active, 'failed', 'user_cancelled');
+          else await this.reask(m, active, lastUserMessageAt);
+          return { processId: active.id };
+        }
+        // Any other message answers the waiting question as usual; a follow-up not sent yet is no longer needed.
+        await this.followUps.cancel(m, active.id, 'answered');
       }
-      // Any other message answers the waiting question as usual; a follow-up not sent yet is no longer needed.
-      await this.followUps.cancel(m, active.id, 'answered');
       await this.answer(m, active, input, lastUserMessageAt);
       return { processId: active.id };
     }
@@ -306,7 +309,7 @@ export class ConversationsService {
     const now = this.clock.now();
     Object.assign(process, { status, failureReason: status === 'succeeded' ? null : reason, finishedAt: now, currentStepId: null });
     await this.save(m, process);
-    await this.followUps.cancel(m, process.id, 'cancelled');
+    if ((await this.definition(process)).settings.enable_follow_up) await this.followUps.cancel(m, process.id, 'cancelled');
     await this.hooks.emit(m, {
       tenantId: process.tenantId,
       type: status === 'succeeded' ? 'process.succeeded' : 'process.failed',
