@@ -1,4 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
@@ -39,6 +39,12 @@ export class AppModule {
             },
             autoLogging: { ignore: (req) => req.url === '/health' },
           },
+          // Webhook ingress is the hot path (thousands of calls/s): no per-request child logger or access line there.
+          // Its failures still reach the logs through the exception filter (5xx) and the services' own warnings.
+          exclude: [
+            { method: RequestMethod.POST, path: 'v1/whatsapp/webhook' },
+            { method: RequestMethod.POST, path: 'v1/whatsapp/webhook/bsp/:numberId' },
+          ],
         }),
         TypeOrmModule.forRoot({ ...dataSourceOptions(databaseUrl), autoLoadEntities: true }),
         ScheduleModule.forRoot(),

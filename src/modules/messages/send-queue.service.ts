@@ -15,6 +15,13 @@ const LEASE_MS = 60_000;
 const MAX_ATTEMPTS = 8;
 /** A send may start at most this late after its slot; later, it takes a new slot (keeps every 1-second window ≤ mps). */
 const SLOT_TOLERANCE_MS = 50;
+/**
+ * Sends are paced as if a second lasted this much longer, so that the provider, which sees each request a little
+ * after it starts and not always equally late, still never counts more than mps in any second.
+ */
+const JITTER_MARGIN_MS = 20;
+/** Sends in flight at once per dispatcher: enough to keep the provider busy, few enough that each starts on its slot. */
+const MAX_IN_FLIGHT = 64;
 const IDLE_POLL_MS = 100;
 
 interface QueuedRow {
@@ -47,6 +54,76 @@ export interface SendFailure {
 
 /** Reacts to definitive send failures inside the transaction that records them (e.g. 131050 → an opt-out). */
 export type SendFailureListener = (manager: EntityManager, failures: SendFailure[]) => Promise<void>;
+
+/** A counting semaphore whose waiters are woken by any release. */
+class Permits {
+  private inUse = 0;
+  private waiters: Array<() => void> = [];
+
+  constructor(private readonly max: number) {}
+
+  available(): boolean {
+    return this.inUse < this.max;
+  }
+
+  acquire(): void {
+    this.inUse++;
+  }
+
+  release(): void {
+    this.inUse--;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  released(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+}
+
+/**
+ * A reserved block of send slots on one line (local epoch ms). The k-th send to start takes the next slot: it starts
+ * at or after the slot, at most SLOT_TOLERANCE_MS after it (later slots are skipped), and never within 1 s (plus
+ * JITTER_MARGIN_MS) of the mps-th send before it in this block.
+ */
+export class SlotBlock {
+  private next = 0;
+  private readonly starts: number[] = [];
+
+  constructor(
+    private readonly first: number,
+    private readonly spacing: number,
+    private readonly count: number,
+    private readonly mps: number,
+  ) {}
+
+  private skipLate(now: number): void {
+    while (this.next < this.count && this.first + this.next * this.spacing + SLOT_TOLERANCE_MS < now) this.next++;
+  }
+
+  exhausted(now: number): boolean {
+    this.skipLate(now);
+    return this.next >= this.count;
+  }
+
+  /** How long until the next slot may be used (≤ 0: now; 0 as well when the block is exhausted). */
+  waitMs(now: number): number {
+    this.skipLate(now);
+    if (this.next >= this.count) return 0;
+    let at = this.first + this.next * this.spacing;
+    if (this.starts.length >= this.mps) at = Math.max(at, this.starts[this.starts.length - this.mps] + 1000 + JITTER_MARGIN_MS);
+    return at - now;
+  }
+
+  /** Takes the next slot if a send may start now. */
+  take(now: number): boolean {
+    if (this.exhausted(now) || this.waitMs(now) > 0) return false;
+    this.next++;
+    this.starts.push(now);
+    return true;
+  }
+}
 
 /** Delay before retry n (1-based): exponential with ±20 % jitter; WhatsApp's pair-rate limit asks for 4^n seconds. */
 export function retryDelayMs(error: ProviderError, attempt: number, random = Math.random): number {
@@ -137,8 +214,7 @@ export class SendQueueService implements OnApplicationBootstrap, OnApplicationSh
         const stop = lane.findIndex((r) => r.next_attempt_at.getTime() > now.getTime());
         return stop === -1 ? lane : lane.slice(0, stop);
       });
-      const slots = await this.reserveSlots(toSend.flat());
-      const outcomes = (await Promise.all(toSend.map((lane) => this.sendLane(lane, slots)))).flat();
+      const outcomes = await this.sendAll(toSend);
       const rowsById = new Map(rows.map((r) => [r.id, r]));
       const failures: SendFailure[] = [];
       for (const o of outcomes) {
@@ -171,61 +247,98 @@ export class SendQueueService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   /**
-   * Reserves one send slot per message on its line's pacing row: slots are 1050/mps ms apart, so even a send that
-   * starts up to SLOT_TOLERANCE_MS late keeps every 1-second window at or under the line's mps. Slot times come
-   * from the database clock, shared by all instances; returned as local epoch ms.
+   * Sends the lanes' messages, in order within each lane, each line paced by its own slot blocks. At most
+   * MAX_IN_FLIGHT sends run at once, so a send starts on its slot instead of queueing behind hundreds of others.
    */
-  private async reserveSlots(rows: QueuedRow[]): Promise<Map<string, number>> {
-    const slots = new Map<string, number>();
-    const perLine = new Map<string, QueuedRow[]>();
-    for (const r of rows) {
-      if (!perLine.has(r.line_id)) perLine.set(r.line_id, []);
-      perLine.get(r.line_id)!.push(r);
+  private async sendAll(lanes: QueuedRow[][]): Promise<Outcome[]> {
+    const perLine = new Map<string, QueuedRow[][]>();
+    for (const lane of lanes) {
+      if (lane.length === 0) continue;
+      const lineId = lane[0].line_id;
+      if (!perLine.has(lineId)) perLine.set(lineId, []);
+      perLine.get(lineId)!.push(lane);
     }
-    for (const [lineId, lineRows] of perLine) {
-      const line = await this.line(lineId);
-      const spacing = (1000 + SLOT_TOLERANCE_MS) / (line?.throughputMps ?? 80);
-      const first = await this.takeSlots(lineId, lineRows.length, spacing);
-      lineRows.forEach((r, i) => slots.set(r.id, first + i * spacing));
-    }
-    return slots;
+    const permits = new Permits(MAX_IN_FLIGHT);
+    return (await Promise.all([...perLine].map(([lineId, lineLanes]) => this.sendLine(lineId, lineLanes, permits)))).flat();
   }
 
-  private async takeSlots(lineId: string, count: number, spacingMs: number): Promise<number> {
+  /**
+   * One line's share of a tick. Slots are handed to sends in the order they start (not tied to a message), so a
+   * lane waiting for its previous message never holds a slot up; a send that would start more than
+   * SLOT_TOLERANCE_MS after its slot skips to a later one, and a new block is reserved (one query) only when a block
+   * runs out.
+   */
+  private async sendLine(lineId: string, lanes: QueuedRow[][], permits: Permits): Promise<Outcome[]> {
+    const line = await this.line(lineId);
+    if (!line) return lanes.flat().map((row) => this.failed(row, 'LINE_REMOVED', 'The WhatsApp line was removed'));
+    const outcomes: Outcome[] = [];
+    const ready: Array<{ lane: QueuedRow[]; index: number }> = lanes.map((lane) => ({ lane, index: 0 }));
+    let notStarted = lanes.reduce((n, lane) => n + lane.length, 0);
+    let running = 0;
+    let block: SlotBlock | null = null;
+    while (ready.length > 0 || running > 0) {
+      if (ready.length === 0 || !permits.available()) {
+        // Every finished send (this line's or another's) releases a permit.
+        await permits.released();
+        continue;
+      }
+      if (!block || block.exhausted(Date.now())) block = await this.reserveBlock(line, notStarted);
+      const wait = block.waitMs(Date.now());
+      if (wait > 0) {
+        await sleep(wait);
+        continue;
+      }
+      // Start every send that may start now (one timer wake-up serves several slots when they are < 1 ms apart).
+      while (ready.length > 0 && permits.available() && block.take(Date.now())) {
+        const next = ready.shift()!;
+        const row = next.lane[next.index];
+        notStarted--;
+        running++;
+        permits.acquire();
+        void this.sendOne(line, row).then((outcome) => {
+          outcomes.push(outcome);
+          running--;
+          if (outcome.status === 'queued') {
+            // Retry later; the rest of this user's messages wait behind it.
+            notStarted -= next.lane.length - next.index - 1;
+          } else if (next.index + 1 < next.lane.length) {
+            ready.push({ lane: next.lane, index: next.index + 1 });
+          }
+          permits.release();
+        });
+      }
+    }
+    return outcomes;
+  }
+
+  /**
+   * Reserves a block of `count` send slots (1000 + JITTER_MARGIN_MS)/mps ms apart on the line's pacing row, followed by a gap of
+   * SLOT_TOLERANCE_MS before the next block (whichever instance takes it). A send starts at or after its slot and at
+   * most SLOT_TOLERANCE_MS later, and inside the block no send starts within 1 s of the mps-th send before it; with
+   * the gap, that keeps every 1-second window at or under mps across blocks and instances. Slot times come from
+   * the database clock, shared by all instances; returned as local epoch ms.
+   */
+  private async reserveBlock(line: WhatsappLine, count: number): Promise<SlotBlock> {
+    const spacing = (1000 + JITTER_MARGIN_MS) / line.throughputMps;
+    const first = await this.takeSlots(line.id, count * spacing + SLOT_TOLERANCE_MS);
+    return new SlotBlock(first, spacing, count, line.throughputMps);
+  }
+
+  /** Advances the line's pacing row by `spanMs`; returns where the reserved span starts. */
+  private async takeSlots(lineId: string, spanMs: number): Promise<number> {
     const localBefore = Date.now();
     const [row]: Array<{ first_ms: string; db_now_ms: string }> = await this.ds.query(
       `INSERT INTO line_send_slots (line_id, next_slot_at) VALUES ($1, clock_timestamp() + make_interval(secs => $2 / 1000.0))
        ON CONFLICT (line_id) DO UPDATE
          SET next_slot_at = GREATEST(line_send_slots.next_slot_at, clock_timestamp()) + make_interval(secs => $2 / 1000.0)
        RETURNING extract(epoch FROM next_slot_at) * 1000 - $2 AS first_ms, extract(epoch FROM clock_timestamp()) * 1000 AS db_now_ms`,
-      [lineId, count * spacingMs],
+      [lineId, spanMs],
     );
     const offset = Number(row.db_now_ms) - (localBefore + Date.now()) / 2;
     return Number(row.first_ms) - offset;
   }
 
-  private async sendLane(lane: QueuedRow[], slots: Map<string, number>): Promise<Outcome[]> {
-    const outcomes: Outcome[] = [];
-    for (const row of lane) {
-      const outcome = await this.sendOne(row, slots.get(row.id)!);
-      outcomes.push(outcome);
-      if (outcome.status === 'queued') {
-        // Retry later; the rest of this user's messages wait behind it.
-        break;
-      }
-    }
-    return outcomes;
-  }
-
-  private async sendOne(row: QueuedRow, slotAt: number): Promise<Outcome> {
-    const line = await this.line(row.line_id);
-    if (!line) return this.failed(row, 'LINE_REMOVED', 'The WhatsApp line was removed');
-    for (;;) {
-      const wait = slotAt - Date.now();
-      if (wait > 0) await sleep(wait);
-      if (Date.now() - slotAt <= SLOT_TOLERANCE_MS) break;
-      slotAt = await this.takeSlots(line.id, 1, (1000 + SLOT_TOLERANCE_MS) / line.throughputMps);
-    }
+  private async sendOne(line: WhatsappLine, row: QueuedRow): Promise<Outcome> {
     try {
       const { providerMessageId } = await this.providers.for(line).send(lineCredentials(line), row.phone, row.content);
       return { id: row.id, status: 'sent', providerMessageId, nextAttemptAt: null, errorCode: null, errorTitle: null };
