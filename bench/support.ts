@@ -31,7 +31,9 @@ export async function benchDatabase(): Promise<EmbeddedDatabase> {
 export async function startService(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; peakRssMb(): number; stop(): Promise<void> }> {
   const port = await freePort();
   const entry = new URL('../../dist/src/main.js', import.meta.url).pathname;
-  const child = spawn(process.execPath, [entry], { env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  // BENCH_NODE_ARGS (e.g. --cpu-prof) go to the service process, to profile it under load.
+  const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, entry], { env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
     const ok = await httpJson('GET', `${url}/health`).then((r) => r.status === 200).catch(() => false);

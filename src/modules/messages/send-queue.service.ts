@@ -141,6 +141,7 @@ export class SendQueueService implements OnApplicationBootstrap, OnApplicationSh
   private readonly logger = new Logger(SendQueueService.name);
   private readonly workerId = randomUUID();
   private running = false;
+  private wakeUp: (() => void) | null = null;
   private loop: Promise<void> | null = null;
   private lines = new Map<string, { line: WhatsappLine; at: number }>();
   private readonly failureListeners: SendFailureListener[] = [];
@@ -160,14 +161,34 @@ export class SendQueueService implements OnApplicationBootstrap, OnApplicationSh
 
   async onApplicationShutdown(): Promise<void> {
     this.running = false;
+    this.wake();
     await this.loop;
+  }
+
+  /**
+   * Cuts the idle wait short: called after a transaction that queued messages commits in this process, so prompts
+   * leave at once instead of at the next poll (other instances still find them by polling).
+   */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  private idle(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        this.wakeUp = null;
+        resolve();
+      };
+    });
   }
 
   private async run(): Promise<void> {
     while (this.running) {
       try {
         const sent = await this.tick();
-        if (sent === 0) await sleep(IDLE_POLL_MS);
+        if (sent === 0) await this.idle(IDLE_POLL_MS);
       } catch (err) {
         this.logger.error({ err }, 'send queue tick failed');
         await sleep(1000);

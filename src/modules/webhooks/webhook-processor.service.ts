@@ -8,6 +8,7 @@ import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
 import type { WebhookEvent } from '../../whatsapp/whatsapp.types.js';
 import { ConversationsService, EngineDirective } from '../conversations/conversations.service.js';
 import { MessagesService } from '../messages/messages.service.js';
+import { SendQueueService } from '../messages/send-queue.service.js';
 import { OutboundsService, type InboundOutcome } from '../outbounds/outbounds.service.js';
 import { TemplatesService } from '../templates/templates.service.js';
 import { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
@@ -61,6 +62,7 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
     private readonly templates: TemplatesService,
     private readonly outbounds: OutboundsService,
     private readonly conversations: ConversationsService,
+    private readonly sendQueue: SendQueueService,
     inbox: WebhookInboxService,
   ) {
     inbox.onStored(() => this.wake?.());
@@ -108,7 +110,11 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
     const lanes = [...byUser.values()];
     await Promise.all(
       Array.from({ length: Math.min(CONCURRENCY, lanes.length) }, async () => {
-        for (let lane = lanes.shift(); lane; lane = lanes.shift()) for (const row of lane) await this.processOne(row);
+        for (let lane = lanes.shift(); lane; lane = lanes.shift()) {
+          for (const row of lane) await this.processOne(row);
+          // Replies queued by these events are committed: let the send queue take them now.
+          this.sendQueue.wake();
+        }
       }),
     );
     return rows.length;
