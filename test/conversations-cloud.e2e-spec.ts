@@ -142,6 +142,17 @@ describe('flow invitations (outbound)', () => {
       expect(await c.lastBot('+573005550201')).toEqual({ kind: 'text', body: '¿Tu correo?' });
       await c.say('+573005550202', { reply_id: `cancel_process:${outbound.body.outbound_id}:${no.send_id}`, reply_title: 'No' });
       expect(await c.process('+573005550202')).toMatchObject({ status: 'failed', failure_reason: 'user_declined', origin: 'outbound' });
+      // A refusal while another process runs is recorded too.
+      const busy = await invite('3005550203');
+      const again = await invite('3005550203');
+      await c.work();
+      await c.say('+573005550203', { reply_id: `continue_process:${outbound.body.outbound_id}:${busy.send_id}`, reply_title: 'Sí' });
+      await c.say('+573005550203', { reply_id: `cancel_process:${outbound.body.outbound_id}:${again.send_id}`, reply_title: 'No' });
+      const both = await c.t.http.get('/v1/processes').query({ phone: '+573005550203' }).set('X-API-Key', c.apiKey).expect(200);
+      expect(both.body.data.map((p: { status: string; failure_reason: string | null }) => [p.status, p.failure_reason])).toEqual([
+        ['failed', 'user_declined'],
+        ['pending', null],
+      ]);
       // A second tap on an answered invitation does nothing more.
       await c.say('+573005550202', { reply_id: `continue_process:${outbound.body.outbound_id}:${no.send_id}`, reply_title: 'Sí' });
       const list = await c.t.http.get('/v1/processes').query({ phone: '+573005550202' }).set('X-API-Key', c.apiKey).expect(200);

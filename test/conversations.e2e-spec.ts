@@ -209,6 +209,21 @@ describe('conversation engine (sandbox)', () => {
     expect((await c.t.http.get(`/v1/processes/${p.process_id}`).set('X-API-Key', c.apiKey).expect(200)).body.history).toEqual([]);
   });
 
+  it("a message for an archived flow's inbound is kept, starts nothing and blocks nothing", async () => {
+    const archived = await c.flow({ ...KYC, name: 'old' });
+    await c.inbound(archived, 'flujo viejo');
+    await c.t.http.post(`/v1/flows/${archived}/archive`).set('X-API-Key', c.apiKey).expect(200);
+    const user = '+573005550014';
+    await c.say(user, 'flujo viejo');
+    expect(await c.process(user)).toBeUndefined();
+    const [msg] = await c.t.db.query(`SELECT status FROM messages WHERE phone = $1 AND direction = 'inbound'`, [user]);
+    expect(msg.status).toBe('received');
+    const failed = await c.t.db.query(`SELECT count(*)::int AS n FROM webhook_events WHERE status IN ('failed', 'pending')`);
+    expect(failed[0].n).toBe(0);
+    await c.say(user, 'Quiero validar mi identidad'); // the next message works as usual
+    expect((await c.process(user)).status).toBe('pending');
+  });
+
   it('filters the process list and rejects bad filters', async () => {
     const failed = await c.t.http.get('/v1/processes').query({ status: 'failed', flow_id: flowId }).set('X-API-Key', c.apiKey).expect(200);
     expect(failed.body.data.length).toBeGreaterThan(0);

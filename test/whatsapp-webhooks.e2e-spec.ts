@@ -134,6 +134,23 @@ describe('webhook ingress', () => {
     expect(msg.status).toBe('delivered');
   });
 
+  it("a tenant's app secret never vouches for another tenant's line", async () => {
+    const other = await s.t.newTenant('Mallory');
+    await s.t.http
+      .post('/v1/whatsapp/numbers')
+      .set('X-API-Key', other.apiKey)
+      .send({ phone_number: '+573001239999', provider: 'cloud_api', phone_number_id: '777000777', waba_id: '777000778', access_token: 'x', app_secret: 'mallory-secret', verify_token: 'm' })
+      .expect(201);
+    const forged = FakeGraph.batch(
+      FakeGraph.textMessage({ phoneNumberId: '777000777', displayPhone: '573001239999', from: '573009990070', text: 'own line' }),
+      FakeGraph.textMessage({ ...line, from: '573009990071', text: 'forged into the victim line' }),
+    );
+    expect((await FakeGraph.postWebhook(s.webhookUrl, forged, 'mallory-secret')).status).toBe(200);
+    await processor.drain();
+    const rows = await s.t.db.query(`SELECT phone, tenant_id FROM messages WHERE phone IN ('+573009990070', '+573009990071')`);
+    expect(rows).toEqual([{ phone: '+573009990070', tenant_id: other.tenantId }]);
+  });
+
   it('stores calls for unknown lines without processing them', async () => {
     const body = FakeGraph.textMessage({ phoneNumberId: '999999999', displayPhone: '1555', from: '573009990030', text: 'hola' });
     expect((await post(body, 'whatever')).status).toBe(200);

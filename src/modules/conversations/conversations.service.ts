@@ -75,7 +75,9 @@ export class ConversationsService {
   ): Promise<EngineResult> {
     const now = this.clock.now();
     const phone = toE164(ev.from) ?? `+${ev.from}`;
-    const lastUserMessageAt = await this.touchWindow(m, line.id, phone, now);
+    // WhatsApp counts its 24-hour window from when the user wrote, not from when we processed it.
+    const wroteAt = ev.timestamp.getTime() > 0 ? new Date(Math.min(ev.timestamp.getTime(), now.getTime())) : now;
+    const lastUserMessageAt = await this.touchWindow(m, line.id, phone, wroteAt);
     let active = await m
       .createQueryBuilder(Process, 'p')
       .setLock('pessimistic_write')
@@ -95,15 +97,18 @@ export class ConversationsService {
         if (active) await this.finish(m, active, 'cancelled', 'user_cancelled');
         return { processId: active?.id ?? null };
       case 'declined': {
-        if (active) return { processId: active.id };
-        const declined = await this.createProcess(m, line, phone, directive.flowId, 'outbound', directive.originId, now, lastUserMessageAt);
-        await this.finish(m, declined.process, 'failed', 'user_declined');
+        // Recorded even while another process runs: the client learns of every refusal.
+        const declined = await this.createProcess(m, line, phone, directive.flowId, 'outbound', directive.originId, now, lastUserMessageAt, 'declined').catch(
+          (err: unknown) => (err instanceof AppError && err.status < 500 ? null : Promise.reject(err)),
+        );
+        if (!declined) return { processId: active?.id ?? null };
+        await this.hooks.emit(m, { tenantId: line.tenantId, type: 'process.failed', flowId: directive.flowId, data: await this.results.result(m, declined.process) });
         return { processId: declined.process.id };
       }
       case 'start_flow': {
         if (active) return { processId: active.id };
-        const started = await this.start(m, line, phone, directive.flowId, 'outbound', directive.originId, now, lastUserMessageAt);
-        return { processId: started.id };
+        const started = await this.startIfStartable(m, line, phone, directive.flowId, 'outbound', directive.originId, now, lastUserMessageAt);
+        return { processId: started?.id ?? null };
       }
     }
 
@@ -133,8 +138,8 @@ export class ConversationsService {
     }
 
     const inbound = input.text ? await this.inbounds.match(m, line.id, input.text) : null;
-    if (inbound) {
-      const started = await this.start(m, line, phone, inbound.flowId, 'inbound', inbound.id, now, lastUserMessageAt);
+    const started = inbound ? await this.startIfStartable(m, line, phone, inbound.flowId, 'inbound', inbound.id, now, lastUserMessageAt) : null;
+    if (inbound && started) {
       await m.query(`UPDATE messages SET conversation_id = $2 WHERE id = $1`, [message.id, started.id]);
       return { processId: started.id, startedInbound: { flowId: inbound.flowId } };
     }
@@ -163,6 +168,16 @@ export class ConversationsService {
     }
   }
 
+  /** Starts the flow, or returns null when it can no longer start (archived, deleted): the message is kept anyway. */
+  private async startIfStartable(...args: Parameters<ConversationsService['start']>): Promise<Process | null> {
+    try {
+      return await this.start(...args);
+    } catch (err) {
+      if (err instanceof AppError && err.status < 500) return null;
+      throw err;
+    }
+  }
+
   private async start(
     m: EntityManager,
     line: WhatsappLine,
@@ -188,6 +203,7 @@ export class ConversationsService {
     originId: string,
     now: Date,
     lastUserMessageAt: Date,
+    as: 'pending' | 'declined' = 'pending',
   ): Promise<{ process: Process; definition: FlowDefinition }> {
     const flow = await this.flows.assertStartable(line.tenantId, flowId, m);
     const definition = flow.definition;
@@ -201,13 +217,13 @@ export class ConversationsService {
       flowVersion: flow.version,
       origin,
       originId,
-      status: 'pending',
-      failureReason: null,
+      status: as === 'declined' ? 'failed' : 'pending',
+      failureReason: as === 'declined' ? 'user_declined' : null,
       currentStepId: null,
       stepAttempts: 0,
       askedAt: null,
       startedAt: now,
-      finishedAt: null,
+      finishedAt: as === 'declined' ? now : null,
       expiresAt: this.expiry(now, definition, lastUserMessageAt),
       updatedAt: now,
     });

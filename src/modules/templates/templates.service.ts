@@ -205,12 +205,13 @@ export class TemplatesService {
    * Applies a `message_template_status_update` inside the webhook processor's transaction. Returns the template
    * when the event concerned one of ours, else null (another system's template on a shared WABA).
    */
-  async applyStatusEvent(manager: EntityManager, event: TemplateStatusEvent): Promise<Template | null> {
+  async applyStatusEvent(manager: EntityManager, event: TemplateStatusEvent, tenantId: string): Promise<Template | null> {
     if (!event.providerTemplateId) return null;
     // By name too: the webhook can overtake the commit that records the provider's id (names are ours and unique).
+    // Only the tenant's own templates: the event came through one of its lines.
     const template =
-      (await manager.findOne(Template, { where: { providerTemplateId: event.providerTemplateId }, lock: { mode: 'pessimistic_write' } })) ??
-      (event.name.startsWith('tg_') ? await manager.findOne(Template, { where: { name: event.name }, lock: { mode: 'pessimistic_write' } }) : null);
+      (await manager.findOne(Template, { where: { providerTemplateId: event.providerTemplateId, tenantId }, lock: { mode: 'pessimistic_write' } })) ??
+      (event.name.startsWith('tg_') ? await manager.findOne(Template, { where: { name: event.name, tenantId }, lock: { mode: 'pessimistic_write' } }) : null);
     if (!template) return null;
     if (!template.providerTemplateId) {
       await manager.update(Template, { id: template.id }, { providerTemplateId: event.providerTemplateId, submissionState: 'submitted', nextSubmitAt: null });

@@ -163,12 +163,13 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
       summary.ignored.push('body is not JSON');
       return summary;
     }
-    const fixedLine = row.source === 'cloud_api' || !row.line_id ? null : await this.lines.byId(row.line_id);
+    // The line whose secret verified the call (BSP and sandbox calls are about that line only).
+    const verified = row.line_id ? await this.lines.byId(row.line_id) : null;
     const events = this.providers.for({ provider: row.source }).parseWebhook(body);
     for (const ev of events) {
-      const line = fixedLine ?? (await this.lineOf(ev));
+      const line = row.source === 'cloud_api' ? await this.lineOf(ev, verified) : verified;
       if (!line) {
-        summary.ignored.push(`${ev.kind}: unknown line`);
+        summary.ignored.push(`${ev.kind}: unknown line, or a line the signature does not cover`);
         continue;
       }
       await this.route(m, line, ev, summary);
@@ -176,9 +177,17 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
     return summary;
   }
 
-  private async lineOf(ev: WebhookEvent): Promise<WhatsappLine | null> {
-    if (ev.kind === 'template_status') return (await this.lines.byWabaId(ev.wabaId))[0] ?? null;
-    return ev.phoneNumberId ? this.lines.byPhoneNumberId(ev.phoneNumberId) : null;
+  /**
+   * The line an event of a Cloud API call is about. A call names its lines itself, so an event counts only for a line
+   * signed with the same app secret as the line that verified the call: a tenant's secret never vouches for another
+   * tenant's lines.
+   */
+  private async lineOf(ev: WebhookEvent, verified: WhatsappLine | null): Promise<WhatsappLine | null> {
+    const secret = verified?.secrets.app_secret;
+    if (!secret) return null;
+    const covered = (l: WhatsappLine | null) => (l && l.secrets.app_secret === secret ? l : null);
+    if (ev.kind === 'template_status') return (await this.lines.byWabaId(ev.wabaId)).find((l) => covered(l)) ?? null;
+    return ev.phoneNumberId ? covered(await this.lines.byPhoneNumberId(ev.phoneNumberId)) : null;
   }
 
   /** Hands each normalised event to the module that owns it. */
@@ -208,7 +217,7 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
         return;
       }
       case 'template_status': {
-        const template = await this.templates.applyStatusEvent(m, ev);
+        const template = await this.templates.applyStatusEvent(m, ev, line.tenantId);
         if (template) summary.updates++;
         else summary.ignored.push(`template_status: unknown template ${ev.providerTemplateId}`);
         return;
