@@ -232,6 +232,7 @@ describe('conversation engine (sandbox)', () => {
     expect(future.body.data).toEqual([]);
     await c.t.http.get('/v1/processes').query({ status: 'done' }).set('X-API-Key', c.apiKey).expect(400);
     await c.t.http.get('/v1/processes').query({ from: 'yesterday' }).set('X-API-Key', c.apiKey).expect(400);
+    await c.t.http.get('/v1/processes').query({ from: '2024-W01' }).set('X-API-Key', c.apiKey).expect(400);
   });
 });
 

@@ -37,6 +37,14 @@ describe('HTTP conventions', () => {
     await t.http.get('/v1/whatsapp/numbers?limit=abc').set('X-API-Key', apiKey).expect(400);
   });
 
+  it('answers values PostgreSQL cannot store (a NUL byte) with 400, not 500', async () => {
+    const res = await t.http.get('/v1/whatsapp/numbers/WAN%00x').set('X-API-Key', apiKey);
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('INVALID_INPUT');
+    const body = await t.http.post('/v1/whatsapp/numbers').set('X-API-Key', apiKey).send({ phone_number: '+14155550177', provider: 'bsp', api_key: 'a\u0000b', base_url: 'https://bsp.example.com' });
+    expect(body.status).toBe(400);
+  });
+
   it('reports health with the database up', async () => {
     const res = await t.http.get('/health').expect(200);
     expect(res.body.details.database.status).toBe('up');

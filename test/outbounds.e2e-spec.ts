@@ -206,6 +206,7 @@ describe('outbound messages (/v1/whatsapp/outbounds, /v1/whatsapp/consents)', ()
       ['an http media_url', { media_url: 'http://example.com/a.png' }, 'media_url'],
       ['a relative media_url', { media_url: '/a.png' }, 'media_url'],
       ['a LOCATION without coordinates', { template_type: 'LOCATION', media_url: 'https://example.com/office' }, 'media_url'],
+      ['a LOCATION link with broken percent-encoding', { template_type: 'LOCATION', media_url: 'https://maps.google.com/?q=%E0%A4%A' }, 'media_url'],
       ['parameters without example_params', { example_params: undefined }, 'example_params'],
       ['too few example_params', { example_params: 'Pepe' }, 'example_params'],
       ['options on a notification', { options: invitation.options }, 'options'],

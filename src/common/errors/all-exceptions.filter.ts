@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { QueryFailedError } from 'typeorm';
 import { AppError, ErrorCode } from './app-error.js';
 
 const BY_STATUS: Record<number, string> = {
@@ -39,6 +40,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const response = exception.getResponse();
       const message = typeof response === 'string' ? response : String((response as { message?: unknown }).message ?? exception.message);
       return { statusCode: status, code: BY_STATUS[status] ?? (status >= 500 ? ErrorCode.INTERNAL : 'HTTP_' + status), message };
+    }
+    // PostgreSQL's "data exception" class (22xxx: a NUL byte in text, an out-of-range date…) can only come from a
+    // value the client sent that validation let through: it is the client's error, not ours.
+    const sqlState = exception instanceof QueryFailedError ? String((exception.driverError as { code?: string }).code ?? '') : '';
+    if (sqlState.startsWith('22')) {
+      return { statusCode: HttpStatus.BAD_REQUEST, code: ErrorCode.INVALID_INPUT, message: 'A value in the request cannot be stored (invalid characters or out of range)' };
     }
     return { statusCode: HttpStatus.INTERNAL_SERVER_ERROR, code: ErrorCode.INTERNAL, message: 'Internal server error' };
   }

@@ -72,7 +72,13 @@ export function optionsProblems(value: unknown): string[] {
  * location outbound's media_url is a maps link carrying them (`…?q=4.6097,-74.0817` or `…/@4.6097,-74.0817,15z`).
  */
 export function coordinatesOf(url: string): { latitude: number; longitude: number } | null {
-  const m = /[?&](?:q|query|ll)=(-?\d{1,2}(?:\.\d+)?),\s*(-?\d{1,3}(?:\.\d+)?)/.exec(decodeURIComponent(url)) ?? /@(-?\d{1,2}(?:\.\d+)?),(-?\d{1,3}(?:\.\d+)?)/.exec(url);
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(url);
+  } catch {
+    return null; // malformed percent-encoding: not a usable maps link
+  }
+  const m = /[?&](?:q|query|ll)=(-?\d{1,2}(?:\.\d+)?),\s*(-?\d{1,3}(?:\.\d+)?)/.exec(decoded) ?? /@(-?\d{1,2}(?:\.\d+)?),(-?\d{1,3}(?:\.\d+)?)/.exec(url);
   if (!m) return null;
   const latitude = Number(m[1]);
   const longitude = Number(m[2]);

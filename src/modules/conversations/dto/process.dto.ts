@@ -19,11 +19,11 @@ export class ListProcessesQueryDto extends PageQueryDto {
   phone?: string;
 
   @ApiPropertyOptional({ example: '2026-11-01T00:00:00Z', description: 'Started at or after' })
-  @IsOptional() @IsISO8601()
+  @IsOptional() @IsISO8601({ strict: true, strictSeparator: true })
   from?: string;
 
   @ApiPropertyOptional({ example: '2026-12-01T00:00:00Z', description: 'Started before' })
-  @IsOptional() @IsISO8601()
+  @IsOptional() @IsISO8601({ strict: true, strictSeparator: true })
   to?: string;
 }
 
