@@ -5,6 +5,7 @@ import { Messages1732270000000 } from './1732270000000-messages.js';
 import { Outbounds1732290000000 } from './1732290000000-outbounds.js';
 import { FollowUps1732300000000 } from './1732300000000-follow-ups.js';
 import { Conversations1732310000000 } from './1732310000000-conversations.js';
+import { WebhookEventOrder1732320000000 } from './1732320000000-webhook-event-order.js';
 
 /** Every migration, oldest first. Listed explicitly so the app, the tests and the CLI load the same set. */
 export const migrations = [
@@ -15,4 +16,5 @@ export const migrations = [
   Outbounds1732290000000,
   FollowUps1732300000000,
   Conversations1732310000000,
+  WebhookEventOrder1732320000000,
 ];

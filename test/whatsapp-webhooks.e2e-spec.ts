@@ -261,3 +261,25 @@ describe('BSP webhook endpoint', () => {
     }
   });
 });
+
+describe('per-user order of stored calls', () => {
+  it("claims only a user's oldest pending call; other users' calls are not held back", async () => {
+    const s = await cloudSetup();
+    try {
+      const base = { phoneNumberId: CLOUD.phoneNumberId, displayPhone: CLOUD.displayPhone };
+      for (const [from, text] of [['573009990080', 'uno'], ['573009990080', 'dos'], ['573009990081', 'otro']]) {
+        await FakeGraph.postWebhook(s.webhookUrl, FakeGraph.textMessage({ ...base, from, text }), CLOUD.appSecret);
+      }
+      const keys = await s.t.db.query(`SELECT user_key FROM webhook_events ORDER BY id`);
+      expect(keys.map((k: { user_key: string }) => k.user_key)).toEqual([`${s.lineId}:573009990080`, `${s.lineId}:573009990080`, `${s.lineId}:573009990081`]);
+      // Claimed but not processed (a processor elsewhere is on it): the user's second call must wait.
+      await s.t.db.query(`UPDATE webhook_events SET locked_until = now() + interval '1 hour' WHERE id = (SELECT min(id) FROM webhook_events)`);
+      s.t.clock.set(new Date());
+      expect(await s.t.app.get(WebhookProcessorService).processPending()).toBe(1);
+      const phones = await s.t.db.query(`SELECT phone FROM messages WHERE direction = 'inbound' ORDER BY id`);
+      expect(phones).toEqual([{ phone: '+573009990081' }]);
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -6,7 +6,7 @@ import { digits, toE164 } from '../../common/phone/phone.js';
 import { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
 import { LinesService } from '../tenants/lines.service.js';
 import { SandboxInboundAcceptedDto, SandboxInboundDto } from './dto/sandbox.dto.js';
-import { WebhookInboxService } from './webhook-inbox.service.js';
+import { userKeyOf, WebhookInboxService } from './webhook-inbox.service.js';
 
 /**
  * Simulated users for sandbox lines: an injected message is written to the inbox as a Cloud API envelope and goes
@@ -64,7 +64,7 @@ export class SandboxService {
         },
       ],
     };
-    const eventId = await this.inbox.store('sandbox', line.id, JSON.stringify(envelope));
+    const eventId = await this.inbox.store('sandbox', line.id, JSON.stringify(envelope), 'pending', userKeyOf(line.id, envelope));
     return { wamid, event_id: eventId };
   }
 }

@@ -7,7 +7,7 @@ export type WebhookSource = 'cloud_api' | 'bsp' | 'sandbox';
 export type InboxStatus = 'pending' | 'unknown_line';
 
 interface Pending {
-  row: [string, string, string | null, Date, string, InboxStatus];
+  row: [string, string, string | null, Date, string, InboxStatus, string | null];
   resolve: (id: string) => void;
   reject: (err: unknown) => void;
 }
@@ -32,9 +32,10 @@ export class WebhookInboxService {
   ) {}
 
   /** Resolves with the event id once the row is durable. */
-  store(source: WebhookSource, lineId: string | null, raw: string, status: InboxStatus = 'pending'): Promise<string> {
+  /** `userKey` names the user the call is about (see `userKeyOf`): that user's calls are then applied in order. */
+  store(source: WebhookSource, lineId: string | null, raw: string, status: InboxStatus = 'pending', userKey: string | null = null): Promise<string> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ row: [newId('WHE'), source, lineId, this.clock.now(), raw, status], resolve, reject });
+      this.queue.push({ row: [newId('WHE'), source, lineId, this.clock.now(), raw, status, userKey], resolve, reject });
       this.schedule();
     });
   }
@@ -58,10 +59,10 @@ export class WebhookInboxService {
     if (batch.length === 0) return;
     this.inFlight++;
     try {
-      const cols = [0, 1, 2, 3, 4, 5].map((i) => batch.map((p) => p.row[i]));
+      const cols = [0, 1, 2, 3, 4, 5, 6].map((i) => batch.map((p) => p.row[i]));
       await this.ds.query(
-        `INSERT INTO webhook_events (id, source, line_id, received_at, raw, status)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[])`,
+        `INSERT INTO webhook_events (id, source, line_id, received_at, raw, status, user_key)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[])`,
         cols,
       );
       for (const p of batch) p.resolve(p.row[0]);
@@ -73,4 +74,17 @@ export class WebhookInboxService {
       this.schedule();
     }
   }
+}
+
+/**
+ * The one user whose messages a Cloud API envelope carries (`<line id>:<wa_id>`), or null when it carries several
+ * users' messages or none. Statuses are left out: they apply in any order, and one waiting for its message to be
+ * known must not hold back the user's next messages.
+ */
+export function userKeyOf(lineId: string, body: unknown): string | null {
+  const users = new Set<string>();
+  for (const entry of (body as { entry?: Array<{ changes?: Array<{ value?: { messages?: Array<{ from?: unknown }> } }> }> })?.entry ?? []) {
+    for (const change of entry?.changes ?? []) for (const m of change?.value?.messages ?? []) users.add(String(m?.from));
+  }
+  return users.size === 1 ? `${lineId}:${[...users][0]}` : null;
 }

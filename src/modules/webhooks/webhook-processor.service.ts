@@ -28,6 +28,7 @@ interface StoredEvent {
   line_id: string | null;
   raw: string;
   attempts: number;
+  user_key: string | null;
 }
 
 interface Summary {
@@ -92,19 +93,24 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
   }
 
   /** Processes one batch of due events; returns how many were claimed. */
-  async processPending(): Promise<number> {
+  async processPending(limit = BATCH): Promise<number> {
     const now = this.clock.now();
-    const rows = await queryReturning<StoredEvent>(this.ds, 
+    // Only the oldest pending event of each user is claimable: whichever processor takes it, a user's messages are
+    // applied in the order they arrived, and a later one waits while an earlier one is in progress or retried.
+    const rows = await queryReturning<StoredEvent>(
+      this.ds,
       `UPDATE webhook_events SET locked_until = $2, attempts = attempts + 1 WHERE id IN (
-         SELECT id FROM webhook_events WHERE status = 'pending' AND (locked_until IS NULL OR locked_until <= $1)
-         ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
-       RETURNING id, source, line_id, raw, attempts`,
-      [now, new Date(now.getTime() + LEASE_MS), BATCH],
+         SELECT e.id FROM webhook_events e
+          WHERE e.status = 'pending' AND (e.locked_until IS NULL OR e.locked_until <= $1)
+            AND NOT EXISTS (SELECT 1 FROM webhook_events o WHERE o.user_key = e.user_key AND o.status = 'pending' AND o.id < e.id)
+          ORDER BY e.id LIMIT $3 FOR UPDATE SKIP LOCKED)
+       RETURNING id, source, line_id, raw, attempts, user_key`,
+      [now, new Date(now.getTime() + LEASE_MS), limit],
     );
-    // Different users' events are applied concurrently; one user's events one after the other, oldest first.
+    // Different users' events are applied concurrently; events without a user (template updates, mixed batches) in order.
     const byUser = new Map<string, StoredEvent[]>();
     for (const row of rows.sort((a, b) => (a.id < b.id ? -1 : 1))) {
-      const key = userKey(row);
+      const key = row.user_key ?? 'other';
       byUser.set(key, [...(byUser.get(key) ?? []), row]);
     }
     const lanes = [...byUser.values()];
@@ -252,13 +258,4 @@ function directiveOf(outcome: InboundOutcome): EngineDirective {
     default:
       return { kind: 'none' };
   }
-}
-
-/**
- * Which user an event is about, for ordering: its first contact's wa_id (or its first status's recipient).
- * Events without one (template updates, batches) share one key and keep arrival order among themselves.
- */
-function userKey(row: StoredEvent): string {
-  const m = /"wa_id":"(\d+)"/.exec(row.raw) ?? /"recipient_id":"(\d+)"/.exec(row.raw);
-  return m ? `${row.line_id ?? ''}:${m[1]}` : 'other';
 }

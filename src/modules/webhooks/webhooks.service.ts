@@ -4,7 +4,7 @@ import { routingKeys } from '../../whatsapp/cloud-api/webhook-parser.js';
 import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
 import { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
 import { LinesService, lineCredentials } from '../tenants/lines.service.js';
-import { WebhookInboxService } from './webhook-inbox.service.js';
+import { userKeyOf, WebhookInboxService } from './webhook-inbox.service.js';
 import { WebhookLinesService } from './webhook-lines.service.js';
 
 /** Webhook ingress: verify, store, answer. Processing happens afterwards, from the stored rows. */
@@ -47,7 +47,7 @@ export class WebhooksService {
     }
     const verified = signed.find((l) => this.providers.for(l).verifySignature(lineCredentials(l), rawBody, signature));
     if (!verified) throw new AppError(HttpStatus.UNAUTHORIZED, ErrorCode.INVALID_SIGNATURE, 'X-Hub-Signature-256 is missing or does not match');
-    return this.inbox.store('cloud_api', verified.id, rawBody.toString('utf8'));
+    return this.inbox.store('cloud_api', verified.id, rawBody.toString('utf8'), 'pending', userKeyOf(verified.id, body));
   }
 
   async receiveBsp(lineId: string, raw: Buffer | undefined, body: unknown, signature: string | undefined): Promise<string> {
@@ -57,7 +57,7 @@ export class WebhooksService {
     if (!this.providers.for(line).verifySignature(lineCredentials(line), rawBody, signature)) {
       throw new AppError(HttpStatus.UNAUTHORIZED, ErrorCode.INVALID_SIGNATURE, 'X-Hub-Signature-256 is missing or does not match');
     }
-    return this.inbox.store('bsp', line.id, rawBody.toString('utf8'));
+    return this.inbox.store('bsp', line.id, rawBody.toString('utf8'), 'pending', userKeyOf(line.id, body));
   }
 
   private requireJson(raw: Buffer | undefined, body: unknown): Buffer {
