@@ -11,7 +11,10 @@ import { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
 import { lineCredentials } from '../tenants/lines.service.js';
 
 const BATCH_LANES = 200;
-const LEASE_MS = 60_000;
+/** How long a dispatcher holds its lanes; a tick's work is capped well below it (TICK_SECONDS). */
+const LEASE_MS = 5 * 60_000;
+/** Most sends per line in one tick, in seconds of the line's throughput: keeps a tick far inside its lease. */
+const TICK_SECONDS = 20;
 const MAX_ATTEMPTS = 8;
 /** A send may start at most this late after its slot; later, it takes a new slot (keeps every 1-second window ≤ mps). */
 const SLOT_TOLERANCE_MS = 50;
@@ -216,6 +219,9 @@ export class SendQueueService implements OnApplicationBootstrap, OnApplicationSh
     const now = this.clock.now();
     const lanes = await this.leaseDueLanes(now);
     if (lanes.length === 0) return 0;
+    // Once sends have started, lanes are released only with their outcomes written.
+    let sending = false;
+    let recorded = false;
     try {
       const rows: QueuedRow[] = await this.ds.query(
         `SELECT m.id, m.line_id, m.phone, m.content, m.attempts, m.next_attempt_at
@@ -231,11 +237,13 @@ export class SendQueueService implements OnApplicationBootstrap, OnApplicationSh
         byLane.get(key)!.push(r);
       }
       // A lane stops at its first message not yet due (a retry waiting): later messages must not overtake it.
-      const toSend = [...byLane.values()].map((lane) => {
+      const due = [...byLane.values()].map((lane) => {
         const stop = lane.findIndex((r) => r.next_attempt_at.getTime() > now.getTime());
         return stop === -1 ? lane : lane.slice(0, stop);
       });
-      const outcomes = await this.sendAll(toSend);
+      const batch = await this.capPerLine(due);
+      sending = true;
+      const outcomes = await this.sendAll(batch);
       const rowsById = new Map(rows.map((r) => [r.id, r]));
       const failures: SendFailure[] = [];
       for (const o of outcomes) {
@@ -243,10 +251,42 @@ export class SendQueueService implements OnApplicationBootstrap, OnApplicationSh
         const line = row && this.lines.get(row.line_id)?.line;
         if (o.status === 'failed' && row && line) failures.push({ messageId: o.id, tenantId: line.tenantId, lineId: row.line_id, phone: row.phone, code: o.errorCode ?? '' });
       }
-      await this.record(outcomes, failures);
+      await this.recordWithRetries(outcomes, failures);
+      recorded = true;
       return outcomes.length;
     } finally {
-      await this.ds.query(`UPDATE outbound_lanes SET locked_until = '-infinity' WHERE locked_by = $1`, [this.workerId]);
+      // Lanes whose outcomes could not be written stay leased until the lease ends rather than being sent again now.
+      if (!sending || recorded) {
+        await this.ds.query(`UPDATE outbound_lanes SET locked_until = '-infinity' WHERE locked_by = $1`, [this.workerId]).catch(() => undefined);
+      }
+    }
+  }
+
+  /** Trims each line's share of a tick to TICK_SECONDS of its throughput (whole lanes stay in order: a prefix is sent). */
+  private async capPerLine(lanes: QueuedRow[][]): Promise<QueuedRow[][]> {
+    const left = new Map<string, number>();
+    const out: QueuedRow[][] = [];
+    for (const lane of lanes) {
+      if (lane.length === 0) continue;
+      const lineId = lane[0].line_id;
+      if (!left.has(lineId)) left.set(lineId, ((await this.line(lineId))?.throughputMps ?? 80) * TICK_SECONDS);
+      const n = Math.min(lane.length, left.get(lineId)!);
+      if (n > 0) out.push(lane.slice(0, n));
+      left.set(lineId, left.get(lineId)! - n);
+    }
+    return out;
+  }
+
+  /** Outcomes of sends that happened must not be lost: a failed write is tried again before giving up. */
+  private async recordWithRetries(outcomes: Outcome[], failures: SendFailure[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.record(outcomes, failures);
+      } catch (err) {
+        if (attempt >= 3) throw err;
+        this.logger.warn({ err, attempt }, 'recording send outcomes failed; retrying');
+        await sleep(200 * attempt);
+      }
     }
   }
 
