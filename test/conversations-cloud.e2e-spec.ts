@@ -2,6 +2,7 @@ import { ConversationsCron } from '../src/modules/conversations/conversations.cr
 import { SendQueueService } from '../src/modules/messages/send-queue.service.js';
 import { WebhookProcessorService } from '../src/modules/webhooks/webhook-processor.service.js';
 import { FakeGraph } from './fakes/fake-graph.js';
+import { HookReceiver } from './fakes/hook-receiver.js';
 import { CLOUD, cloudSetup, CloudSetup } from './support/cloud-line.js';
 import { createTestApp } from './support/test-app.js';
 import { sandboxChat } from './support/sandbox-chat.js';
@@ -110,6 +111,8 @@ describe('flow invitations (outbound)', () => {
     const c = await sandboxChat();
     try {
       const flowId = await c.flow(FLOW);
+      const receiver = await new HookReceiver().start();
+      await c.t.http.post('/v1/hooks').set('X-API-Key', c.apiKey).send({ url: receiver.url, events: ['outbound.status'] }).expect(201);
       const outbound = await c.t.http
         .post('/v1/whatsapp/outbounds')
         .set('Truora-API-Key', c.apiKey)
@@ -126,6 +129,10 @@ describe('flow invitations (outbound)', () => {
         })
         .expect(201);
       await c.work();
+      // The sandbox approves at once: the approval reached the client as an outbound.status hook.
+      const [approved] = (await receiver.waitFor(1)).map((r) => JSON.parse(r.body));
+      expect(approved).toMatchObject({ type: 'outbound.status', data: { outbound_id: outbound.body.outbound_id, status: 'APPROVED' } });
+      await receiver.stop();
       const invite = async (phone: string) =>
         (
           await c.t.http

@@ -4,7 +4,9 @@ import { MessagesService } from '../src/modules/messages/messages.service.js';
 import { MediaDownloaderService } from '../src/modules/messages/media-downloader.service.js';
 import { SendQueueService } from '../src/modules/messages/send-queue.service.js';
 import { WebhookProcessorService } from '../src/modules/webhooks/webhook-processor.service.js';
+import { HookDispatcher } from '../src/modules/hooks/hook-dispatcher.js';
 import { FakeGraph } from './fakes/fake-graph.js';
+import { HookReceiver } from './fakes/hook-receiver.js';
 import { CLOUD, cloudSetup, CloudSetup } from './support/cloud-line.js';
 import { createTestApp } from './support/test-app.js';
 
@@ -97,6 +99,33 @@ describe('webhook ingress', () => {
     expect(after.body.read_at).toBe(new Date(1700000300_000).toISOString());
     expect(after.body.delivered_at).toBe(new Date(1700000200_000).toISOString());
     expect(after.body.sent_at).toBe(new Date(1700000100_000).toISOString());
+  });
+
+  it('sends a message.status hook when a message status moves, once per move', async () => {
+    const receiver = await new HookReceiver().start();
+    try {
+      await s.t.http.post('/v1/hooks').set('X-API-Key', s.apiKey).send({ url: receiver.url, events: ['message.status'] }).expect(201);
+      const messages = s.t.app.get(MessagesService);
+      const queued = await s.t.db.transaction((m) =>
+        messages.enqueue(m, { tenantId: s.tenantId, lineId: s.lineId, phone: '+573009990023', message: { kind: 'text', body: 'Hola' } }),
+      );
+      await s.t.app.get(SendQueueService).drain();
+      const [{ provider_message_id: wamid }] = await s.t.db.query(`SELECT provider_message_id FROM messages WHERE id = $1`, [queued.id]);
+      const status = (st: 'delivered' | 'read') => FakeGraph.statusUpdate({ ...line, wamid, recipient: '573009990023', status: st });
+      await post(status('delivered'));
+      await post(status('delivered')); // Meta's retry
+      await post(status('read'));
+      await processor.drain();
+      await s.t.app.get(HookDispatcher).dispatchDue();
+      const bodies = (await receiver.waitFor(2)).map((r) => JSON.parse(r.body));
+      expect(bodies.map((b) => [b.type, b.data.id, b.data.status])).toEqual([
+        ['message.status', queued.id, 'delivered'],
+        ['message.status', queued.id, 'read'],
+      ]);
+    } finally {
+      await receiver.stop();
+      await s.t.db.query('DELETE FROM hooks');
+    }
   });
 
   it('keeps failed terminal and records the reason', async () => {

@@ -128,28 +128,30 @@ export class MessagesService {
 
   /**
    * Applies a delivery status monotonically (sent < delivered < read; failed is terminal), whatever order the
-   * webhooks arrive in; each status keeps its own timestamp. Returns null when no message has that wamid (yet).
+   * webhooks arrive in; each status keeps its own timestamp. Returns null when no message has that wamid (yet);
+   * `changed` when the message's status moved.
    */
-  async applyStatus(manager: EntityManager, ev: StatusUpdateEvent): Promise<Message | null> {
-    const rows = await queryReturning<{ id: string }>(
+  async applyStatus(manager: EntityManager, ev: StatusUpdateEvent): Promise<{ message: Message; changed: boolean } | null> {
+    const rows = await queryReturning<{ id: string; changed: boolean }>(
       manager,
-      `UPDATE messages SET
+      `WITH old AS (SELECT id, status FROM messages WHERE provider_message_id = $1 AND direction = 'outbound' FOR UPDATE)
+       UPDATE messages m SET
          status = CASE
-           WHEN status = 'failed' THEN status
+           WHEN m.status = 'failed' THEN m.status
            WHEN $2 = 'failed' THEN 'failed'
-           WHEN array_position(ARRAY['queued','sent','delivered','read'], $2) > array_position(ARRAY['queued','sent','delivered','read'], status) THEN $2
-           ELSE status END,
-         sent_at = CASE WHEN $2 = 'sent' THEN LEAST(COALESCE(sent_at, $3), $3) ELSE sent_at END,
-         delivered_at = CASE WHEN $2 = 'delivered' THEN COALESCE(delivered_at, $3) ELSE delivered_at END,
-         read_at = CASE WHEN $2 = 'read' THEN COALESCE(read_at, $3) ELSE read_at END,
-         failed_at = CASE WHEN $2 = 'failed' THEN COALESCE(failed_at, $3) ELSE failed_at END,
-         error_code = CASE WHEN $2 = 'failed' AND status <> 'failed' THEN $4 ELSE error_code END,
-         error_title = CASE WHEN $2 = 'failed' AND status <> 'failed' THEN $5 ELSE error_title END
-       WHERE provider_message_id = $1 AND direction = 'outbound'
-       RETURNING id`,
+           WHEN array_position(ARRAY['queued','sent','delivered','read'], $2) > array_position(ARRAY['queued','sent','delivered','read'], m.status) THEN $2
+           ELSE m.status END,
+         sent_at = CASE WHEN $2 = 'sent' THEN LEAST(COALESCE(m.sent_at, $3), $3) ELSE m.sent_at END,
+         delivered_at = CASE WHEN $2 = 'delivered' THEN COALESCE(m.delivered_at, $3) ELSE m.delivered_at END,
+         read_at = CASE WHEN $2 = 'read' THEN COALESCE(m.read_at, $3) ELSE m.read_at END,
+         failed_at = CASE WHEN $2 = 'failed' THEN COALESCE(m.failed_at, $3) ELSE m.failed_at END,
+         error_code = CASE WHEN $2 = 'failed' AND m.status <> 'failed' THEN $4 ELSE m.error_code END,
+         error_title = CASE WHEN $2 = 'failed' AND m.status <> 'failed' THEN $5 ELSE m.error_title END
+       FROM old WHERE m.id = old.id
+       RETURNING m.id, m.status IS DISTINCT FROM old.status AS changed`,
       [ev.wamid, ev.status, ev.timestamp, ev.error?.code ?? null, ev.error ? [ev.error.title, ev.error.details].filter(Boolean).join(': ') : null],
     );
-    return rows.length ? manager.findOneByOrFail(Message, { id: rows[0].id }) : null;
+    return rows.length ? { message: await manager.findOneByOrFail(Message, { id: rows[0].id }), changed: rows[0].changed } : null;
   }
 
   async get(tenantId: string, id: string): Promise<Message> {

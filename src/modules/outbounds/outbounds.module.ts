@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { FlowsModule } from '../flows/flows.module.js';
 import { MessagesModule } from '../messages/messages.module.js';
+import { HooksModule } from '../hooks/hooks.module.js';
 import { TemplatesModule } from '../templates/templates.module.js';
 import { ConsentsApiService } from './consents-api.service.js';
 import { ConsentsController } from './consents.controller.js';
@@ -15,7 +16,7 @@ import { OutboundsService } from './outbounds.service.js';
 
 /** The documented /v1/whatsapp/outbounds API: templates for approval, sends to opted-in users, opt-in / opt-out. */
 @Module({
-  imports: [TypeOrmModule.forFeature([Outbound, OutboundSend, Consent]), TemplatesModule, MessagesModule, FlowsModule],
+  imports: [TypeOrmModule.forFeature([Outbound, OutboundSend, Consent]), TemplatesModule, MessagesModule, FlowsModule, HooksModule],
   controllers: [OutboundsController, ConsentsController],
   providers: [OutboundsService, ConsentsService, ConsentsApiService, IdempotencyService],
   exports: [OutboundsService, ConsentsService],

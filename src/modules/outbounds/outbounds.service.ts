@@ -11,6 +11,7 @@ import { FlowsService } from '../flows/flows.service.js';
 import { MessagesService } from '../messages/messages.service.js';
 import { SendQueueService, type SendFailure } from '../messages/send-queue.service.js';
 import { Template } from '../templates/entities/template.entity.js';
+import { HooksService } from '../hooks/hooks.service.js';
 import { TemplatesService } from '../templates/templates.service.js';
 import type { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
 import { LinesService } from '../tenants/lines.service.js';
@@ -63,11 +64,19 @@ export class OutboundsService implements OnModuleInit {
     private readonly flows: FlowsService,
     private readonly consents: ConsentsService,
     private readonly idempotency: IdempotencyService,
+    private readonly hooks: HooksService,
   ) {}
 
   onModuleInit(): void {
     // WhatsApp error 131050 on a send: the user stopped marketing messages; recorded as an opt-out with the failure.
     this.sendQueue.onFailures((m, failures) => this.recordMarketingOptOuts(m, failures));
+    // Every approval, rejection, pause… reaches the client as an `outbound.status` hook, committed with the change.
+    this.templates.onTransition(async (m, change) => {
+      const outbound = await m.findOneBy(Outbound, { templateId: change.template.id });
+      if (!outbound) return;
+      const line = await this.lines.get(outbound.tenantId, outbound.lineId).catch(() => null);
+      await this.hooks.emit(m, { tenantId: outbound.tenantId, type: 'outbound.status', data: this.view(outbound, change.template, line) });
+    });
   }
 
   // ---- create / read -------------------------------------------------------------------------------

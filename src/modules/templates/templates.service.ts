@@ -55,6 +55,7 @@ const submitDelayMs = (attempt: number) => Math.min(30_000 * 2 ** (attempt - 1),
  */
 @Injectable()
 export class TemplatesService {
+  private readonly transitionListeners: Array<(manager: EntityManager, change: TemplateStatusChange) => Promise<void>> = [];
   private readonly logger = new Logger(TemplatesService.name);
 
   constructor(
@@ -232,7 +233,14 @@ export class TemplatesService {
     const updatedAt = this.clock.now();
     await manager.update(Template, { id: template.id }, { status: to, rejectionReason: reason, updatedAt });
     this.logger.log({ templateId: template.id, from: change.from, to, source }, 'template status changed');
-    return Object.assign(template, { status: to, rejectionReason: reason, updatedAt });
+    Object.assign(template, { status: to, rejectionReason: reason, updatedAt });
+    for (const listener of this.transitionListeners) await listener(manager, change);
+    return template;
+  }
+
+  /** Modules above react to status changes inside the same transaction (the outbound's `outbound.status` hook). */
+  onTransition(listener: (manager: EntityManager, change: TemplateStatusChange) => Promise<void>): void {
+    this.transitionListeners.push(listener);
   }
 
   private definition(t: Template): TemplateDefinition {

@@ -7,6 +7,8 @@ import { AppConfig } from '../../config/app-config.js';
 import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
 import type { WebhookEvent } from '../../whatsapp/whatsapp.types.js';
 import { ConversationsService, EngineDirective } from '../conversations/conversations.service.js';
+import { HooksService } from '../hooks/hooks.service.js';
+import { MessageDto } from '../messages/dto/message.dto.js';
 import { MessagesService } from '../messages/messages.service.js';
 import { SendQueueService } from '../messages/send-queue.service.js';
 import { OutboundsService, type InboundOutcome } from '../outbounds/outbounds.service.js';
@@ -64,6 +66,7 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
     private readonly outbounds: OutboundsService,
     private readonly conversations: ConversationsService,
     private readonly sendQueue: SendQueueService,
+    private readonly hooks: HooksService,
     inbox: WebhookInboxService,
   ) {
     inbox.onStored(() => this.wake?.());
@@ -215,11 +218,17 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
         return;
       }
       case 'status': {
-        const message = await this.messages.applyStatus(m, ev);
-        if (message) summary.statuses++;
-        else summary.unresolved.push(`status ${ev.status} of unknown ${ev.wamid}`);
+        const applied = await this.messages.applyStatus(m, ev);
+        if (!applied) {
+          summary.unresolved.push(`status ${ev.status} of unknown ${ev.wamid}`);
+          return;
+        }
+        summary.statuses++;
+        if (applied.changed) {
+          await this.hooks.emit(m, { tenantId: applied.message.tenantId, type: 'message.status', data: MessageDto.from(applied.message) });
+        }
         // A send refused as a marketing opt-out (131050) is an opt-out of the user.
-        if (message && (await this.outbounds.handleFailedStatus(m, line, ev))) summary.updates++;
+        if (await this.outbounds.handleFailedStatus(m, line, ev)) summary.updates++;
         return;
       }
       case 'template_status': {

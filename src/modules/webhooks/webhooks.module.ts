@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ConversationsModule } from '../conversations/conversations.module.js';
+import { HooksModule } from '../hooks/hooks.module.js';
 import { MessagesModule } from '../messages/messages.module.js';
 import { OutboundsModule } from '../outbounds/outbounds.module.js';
 import { TemplatesModule } from '../templates/templates.module.js';
@@ -13,7 +14,7 @@ import { WebhooksService } from './webhooks.service.js';
 
 /** Ingress: Meta/BSP webhook endpoints and sandbox injection → inbox table → processor → the owning modules. */
 @Module({
-  imports: [MessagesModule, TemplatesModule, OutboundsModule, ConversationsModule],
+  imports: [MessagesModule, TemplatesModule, OutboundsModule, ConversationsModule, HooksModule],
   controllers: [WebhooksController, SandboxController],
   providers: [WebhooksService, WebhookInboxService, WebhookLinesService, WebhookProcessorService, SandboxService],
   exports: [WebhookProcessorService],
