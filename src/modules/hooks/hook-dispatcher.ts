@@ -327,9 +327,11 @@ export class HookDispatcher implements OnApplicationBootstrap, BeforeApplication
         redirect: 'manual',
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
-      const excerpt = await readExcerpt(res);
+      // The status decides; a body that is slow or broken only costs its excerpt.
       const ok = res.status >= 200 && res.status < 300;
-      return { ok, httpStatus: res.status, latencyMs: elapsed(), error: ok ? null : `HTTP_${res.status}`, excerpt };
+      const latencyMs = elapsed();
+      const excerpt = await readExcerpt(res).catch(() => null);
+      return { ok, httpStatus: res.status, latencyMs, error: ok ? null : `HTTP_${res.status}`, excerpt };
     } catch (err) {
       const e = err as Error & { cause?: { code?: string; message?: string } };
       const error = e.name === 'TimeoutError' ? 'TIMEOUT' : `CONNECTION_FAILED: ${e.cause?.code ?? e.cause?.message ?? e.message}`;
