@@ -1,17 +1,12 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../src/app.module.js';
 import { loadConfig } from '../src/config/app-config.js';
-import { runMigrations } from '../src/database/data-source.js';
-import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
 import { HookDispatcher } from '../src/modules/hooks/hook-dispatcher.js';
 import { HooksService } from '../src/modules/hooks/hooks.service.js';
 import { TenantsService } from '../src/modules/tenants/tenants.service.js';
+import { benchDatabase } from './support.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 
 const EVENTS_PER_TX = 100;
@@ -42,28 +37,14 @@ async function startReceiver(): Promise<{ url: string; count(): Promise<number>;
   };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * Hook dispatch into a local receiver: `hooks × events` deliveries are written through HooksService.emit (the outbox),
  * then one dispatchDue() claims, signs, POSTs and records them all. Prints deliveries/s for each scenario.
  */
 export default async function hooksDispatchBench(): Promise<void> {
-  const parent = mkdtempSync(path.join(tmpdir(), 'testigo-bench-'));
-  chmodSync(parent, 0o755);
-  const pg = await startEmbeddedPostgres({ dataDir: path.join(parent, 'pg'), port: await freePort(), database: 'bench', ephemeral: true });
+  const pg = await benchDatabase();
   const receiver = await startReceiver();
   try {
-    await runMigrations(pg.url);
     const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: pg.url, ADMIN_TOKEN: 'bench-admin-token-0123456789', ALLOW_LOCAL_URLS: 'true', WORKERS_ENABLED: 'false' });
     const app = await NestFactory.create(AppModule.forRoot(config, pg.url), { bodyParser: false, logger: ['error'] });
     await app.init();
@@ -109,6 +90,5 @@ export default async function hooksDispatchBench(): Promise<void> {
   } finally {
     receiver.stop();
     await pg.stop();
-    rmSync(parent, { recursive: true, force: true });
   }
 }

@@ -1,14 +1,8 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../src/app.module.js';
 import { loadConfig } from '../src/config/app-config.js';
-import { runMigrations } from '../src/database/data-source.js';
-import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
 import { MessagesService } from '../src/modules/messages/messages.service.js';
 import { SendQueueService } from '../src/modules/messages/send-queue.service.js';
 import type { CreateNumberDto } from '../src/modules/tenants/dto/number.dto.js';
@@ -16,6 +10,7 @@ import { LinesService } from '../src/modules/tenants/lines.service.js';
 import { TenantsService } from '../src/modules/tenants/tenants.service.js';
 import type { OutgoingMessage } from '../src/whatsapp/whatsapp.types.js';
 import { FakeGraph } from '../test/fakes/fake-graph.js';
+import { benchDatabase } from './support.js';
 
 const TOKEN = 'EAAG-bench-token';
 const FAST_SENDS = 5_000;
@@ -24,17 +19,6 @@ const FAST_MPS = Number(process.env.BENCH_FAST_MPS ?? 1000);
 const PACED_SENDS = 400;
 const PACED_MPS = 80;
 const ENQUEUE_BATCH = 500;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Most sends in any 1-second window (sliding, over the send times in ms). */
 export function maxPerSecond(times: number[]): number {
@@ -53,12 +37,9 @@ export function maxPerSecond(times: number[]): number {
  * distinct users; (2) the most sends in any second of a line paced at 80/s (must be ≤ 80).
  */
 export default async function outboundSends(): Promise<void> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'testigo-bench-'));
-  chmodSync(dir, 0o755); // as root the server runs as `postgres`, which must reach its data dir
-  const db = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: await freePort(), database: 'bench', ephemeral: true });
+  const db = await benchDatabase();
   const fake = await FakeGraph.start({ mode: 'cloud_api', accessToken: TOKEN });
   try {
-    await runMigrations(db.url);
     const config = loadConfig({
       DATABASE_URL: db.url,
       GRAPH_API_BASE_URL: fake.baseUrl,
@@ -150,6 +131,5 @@ export default async function outboundSends(): Promise<void> {
   } finally {
     await fake.close();
     await db.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request, Agent } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,13 +18,19 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** A throwaway embedded PostgreSQL, migrated. */
+/** A throwaway embedded PostgreSQL (fsync off), migrated; `stop()` removes its files. */
 export async function benchDatabase(): Promise<EmbeddedDatabase> {
   const parent = mkdtempSync(path.join(tmpdir(), 'testigo-bench-'));
-  chmodSync(parent, 0o755);
+  chmodSync(parent, 0o755); // as root, the server runs as `postgres`, which must reach its data dir
   const db = await startEmbeddedPostgres({ dataDir: path.join(parent, 'pg'), port: await freePort(), database: 'bench', ephemeral: true });
   await runMigrations(db.url);
-  return db;
+  return {
+    url: db.url,
+    stop: async () => {
+      await db.stop();
+      rmSync(parent, { recursive: true, force: true });
+    },
+  };
 }
 
 /** The built service (dist/) as a child process, as in production; resolves once /health answers. */
