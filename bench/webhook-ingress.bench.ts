@@ -3,7 +3,8 @@ import pg from 'pg';
 import { benchDatabase, httpJson, percentile, runLoad, startService } from './support.js';
 
 const TOTAL = 20_000;
-const CONCURRENCY = 64;
+/** In-flight webhook calls; BENCH_CONCURRENCY changes it. */
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const USERS = 2_000;
 const APP_SECRET = 'bench-app-secret';
 const PNID = '900000000001';
