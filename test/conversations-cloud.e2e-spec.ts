@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { MediaDownloaderService } from '../src/modules/messages/media-downloader.service.js';
 import { ConversationsCron } from '../src/modules/conversations/conversations.cron.js';
 import { SendQueueService } from '../src/modules/messages/send-queue.service.js';
 import { WebhookProcessorService } from '../src/modules/webhooks/webhook-processor.service.js';
@@ -48,6 +50,42 @@ describe('conversation engine through the Cloud API', () => {
     await post(FakeGraph.buttonReply({ ...base, from, id: 'pro', title: 'Pro', contextWamid: wamid }));
     await work();
     expect(await processOf(`+${from}`)).toMatchObject({ status: 'succeeded', answers: { plan: { value: 'pro' } } });
+  });
+
+  it('runs a flow with every step type from signed webhooks, media downloaded from the Graph API', async () => {
+    const every = {
+      name: 'every step',
+      steps: [
+        { id: 'hi', type: 'message', text: 'Hola', media_url: 'https://example.com/logo.png', media_type: 'image' },
+        { id: 'terms', type: 'consent', text: '¿Aceptas?' },
+        { id: 'kind', type: 'choice', style: 'list', text: '¿Tipo?', options: [{ id: 'cc', title: 'Cédula' }, { id: 'ce', title: 'Extranjería' }] },
+        { id: 'id', type: 'question', text: 'Número', validator: { type: 'national_id', country: 'CO' } },
+        { id: 'selfie', type: 'media', text: 'Selfie', accept: ['image'] },
+        { id: 'ok', type: 'end', outcome: 'succeeded', text: 'Listo' },
+      ],
+    };
+    const id = (await s.t.http.post('/v1/flows').set('X-API-Key', s.apiKey).send(every).expect(201)).body.id;
+    await s.t.http.post('/v1/whatsapp/inbounds').set('X-API-Key', s.apiKey).send({ waba_phone_number: CLOUD.phoneNumber, flow_id: id, inbound_message: 'todo' }).expect(201);
+    const from = '573007770010';
+    const selfie = Buffer.from('selfie jpeg bytes');
+    s.fake.addMedia('selfie-1', selfie, 'image/jpeg');
+    await post(FakeGraph.textMessage({ ...base, from, text: 'todo' }));
+    await work();
+    expect(s.fake.sentTo(from).map((m) => m.type)).toEqual(['image', 'interactive']);
+    await post(FakeGraph.buttonReply({ ...base, from, id: 'consent:accept', title: 'Acepto' }));
+    await work();
+    await post(FakeGraph.listReply({ ...base, from, id: 'cc', title: 'Cédula' }));
+    await work();
+    await post(FakeGraph.textMessage({ ...base, from, text: '1020304050' }));
+    await work();
+    await post(FakeGraph.imageMessage({ ...base, from, mediaId: 'selfie-1', mimeType: 'image/jpeg' }));
+    await work();
+    await s.t.app.get(MediaDownloaderService).downloadDue();
+    const p = await processOf(`+${from}`);
+    expect(p.status).toBe('succeeded');
+    expect(Object.keys(p.answers)).toEqual(['terms', 'kind', 'id', 'selfie']);
+    expect(p.answers.selfie.media).toMatchObject({ status: 'stored', sha256: createHash('sha256').update(selfie).digest('hex') });
+    expect(s.fake.sentTo(from).at(-1)?.body.text).toEqual({ body: 'Listo', preview_url: false });
   });
 
   it('applies a duplicated webhook once', async () => {

@@ -117,7 +117,10 @@ describe('conversation engine (sandbox)', () => {
     for (const step of ['Quiero validar mi identidad', { reply_id: 'consent:accept' }, { reply_id: 'pp' }, 'x', 'y', 'z'] as const) await c.say(user, step);
     const p = await c.process(user);
     expect(p).toMatchObject({ status: 'failed', failure_reason: 'validation_failed' });
-    expect(hooksFor(p.process_id).map((h) => h.body.type)).toEqual(['process.started', 'process.failed']);
+    const hooks = hooksFor(p.process_id);
+    expect(hooks.map((h) => h.body.type)).toEqual(['process.started', 'process.failed']);
+    const wh = new Webhook(hookSecret);
+    expect(wh.verify(hooks[1].r.body, hooks[1].r.headers as Record<string, string>)).toMatchObject({ type: 'process.failed', data: { failure_reason: 'validation_failed' } });
   });
 
   it('branches by button and by list', async () => {
