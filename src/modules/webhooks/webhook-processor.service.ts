@@ -117,15 +117,9 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
       byUser.set(key, [...(byUser.get(key) ?? []), row]);
     }
     const lanes = [...byUser.values()];
-    await Promise.all(
-      Array.from({ length: Math.min(CONCURRENCY, lanes.length) }, async () => {
-        for (let lane = lanes.shift(); lane; lane = lanes.shift()) {
-          for (const row of lane) await this.processOne(row);
-          // Replies queued by these events are committed: let the send queue take them now.
-          this.sendQueue.wake();
-        }
-      }),
-    );
+    const chunks: StoredEvent[][] = Array.from({ length: Math.min(CONCURRENCY, lanes.length) }, () => []);
+    lanes.forEach((lane, i) => chunks[i % chunks.length].push(...lane));
+    await Promise.all(chunks.map((chunk) => this.processChunk(chunk)));
     return rows.length;
   }
 
@@ -134,33 +128,69 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
     while ((await this.processPending()) > 0);
   }
 
-  private async processOne(row: StoredEvent): Promise<void> {
-    const retryAt = () => new Date(this.clock.now().getTime() + 2 ** row.attempts * 1000);
+  /**
+   * Several users' events in one transaction (one commit instead of one each). If any of them fails, the chunk is
+   * rolled back and its events are applied one by one, so a bad event only holds back itself.
+   */
+  private async processChunk(chunk: StoredEvent[]): Promise<void> {
+    if (chunk.length === 0) return;
     try {
       await this.ds.transaction(async (m) => {
-        const summary = await this.apply(m, row);
-        if (summary.unresolved.length > 0 && row.attempts < MAX_ATTEMPTS) {
-          // What could be applied is committed; the whole event is applied again later (idempotently).
-          await m.query(`UPDATE webhook_events SET locked_until = $2, summary = $3 WHERE id = $1`, [row.id, retryAt(), summary]);
-          return;
-        }
-        const status = summary.messages + summary.duplicates + summary.statuses + summary.updates > 0 ? 'processed' : 'ignored';
-        await m.query(`UPDATE webhook_events SET status = $2, processed_at = $3, summary = $4, locked_until = NULL WHERE id = $1`, [
-          row.id,
-          status,
-          this.clock.now(),
-          summary,
-        ]);
+        const results = [];
+        for (const row of chunk) results.push({ row, summary: await this.apply(m, row) });
+        await this.markDone(m, results);
       });
     } catch (err) {
-      this.logger.error({ err, eventId: row.id }, 'webhook event failed');
-      await this.ds.query(`UPDATE webhook_events SET status = $2, error = $3, locked_until = $4 WHERE id = $1`, [
-        row.id,
-        row.attempts >= MAX_ATTEMPTS ? 'failed' : 'pending',
-        String((err as Error).message ?? err).slice(0, 1000),
-        retryAt(),
-      ]);
+      if (chunk.length === 1) await this.recordFailure(chunk[0], err);
+      else for (const row of chunk) await this.processOne(row);
     }
+    // Replies queued by these events are committed: let the send queue take them now.
+    this.sendQueue.wake();
+  }
+
+  private async processOne(row: StoredEvent): Promise<void> {
+    try {
+      await this.ds.transaction(async (m) => this.markDone(m, [{ row, summary: await this.apply(m, row) }]));
+    } catch (err) {
+      await this.recordFailure(row, err);
+    }
+  }
+
+  /** Marks applied events processed (or ignored), or due again later when a part could not be resolved yet. */
+  private async markDone(m: EntityManager, results: Array<{ row: StoredEvent; summary: Summary }>): Promise<void> {
+    const now = this.clock.now();
+    const retry = results.filter((r) => r.summary.unresolved.length > 0 && r.row.attempts < MAX_ATTEMPTS);
+    const done = results.filter((r) => !retry.includes(r));
+    if (retry.length > 0) {
+      // What could be applied is committed; the whole event is applied again later (idempotently).
+      await m.query(
+        `UPDATE webhook_events e SET locked_until = r.retry_at, summary = r.summary
+           FROM unnest($1::text[], $2::timestamptz[], $3::jsonb[]) AS r(id, retry_at, summary) WHERE e.id = r.id`,
+        [retry.map((r) => r.row.id), retry.map((r) => this.retryAt(r.row)), retry.map((r) => JSON.stringify(r.summary))],
+      );
+    }
+    if (done.length > 0) {
+      const statusOf = (s: Summary) => (s.messages + s.duplicates + s.statuses + s.updates > 0 ? 'processed' : 'ignored');
+      await m.query(
+        `UPDATE webhook_events e SET status = r.status, processed_at = $4, summary = r.summary, locked_until = NULL
+           FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS r(id, status, summary) WHERE e.id = r.id`,
+        [done.map((r) => r.row.id), done.map((r) => statusOf(r.summary)), done.map((r) => JSON.stringify(r.summary)), now],
+      );
+    }
+  }
+
+  private async recordFailure(row: StoredEvent, err: unknown): Promise<void> {
+    this.logger.error({ err, eventId: row.id }, 'webhook event failed');
+    await this.ds.query(`UPDATE webhook_events SET status = $2, error = $3, locked_until = $4 WHERE id = $1`, [
+      row.id,
+      row.attempts >= MAX_ATTEMPTS ? 'failed' : 'pending',
+      String((err as Error).message ?? err).slice(0, 1000),
+      this.retryAt(row),
+    ]);
+  }
+
+  private retryAt(row: StoredEvent): Date {
+    return new Date(this.clock.now().getTime() + 2 ** row.attempts * 1000);
   }
 
   private async apply(m: EntityManager, row: StoredEvent): Promise<Summary> {
