@@ -1,9 +1,9 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { queryReturning } from '../../database/sql.js';
 import { DataSource } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
+import { WorkerLoop } from '../../common/workers/worker-loop.js';
 import { AppConfig } from '../../config/app-config.js';
 import { ProviderError } from '../../whatsapp/provider-error.js';
 import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
@@ -19,9 +19,7 @@ const MAX_ATTEMPTS = 6;
  */
 @Injectable()
 export class MediaDownloaderService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(MediaDownloaderService.name);
-  private running = false;
-  private loop: Promise<void> | null = null;
+  private readonly worker = new WorkerLoop('MediaDownloader', () => this.downloadDue(), 250);
 
   constructor(
     private readonly ds: DataSource,
@@ -31,22 +29,11 @@ export class MediaDownloaderService implements OnApplicationBootstrap, OnApplica
   ) {}
 
   onApplicationBootstrap(): void {
-    if (!this.config.WORKERS_ENABLED) return;
-    this.running = true;
-    this.loop = (async () => {
-      while (this.running) {
-        const n = await this.downloadDue().catch((err: unknown) => {
-          this.logger.error({ err }, 'media download tick failed');
-          return 0;
-        });
-        if (n === 0) await sleep(250);
-      }
-    })();
+    if (this.config.WORKERS_ENABLED) this.worker.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.running = false;
-    await this.loop;
+    await this.worker.stop();
   }
 
   /** Downloads pending files that are due; returns how many were tried. */

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
+import { WorkerLoop } from '../../common/workers/worker-loop.js';
 import { AppConfig } from '../../config/app-config.js';
 import { ProviderError } from '../../whatsapp/provider-error.js';
 import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
@@ -143,9 +144,7 @@ export function retryDelayMs(error: ProviderError, attempt: number, random = Mat
 export class SendQueueService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(SendQueueService.name);
   private readonly workerId = randomUUID();
-  private running = false;
-  private wakeUp: (() => void) | null = null;
-  private loop: Promise<void> | null = null;
+  private readonly worker = new WorkerLoop('SendQueue', () => this.tick(), IDLE_POLL_MS);
   private lines = new Map<string, { line: WhatsappLine; at: number }>();
   private readonly failureListeners: SendFailureListener[] = [];
 
@@ -157,15 +156,11 @@ export class SendQueueService implements OnApplicationBootstrap, OnApplicationSh
   ) {}
 
   onApplicationBootstrap(): void {
-    if (!this.config.WORKERS_ENABLED) return;
-    this.running = true;
-    this.loop = this.run();
+    if (this.config.WORKERS_ENABLED) this.worker.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.running = false;
-    this.wake();
-    await this.loop;
+    await this.worker.stop();
   }
 
   /**
@@ -173,31 +168,9 @@ export class SendQueueService implements OnApplicationBootstrap, OnApplicationSh
    * leave at once instead of at the next poll (other instances still find them by polling).
    */
   wake(): void {
-    this.wakeUp?.();
+    this.worker.wake();
   }
 
-  private idle(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wakeUp = () => {
-        clearTimeout(timer);
-        this.wakeUp = null;
-        resolve();
-      };
-    });
-  }
-
-  private async run(): Promise<void> {
-    while (this.running) {
-      try {
-        const sent = await this.tick();
-        if (sent === 0) await this.idle(IDLE_POLL_MS);
-      } catch (err) {
-        this.logger.error({ err }, 'send queue tick failed');
-        await sleep(1000);
-      }
-    }
-  }
 
   /**
    * Registers a listener for definitive failures. Higher modules register here so this module needs no knowledge

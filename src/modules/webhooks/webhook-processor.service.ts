@@ -1,8 +1,8 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { queryReturning } from '../../database/sql.js';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
+import { WorkerLoop } from '../../common/workers/worker-loop.js';
 import { AppConfig } from '../../config/app-config.js';
 import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
 import type { WebhookEvent } from '../../whatsapp/whatsapp.types.js';
@@ -51,9 +51,7 @@ interface Summary {
 @Injectable()
 export class WebhookProcessorService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(WebhookProcessorService.name);
-  private running = false;
-  private loop: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
+  private readonly worker = new WorkerLoop('WebhookProcessor', () => this.processPending(), 200);
 
   constructor(
     private readonly ds: DataSource,
@@ -69,30 +67,15 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
     private readonly hooks: HooksService,
     inbox: WebhookInboxService,
   ) {
-    inbox.onStored(() => this.wake?.());
+    inbox.onStored(() => this.worker.wake());
   }
 
   onApplicationBootstrap(): void {
-    if (!this.config.WORKERS_ENABLED) return;
-    this.running = true;
-    this.loop = (async () => {
-      while (this.running) {
-        const n = await this.processPending().catch((err: unknown) => {
-          this.logger.error({ err }, 'webhook processing tick failed');
-          return 0;
-        });
-        if (n === 0) await new Promise<void>((resolve) => {
-          this.wake = resolve;
-          void sleep(200).then(resolve);
-        });
-      }
-    })();
+    if (this.config.WORKERS_ENABLED) this.worker.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.running = false;
-    this.wake?.();
-    await this.loop;
+    await this.worker.stop();
   }
 
   /** Processes one batch of due events; returns how many were claimed. */
