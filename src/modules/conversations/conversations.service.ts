@@ -39,6 +39,18 @@ export type EngineDirective =
   /** The user declined an invitation: recorded as a failed process, reason `user_declined`. */
   | { kind: 'declined'; flowId: string; originId: string };
 
+interface NewProcess {
+  line: WhatsappLine;
+  /** E.164. */
+  phone: string;
+  flowId: string;
+  origin: Process['origin'];
+  /** The inbound or outbound send that started it. */
+  originId: string;
+  now: Date;
+  lastUserMessageAt: Date;
+}
+
 export interface EngineResult {
   processId: string | null;
   /** Set when this message started an inbound flow (it lifts an opt-out). */
@@ -98,7 +110,7 @@ export class ConversationsService {
         return { processId: active?.id ?? null };
       case 'declined': {
         // Recorded even while another process runs: the client learns of every refusal.
-        const declined = await this.createProcess(m, line, phone, directive.flowId, 'outbound', directive.originId, now, lastUserMessageAt, 'declined').catch(
+        const declined = await this.createProcess(m, { line, phone, flowId: directive.flowId, origin: 'outbound', originId: directive.originId, now, lastUserMessageAt }, 'declined').catch(
           (err: unknown) => (err instanceof AppError && err.status < 500 ? null : Promise.reject(err)),
         );
         if (!declined) return { processId: active?.id ?? null };
@@ -107,7 +119,7 @@ export class ConversationsService {
       }
       case 'start_flow': {
         if (active) return { processId: active.id };
-        const started = await this.startIfStartable(m, line, phone, directive.flowId, 'outbound', directive.originId, now, lastUserMessageAt);
+        const started = await this.startIfStartable(m, { line, phone, flowId: directive.flowId, origin: 'outbound', originId: directive.originId, now, lastUserMessageAt });
         return { processId: started?.id ?? null };
       }
     }
@@ -138,7 +150,9 @@ export class ConversationsService {
     }
 
     const inbound = input.text ? await this.inbounds.match(m, line.id, input.text) : null;
-    const started = inbound ? await this.startIfStartable(m, line, phone, inbound.flowId, 'inbound', inbound.id, now, lastUserMessageAt) : null;
+    const started = inbound
+      ? await this.startIfStartable(m, { line, phone, flowId: inbound.flowId, origin: 'inbound', originId: inbound.id, now, lastUserMessageAt })
+      : null;
     if (inbound && started) {
       await m.query(`UPDATE messages SET conversation_id = $2 WHERE id = $1`, [message.id, started.id]);
       return { processId: started.id, startedInbound: { flowId: inbound.flowId } };
@@ -169,40 +183,26 @@ export class ConversationsService {
   }
 
   /** Starts the flow, or returns null when it can no longer start (archived, deleted): the message is kept anyway. */
-  private async startIfStartable(...args: Parameters<ConversationsService['start']>): Promise<Process | null> {
+  private async startIfStartable(m: EntityManager, input: NewProcess): Promise<Process | null> {
     try {
-      return await this.start(...args);
+      return await this.start(m, input);
     } catch (err) {
       if (err instanceof AppError && err.status < 500) return null;
       throw err;
     }
   }
 
-  private async start(
-    m: EntityManager,
-    line: WhatsappLine,
-    phone: string,
-    flowId: string,
-    origin: Process['origin'],
-    originId: string,
-    now: Date,
-    lastUserMessageAt: Date,
-  ): Promise<Process> {
-    const { process, definition } = await this.createProcess(m, line, phone, flowId, origin, originId, now, lastUserMessageAt);
-    await this.hooks.emit(m, { tenantId: process.tenantId, type: 'process.started', flowId, data: await this.results.result(m, process) });
-    await this.runFrom(m, process, definition, definition.steps[0], lastUserMessageAt);
+  private async start(m: EntityManager, input: NewProcess): Promise<Process> {
+    const { process, definition } = await this.createProcess(m, input);
+    await this.hooks.emit(m, { tenantId: process.tenantId, type: 'process.started', flowId: input.flowId, data: await this.results.result(m, process) });
+    await this.runFrom(m, process, definition, definition.steps[0], input.lastUserMessageAt);
     return process;
   }
 
+  /** A new process row: `pending`, or already `failed` for a declined invitation. */
   private async createProcess(
     m: EntityManager,
-    line: WhatsappLine,
-    phone: string,
-    flowId: string,
-    origin: Process['origin'],
-    originId: string,
-    now: Date,
-    lastUserMessageAt: Date,
+    { line, phone, flowId, origin, originId, now, lastUserMessageAt }: NewProcess,
     as: 'pending' | 'declined' = 'pending',
   ): Promise<{ process: Process; definition: FlowDefinition }> {
     const flow = await this.flows.assertStartable(line.tenantId, flowId, m);
