@@ -313,6 +313,16 @@ describe('outbound messages (/v1/whatsapp/outbounds, /v1/whatsapp/consents)', ()
       expect(third.body.message_id).not.toBe(first.body.message_id);
     });
 
+    it('Idempotency-Key: concurrent requests with one key send once and all get the same answer', async () => {
+      const body = valid();
+      const answers = await Promise.all(Array.from({ length: 5 }, () => send(body, 'concurrent-key-1')));
+      expect(answers.map((a) => a.status)).toEqual([201, 201, 201, 201, 201]);
+      expect(new Set(answers.map((a) => a.body.message_id)).size).toBe(1);
+      // A fresh user: every message to them comes from these five requests.
+      const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM messages WHERE phone = $1`, [answers[0].body.phone_number]);
+      expect(n).toBe(1);
+    });
+
     it('a failed request does not burn its Idempotency-Key', async () => {
       const body = valid();
       await send({ ...body, user_authorized: 'false' }, 'retry-key-2').expect(403);
