@@ -7,16 +7,22 @@ import { AllExceptionsFilter } from './common/errors/all-exceptions.filter.js';
 import { createValidationPipe } from './common/errors/validation.js';
 import { bodyParserErrors, bodyParsers } from './common/http/body-parsers.js';
 import { requestId } from './common/http/request-id.js';
+import { webhookFastPath } from './modules/webhooks/webhook-fast-path.js';
+import { WebhooksService } from './modules/webhooks/webhooks.service.js';
 
 /** HTTP concerns shared by main.ts, the tests and the OpenAPI export. The app must be created with bodyParser: false. */
 export function configureApp(app: INestApplication, config: AppConfig): void {
+  const errors = new AllExceptionsFilter();
   app.useLogger(app.get(Logger));
   app.use(requestId);
+  // Meta's webhook calls are the hot path (thousands a second): served here, ahead of helmet and Nest's routing,
+  // by the same service the documented controller uses.
+  app.use(...webhookFastPath(app.get(WebhooksService), config.BODY_LIMIT_BYTES, errors));
   // Swagger UI needs inline scripts and styles; everything else gets helmet's defaults.
   app.use(helmet({ contentSecurityPolicy: false }));
   app.use(...bodyParsers(config.BODY_LIMIT_BYTES), bodyParserErrors);
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(new AllExceptionsFilter());
+  app.useGlobalFilters(errors);
   SwaggerModule.setup('docs', app, () => buildOpenApi(app), { jsonDocumentUrl: 'docs-json' });
 }
 

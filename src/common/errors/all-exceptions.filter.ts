@@ -22,8 +22,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
-    const res = ctx.getResponse<Response>();
-    const req = ctx.getRequest<Request & { id?: string }>();
+    this.send(exception, ctx.getRequest<Request & { id?: string }>(), ctx.getResponse<Response>());
+  }
+
+  /** Answers `exception` in the common error shape (also used by handlers that run outside Nest's pipeline). */
+  send(exception: unknown, req: Request & { id?: string }, res: Response): void {
     const body = this.toBody(exception);
     if (body.statusCode >= 500) this.logger.error({ err: exception, requestId: req.id }, 'unhandled error');
     if (res.headersSent) return;
