@@ -37,7 +37,11 @@ function webhook(from: string, text: string, seq: number): string {
 export default async function run(): Promise<void> {
   const db = await benchDatabase();
   const fake = await FakeGraph.start({ mode: 'cloud_api', accessToken: TOKEN });
-  const svc = await startService({ DATABASE_URL: db.url, ADMIN_TOKEN: 'bench-admin-token-123456', GRAPH_API_BASE_URL: fake.baseUrl, GRAPH_API_VERSION: 'v23.0' });
+  const env = { DATABASE_URL: db.url, ADMIN_TOKEN: 'bench-admin-token-123456', GRAPH_API_BASE_URL: fake.baseUrl, GRAPH_API_VERSION: 'v23.0' };
+  // BENCH_SPLIT=true: one instance takes the webhooks (workers off), another runs the workers, on the same database.
+  const split = process.env.BENCH_SPLIT === 'true';
+  const svc = await startService({ ...env, WORKERS_ENABLED: split ? 'false' : 'true' });
+  const worker = split ? await startService({ ...env, WORKERS_ENABLED: 'true' }) : null;
   const admin = new pg.Client({ connectionString: db.url });
   await admin.connect();
   try {
@@ -80,10 +84,10 @@ export default async function run(): Promise<void> {
     const seconds = (performance.now() - t0) / 1000;
     const done = (await admin.query(`SELECT count(*)::int AS n FROM processes WHERE status = 'succeeded'`)).rows[0].n;
     const sorted = latencies.sort((a, b) => a - b);
-    console.log(`users:                ${USERS}, ${QUESTIONS} questions each; processes succeeded: ${done}`);
+    console.log(`users:                ${USERS}, ${QUESTIONS} questions each; processes succeeded: ${done}${split ? ' (ingress and workers in two instances)' : ''}`);
     console.log(`answers processed:    ${Math.round(latencies.length / seconds)} answers/s end to end (${latencies.length} answers in ${seconds.toFixed(1)} s)`);
     console.log(`answer → next prompt: p50 ${percentile(sorted, 50).toFixed(0)} ms, p99 ${percentile(sorted, 99).toFixed(0)} ms`);
-    console.log(`service peak RSS:     ${svc.peakRssMb()} MB`);
+    console.log(`service peak RSS:     ${svc.peakRssMb()} MB${worker ? ` (ingress), ${worker.peakRssMb()} MB (workers)` : ''}`);
     const stages = (
       await admin.query(`SELECT
         (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM processed_at - received_at) * 1000) FROM webhook_events) AS processing_ms,
@@ -92,6 +96,7 @@ export default async function run(): Promise<void> {
     console.log(`median stage times:   stored → processed ${Number(stages.processing_ms).toFixed(0)} ms, prompt queued → sent ${Number(stages.queue_ms).toFixed(0)} ms`);
   } finally {
     await svc.stop();
+    await worker?.stop();
     await admin.end();
     await fake.close();
     await db.stop();
