@@ -13,6 +13,7 @@ import { WebhooksService } from './modules/webhooks/webhooks.service.js';
 /** HTTP concerns shared by main.ts, the tests and the OpenAPI export. The app must be created with bodyParser: false. */
 export function configureApp(app: INestApplication, config: AppConfig): void {
   const errors = new AllExceptionsFilter();
+  (app.getHttpAdapter().getInstance() as { disable(setting: string): void }).disable('x-powered-by');
   app.useLogger(app.get(Logger));
   app.use(requestId);
   // Meta's webhook calls are the hot path (thousands a second): served here, ahead of helmet and Nest's routing,

@@ -88,6 +88,17 @@ describe('conversation engine through the Cloud API', () => {
     expect(s.fake.sentTo(from).at(-1)?.body.text).toEqual({ body: 'Listo', preview_url: false });
   });
 
+  it('a message delivered after its 24-hour window closed is kept but starts nothing', async () => {
+    const from = '573007770020';
+    const wroteAt = Math.floor(s.t.clock.now().getTime() / 1000) - 25 * 3600;
+    await post(FakeGraph.textMessage({ ...base, from, text: 'empezar', timestamp: wroteAt }));
+    await work();
+    expect(await processOf(`+${from}`)).toBeUndefined();
+    expect(s.fake.sentTo(from)).toEqual([]);
+    const [msg] = await s.t.db.query(`SELECT status FROM messages WHERE phone = $1`, [`+${from}`]);
+    expect(msg.status).toBe('received');
+  });
+
   it('applies a duplicated webhook once', async () => {
     const from = '573007770002';
     await post(FakeGraph.textMessage({ ...base, from, text: 'empezar' }));

@@ -57,3 +57,27 @@ describe('HTTP conventions', () => {
     expect(live.body).toEqual(committed);
   });
 });
+
+describe('webhook hot path', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  it.each([
+    ['entry is not a list', '{"entry":1}'],
+    ['changes is not a list', '{"entry":[{"changes":1}]}'],
+    ['messages is not a list', '{"entry":[{"changes":[{"value":{"messages":1}}]}]}'],
+  ])('never answers a 5xx when %s', async (_name, raw) => {
+    for (const path of ['/v1/whatsapp/webhook', '/v1/whatsapp/webhook/', '/V1/WhatsApp/Webhook']) {
+      const res = await t.http.post(path).set('Content-Type', 'application/json').send(raw);
+      expect(res.status).toBeLessThan(500);
+    }
+  });
+
+  it('answers without X-Powered-By', async () => {
+    const res = await t.http.post('/v1/whatsapp/webhook').set('Content-Type', 'application/json').send('{}');
+    expect(res.headers['x-powered-by']).toBeUndefined();
+  });
+});

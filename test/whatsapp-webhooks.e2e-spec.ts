@@ -180,6 +180,18 @@ describe('webhook ingress', () => {
     expect(rows).toEqual([{ phone: '+573009990070', tenant_id: other.tenantId }]);
   });
 
+  it('gives up an event claimed again and again without a result, so it cannot block its user', async () => {
+    await s.t.db.query(
+      `INSERT INTO webhook_events (id, source, line_id, received_at, raw, status, attempts, user_key) VALUES ('WHEPOISON', 'cloud_api', $1, now(), '{}', 'pending', 10, 'poison')`,
+      [s.lineId],
+    );
+    await processor.drain();
+    const [row] = await s.t.db.query(`SELECT status, error FROM webhook_events WHERE id = 'WHEPOISON'`);
+    expect(row.status).toBe('failed');
+    expect(row.error).toMatch(/abandoned/);
+    await s.t.db.query(`DELETE FROM webhook_events WHERE id = 'WHEPOISON'`);
+  });
+
   it('stores calls for unknown lines without processing them', async () => {
     const body = FakeGraph.textMessage({ phoneNumberId: '999999999', displayPhone: '1555', from: '573009990030', text: 'hola' });
     expect((await post(body, 'whatever')).status).toBe(200);

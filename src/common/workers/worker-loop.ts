@@ -8,6 +8,8 @@ export class WorkerLoop {
   private running = false;
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
+  /** A wake() that came while working: the next idle is skipped, so the work it announced is not left waiting. */
+  private woken = false;
   private readonly logger: Logger;
 
   constructor(
@@ -32,7 +34,8 @@ export class WorkerLoop {
 
   /** Cuts the current idle wait short (new work was committed in this process). */
   wake(): void {
-    this.wakeUp?.();
+    if (this.wakeUp) this.wakeUp();
+    else this.woken = true;
   }
 
   private async run(): Promise<void> {
@@ -50,6 +53,10 @@ export class WorkerLoop {
   }
 
   private idle(ms: number): Promise<void> {
+    if (this.woken || !this.running) {
+      this.woken = false;
+      return Promise.resolve();
+    }
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.wakeUp = null;

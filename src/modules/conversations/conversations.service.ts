@@ -99,6 +99,8 @@ export class ConversationsService {
       await this.finish(m, active, 'expired', 'expired');
       active = null;
     }
+    // A message delivered after its 24-hour window closed (Meta retries for days) is kept, but nothing may be sent.
+    const windowOpen = lastUserMessageAt.getTime() + WINDOW_MS > now.getTime();
     const settings = await this.tenantSettings(line.tenantId);
     const input = this.inputOf(ev, message, mediaFileId);
 
@@ -118,7 +120,7 @@ export class ConversationsService {
         return { processId: declined.process.id };
       }
       case 'start_flow': {
-        if (active) return { processId: active.id };
+        if (active || !windowOpen) return { processId: active?.id ?? null };
         const started = await this.startIfStartable(m, { line, phone, flowId: directive.flowId, origin: 'outbound', originId: directive.originId, now, lastUserMessageAt });
         return { processId: started?.id ?? null };
       }
@@ -149,6 +151,7 @@ export class ConversationsService {
       return { processId: active.id };
     }
 
+    if (!windowOpen) return { processId: null };
     const inbound = input.text ? await this.inbounds.match(m, line.id, input.text) : null;
     const started = inbound
       ? await this.startIfStartable(m, { line, phone, flowId: inbound.flowId, origin: 'inbound', originId: inbound.id, now, lastUserMessageAt })

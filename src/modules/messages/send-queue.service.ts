@@ -230,7 +230,13 @@ export class SendQueueService implements OnApplicationBootstrap, OnApplicationSh
     } finally {
       // Lanes whose outcomes could not be written stay leased until the lease ends rather than being sent again now.
       if (!sending || recorded) {
-        await this.ds.query(`UPDATE outbound_lanes SET locked_until = '-infinity' WHERE locked_by = $1`, [this.workerId]).catch(() => undefined);
+        await this.ds
+          .query(
+            `UPDATE outbound_lanes SET locked_until = '-infinity'
+              WHERE locked_by = $1 AND (line_id, phone) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
+            [this.workerId, lanes.map((l) => l.line_id), lanes.map((l) => l.phone)],
+          )
+          .catch(() => undefined);
       }
     }
   }
@@ -272,6 +278,8 @@ export class SendQueueService implements OnApplicationBootstrap, OnApplicationSh
             -- a lane whose head waits for a retry is not due, whatever comes after it
             AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.line_id = m.line_id AND e.phone = m.phone
                               AND e.status = 'queued' AND e.id < m.id AND e.next_attempt_at > $1)
+            -- lanes another dispatcher holds do not take up this batch
+            AND NOT EXISTS (SELECT 1 FROM outbound_lanes l WHERE l.line_id = m.line_id AND l.phone = m.phone AND l.locked_until >= $1)
           ORDER BY m.next_attempt_at LIMIT $4) due
        ON CONFLICT (line_id, phone) DO UPDATE SET locked_until = EXCLUDED.locked_until, locked_by = EXCLUDED.locked_by
          WHERE outbound_lanes.locked_until < $1
@@ -293,7 +301,8 @@ export class SendQueueService implements OnApplicationBootstrap, OnApplicationSh
       perLine.get(lineId)!.push(lane);
     }
     const permits = new Permits(MAX_IN_FLIGHT);
-    return (await Promise.all([...perLine].map(([lineId, lineLanes]) => this.sendLine(lineId, lineLanes, permits)))).flat();
+    const deadline = Date.now() + LEASE_MS / 2;
+    return (await Promise.all([...perLine].map(([lineId, lineLanes]) => this.sendLine(lineId, lineLanes, permits, deadline)))).flat();
   }
 
   /**
@@ -302,8 +311,12 @@ export class SendQueueService implements OnApplicationBootstrap, OnApplicationSh
    * SLOT_TOLERANCE_MS after its slot skips to a later one, and a new block is reserved (one query) only when a block
    * runs out.
    */
-  private async sendLine(lineId: string, lanes: QueuedRow[][], permits: Permits): Promise<Outcome[]> {
-    const line = await this.line(lineId);
+  private async sendLine(lineId: string, lanes: QueuedRow[][], permits: Permits, deadline: number): Promise<Outcome[]> {
+    const line = await this.line(lineId).catch((err: unknown) => {
+      this.logger.error({ err, lineId }, 'line lookup failed; its messages wait for the next tick');
+      return undefined;
+    });
+    if (line === undefined) return [];
     if (!line) return lanes.flat().map((row) => this.failed(row, 'LINE_REMOVED', 'The WhatsApp line was removed'));
     const outcomes: Outcome[] = [];
     const ready: Array<{ lane: QueuedRow[]; index: number }> = lanes.map((lane) => ({ lane, index: 0 }));
@@ -311,12 +324,24 @@ export class SendQueueService implements OnApplicationBootstrap, OnApplicationSh
     let running = 0;
     let block: SlotBlock | null = null;
     while (ready.length > 0 || running > 0) {
+      // Past the tick's deadline no send starts (the lease must outlast the tick); the rest waits for the next tick.
+      if (ready.length > 0 && Date.now() > deadline) ready.length = 0;
       if (ready.length === 0 || !permits.available()) {
+        if (ready.length === 0 && running === 0) break;
         // Every finished send (this line's or another's) releases a permit.
         await permits.released();
         continue;
       }
-      if (!block || block.exhausted(Date.now())) block = await this.reserveBlock(line, notStarted);
+      if (!block || block.exhausted(Date.now())) {
+        try {
+          block = await this.reserveBlock(line, notStarted);
+        } catch (err) {
+          // Start nothing more, but keep the outcomes of sends already under way: they must be recorded.
+          this.logger.error({ err, lineId }, 'send slot reservation failed; the rest waits for the next tick');
+          ready.length = 0;
+          continue;
+        }
+      }
       const wait = block.waitMs(Date.now());
       if (wait > 0) {
         await sleep(wait);
@@ -354,7 +379,8 @@ export class SendQueueService implements OnApplicationBootstrap, OnApplicationSh
    */
   private async reserveBlock(line: WhatsappLine, count: number): Promise<SlotBlock> {
     const spacing = (1000 + JITTER_MARGIN_MS) / line.throughputMps;
-    const first = await this.takeSlots(line.id, count * spacing + SLOT_TOLERANCE_MS);
+    // At least 250 ms: a block that expires before the reservation returns would only make the loop reserve again.
+    const first = await this.takeSlots(line.id, Math.max(count * spacing, 250) + SLOT_TOLERANCE_MS);
     return new SlotBlock(first, spacing, count, line.throughputMps);
   }
 

@@ -10,7 +10,8 @@ const PATH = '/v1/whatsapp/webhook';
  * `WebhooksService.receiveCloud` that `WebhooksController` documents. Every other request passes through untouched.
  */
 export function webhookFastPath(webhooks: WebhooksService, limit: number, errors: AllExceptionsFilter): Array<RequestHandler | ErrorRequestHandler> {
-  const isCall = (req: Request) => req.method === 'POST' && req.path === PATH;
+  // Matched the way express routes (case-insensitive, trailing slash optional), so no spelling reaches the controller.
+  const isCall = (req: Request) => req.method === 'POST' && req.path.replace(/\/+$/, '').toLowerCase() === PATH;
   const json = express.json({
     limit,
     type: () => true, // Meta sends application/json; anything else fails parsing and gets 400

@@ -82,9 +82,10 @@ export class WebhookInboxService {
  * known must not hold back the user's next messages.
  */
 export function userKeyOf(lineId: string, body: unknown): string | null {
+  const list = (v: unknown): Array<Record<string, any>> => (Array.isArray(v) ? v : []); // eslint-disable-line @typescript-eslint/no-explicit-any
   const users = new Set<string>();
-  for (const entry of (body as { entry?: Array<{ changes?: Array<{ value?: { messages?: Array<{ from?: unknown }> } }> }> })?.entry ?? []) {
-    for (const change of entry?.changes ?? []) for (const m of change?.value?.messages ?? []) users.add(String(m?.from));
+  for (const entry of list((body as { entry?: unknown })?.entry)) {
+    for (const change of list(entry?.changes)) for (const m of list(change?.value?.messages)) users.add(String(m?.from));
   }
   return users.size === 1 ? `${lineId}:${[...users][0]}` : null;
 }

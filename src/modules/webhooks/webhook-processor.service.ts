@@ -93,9 +93,13 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
        RETURNING id, source, line_id, raw, attempts, user_key`,
       [now, new Date(now.getTime() + LEASE_MS), limit],
     );
+    // An event claimed again and again without ever finishing (the process died or hung on it each time) is given up,
+    // so it cannot hold back its user's later events for ever.
+    const abandoned = rows.filter((r) => r.attempts > MAX_ATTEMPTS + 1);
+    for (const row of abandoned) await this.recordFailure(row, new Error(`abandoned after ${row.attempts - 1} claims without a result`));
     // Different users' events are applied concurrently; events without a user (template updates, mixed batches) in order.
     const byUser = new Map<string, StoredEvent[]>();
-    for (const row of rows.sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    for (const row of rows.filter((r) => !abandoned.includes(r)).sort((a, b) => (a.id < b.id ? -1 : 1))) {
       const key = row.user_key ?? 'other';
       byUser.set(key, [...(byUser.get(key) ?? []), row]);
     }

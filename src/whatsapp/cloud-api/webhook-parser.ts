@@ -129,8 +129,9 @@ function parseMessage(phoneNumberId: string | null, m: Json, names: Map<string, 
 export function routingKeys(body: unknown): { phoneNumberIds: string[]; wabaIds: string[] } {
   const phoneNumberIds = new Set<string>();
   const wabaIds = new Set<string>();
-  for (const entry of ((body as Json)?.entry as Json[]) ?? []) {
-    for (const change of (entry?.changes as Json[]) ?? []) {
+  const list = (v: unknown): Json[] => (Array.isArray(v) ? v : []);
+  for (const entry of list((body as Json)?.entry)) {
+    for (const change of list(entry?.changes)) {
       const id = change?.value?.metadata?.phone_number_id;
       if (id) phoneNumberIds.add(String(id));
       else if (entry?.id) wabaIds.add(String(entry.id));
