@@ -21,6 +21,10 @@ export class WebhooksController {
     return this.webhooks.handshake(query['hub.mode'], query['hub.verify_token'], query['hub.challenge']);
   }
 
+  /**
+   * Documents the route. Requests are answered by `webhookFastPath` (mounted ahead of Nest in app.setup.ts), which
+   * calls the same service; this handler only runs if that mount is removed.
+   */
   @Post()
   @HttpCode(200)
   @ApiOperation({
