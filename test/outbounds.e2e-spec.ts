@@ -171,6 +171,23 @@ describe('outbound messages (/v1/whatsapp/outbounds, /v1/whatsapp/consents)', ()
     expect(consents.body.data).toEqual([expect.objectContaining({ kind: 'opt_in', source: 'api_send', api_key_id: expect.stringMatching(/^KEY|^[A-Z]{3}/) })]);
   });
 
+  it('a retried submission finds a template whose creation answer was lost instead of creating it twice', async () => {
+    const created = await create(notification).expect(201);
+    const tpl = fake.findTemplate(created.body.template_name, 'es')!;
+    // As if the process died after WhatsApp created the template but before the answer was recorded.
+    await t.db.query(
+      `UPDATE templates SET submission_state = 'pending', provider_template_id = NULL, submit_attempts = 1, next_submit_at = $2
+        WHERE name = $1`,
+      [tpl.name, t.clock.now()],
+    );
+    fake.setTemplateStatus(tpl.id, 'APPROVED');
+    await t.app.get(TemplatesService).retrySubmissions();
+    const [row] = await t.db.query(`SELECT provider_template_id, submission_state FROM templates WHERE name = $1`, [tpl.name]);
+    expect(row).toEqual({ provider_template_id: tpl.id, submission_state: 'submitted' });
+    expect((await get(created.body.outbound_id).expect(200)).body.status).toBe('APPROVED');
+    expect([...fake.templates.values()].filter((x) => x.name === tpl.name)).toHaveLength(1);
+  });
+
   it('submits invitations with QUICK_REPLY buttons and lists outbounds by status and line', async () => {
     const created = await create(invitation).expect(201);
     const tpl = fake.findTemplate(created.body.template_name, 'es_MX')!;

@@ -67,6 +67,9 @@ describe.each(Object.keys(harnesses))('provider contract: %s', (name) => {
   it('creates a template and reads its status', async () => {
     const created = await h.provider.createTemplate(h.line, { ...template, name: `tg_${name}` });
     expect(created.providerTemplateId).toBeTruthy();
+    const found = await h.provider.findTemplate(h.line, `tg_${name}`, 'es');
+    expect(found?.providerTemplateId ?? null).toBe(h.fake ? created.providerTemplateId : null);
+    expect(await h.provider.findTemplate(h.line, 'tg_never_created', 'es')).toBeNull();
     if (h.fake) {
       expect(created.status).toBe('PENDING');
       h.fake.setTemplateStatus(created.providerTemplateId, 'REJECTED', 'INVALID_FORMAT');

@@ -17,6 +17,8 @@ export interface WhatsappProvider {
   send(line: LineCredentials, to: string, message: OutgoingMessage): Promise<{ providerMessageId: string }>;
   createTemplate(line: LineCredentials, template: TemplateDefinition): Promise<CreatedTemplate>;
   getTemplate(line: LineCredentials, providerTemplateId: string): Promise<TemplateState>;
+  /** A template the provider already has under this name and language, or null (finds a creation whose answer was lost). */
+  findTemplate(line: LineCredentials, name: string, language: string): Promise<(TemplateState & { providerTemplateId: string }) | null>;
   downloadMedia(line: LineCredentials, mediaId: string): Promise<DownloadedMedia>;
   /** Checks a webhook call's signature header against the raw body. */
   verifySignature(line: LineCredentials, rawBody: Buffer, signatureHeader: string | undefined): boolean;

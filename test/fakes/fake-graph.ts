@@ -420,6 +420,12 @@ export class FakeGraph {
     if (!this.bearerOk(req)) return this.authError();
     if (method === 'POST' && parts.length === 3 && parts[2] === 'messages') return this.sendMessage(parts[1]!, body);
     if (method === 'POST' && parts.length === 3 && parts[2] === 'message_templates') return this.createTemplate(parts[1]!, body, 'cloud');
+    if (method === 'GET' && parts.length === 3 && parts[2] === 'message_templates') {
+      // Meta's list of a WABA's templates, filtered by `name` when given.
+      const name = url.searchParams.get('name');
+      const data = [...this.templates.values()].filter((t) => t.waba_id === parts[1] && (!name || t.name === name)).map((t) => this.templateView(t, null));
+      return { status: 200, body: { data, paging: { cursors: { before: 'MAZDZD', after: 'MjQZD' } } } };
+    }
     if (method === 'GET' && parts.length === 2) {
       const id = parts[1]!;
       const t = this.templates.get(id);

@@ -111,7 +111,11 @@ export class TemplatesService {
     const now = () => this.clock.now();
     if (!line) return this.submissionFailed(template, attempt, new ProviderError('AUTH', false, 'The WhatsApp line was removed'));
     try {
-      const created = await this.providers.for(line).createTemplate(lineCredentials(line), this.definition(template));
+      const provider = this.providers.for(line);
+      // A retry first looks for the template by name: an earlier try may have created it and lost the answer (a
+      // crash, a timeout), and creating it again would only be refused as a duplicate.
+      const found = attempt > 1 ? await provider.findTemplate(lineCredentials(line), template.name, template.language) : null;
+      const created = found ?? (await provider.createTemplate(lineCredentials(line), this.definition(template)));
       return await this.ds.transaction(async (m) => {
         await m.update(Template, { id }, {
           providerTemplateId: created.providerTemplateId,
@@ -125,7 +129,7 @@ export class TemplatesService {
         const fresh = await m.findOneByOrFail(Template, { id });
         const status = documentedStatus(created.status) ?? 'PENDING';
         // Only a template still in review takes the provider's first answer (a webhook may already have settled it).
-        if (fresh.status === 'PENDING' && status !== 'PENDING') return this.transition(m, fresh, status, null, 'submission');
+        if (fresh.status === 'PENDING' && status !== 'PENDING') return this.transition(m, fresh, status, status === 'REJECTED' ? (found?.reason ?? null) : null, 'submission');
         return fresh;
       });
     } catch (err) {

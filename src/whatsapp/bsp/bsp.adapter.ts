@@ -43,6 +43,15 @@ export class BspAdapter implements WhatsappProvider {
     return { status: normaliseStatus(t.status), reason: t.rejected_reason && t.rejected_reason !== 'NONE' ? t.rejected_reason : null };
   }
 
+  async findTemplate(line: LineCredentials, name: string, language: string): Promise<(TemplateState & { providerTemplateId: string }) | null> {
+    const res = await graphRequest<{ waba_templates?: Array<{ id: string; name: string; language?: string; status: string; rejected_reason?: string }> }>(
+      `${this.base(line)}/v1/configs/templates`,
+      { headers: this.auth(line) },
+    );
+    const t = res.waba_templates?.find((x) => x.name === name && (!x.language || x.language === language));
+    return t ? { providerTemplateId: String(t.id), status: normaliseStatus(t.status), reason: t.rejected_reason && t.rejected_reason !== 'NONE' ? t.rejected_reason : null } : null;
+  }
+
   async downloadMedia(line: LineCredentials, mediaId: string): Promise<DownloadedMedia> {
     const meta = await graphRequest<{ url: string; mime_type?: string }>(`${this.base(line)}/${encodeURIComponent(mediaId)}`, { headers: this.auth(line) });
     const file = await binaryRequest(meta.url, this.auth(line));

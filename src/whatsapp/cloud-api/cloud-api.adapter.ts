@@ -44,6 +44,17 @@ export class CloudApiAdapter implements WhatsappProvider {
     return { status: res.status.toUpperCase() as TemplateStatus, reason: res.rejected_reason && res.rejected_reason !== 'NONE' ? res.rejected_reason : null };
   }
 
+  async findTemplate(line: LineCredentials, name: string, language: string): Promise<(TemplateState & { providerTemplateId: string }) | null> {
+    const res = await graphRequest<{ data?: Array<{ id: string; language?: string; status: string; rejected_reason?: string }> }>(
+      `${this.base}/${required(line.wabaId, 'waba_id')}/message_templates?name=${encodeURIComponent(name)}&fields=id,name,language,status,rejected_reason`,
+      { headers: this.auth(line) },
+    );
+    const t = res.data?.find((x) => !x.language || x.language === language);
+    return t
+      ? { providerTemplateId: String(t.id), status: t.status.toUpperCase() as TemplateStatus, reason: t.rejected_reason && t.rejected_reason !== 'NONE' ? t.rejected_reason : null }
+      : null;
+  }
+
   async downloadMedia(line: LineCredentials, mediaId: string): Promise<DownloadedMedia> {
     const meta = await graphRequest<{ url: string; mime_type?: string }>(`${this.base}/${encodeURIComponent(mediaId)}`, { headers: this.auth(line) });
     const file = await binaryRequest(meta.url, this.auth(line));

@@ -41,6 +41,11 @@ export class SandboxAdapter implements WhatsappProvider {
     return { status: this.clock.now().getTime() >= approveAt ? 'APPROVED' : 'PENDING', reason: null };
   }
 
+  async findTemplate(): Promise<null> {
+    // Sandbox creations cannot get lost: nothing to find.
+    return null;
+  }
+
   async downloadMedia(_line: LineCredentials, mediaId: string): Promise<DownloadedMedia> {
     return mediaId.includes('document') ? { data: PDF, mimeType: 'application/pdf' } : { data: PNG, mimeType: 'image/png' };
   }
