@@ -379,8 +379,9 @@ export class SendQueueService implements OnApplicationBootstrap, OnApplicationSh
    */
   private async reserveBlock(line: WhatsappLine, count: number): Promise<SlotBlock> {
     const spacing = (1000 + JITTER_MARGIN_MS) / line.throughputMps;
-    // At least 250 ms: a block that expires before the reservation returns would only make the loop reserve again.
-    const first = await this.takeSlots(line.id, Math.max(count * spacing, 250) + SLOT_TOLERANCE_MS);
+    // At least 20 ms (longer than a reservation takes): a block that expired before the reservation returned would only
+    // make the loop reserve again. Not much more: the next tick's block starts after this one ends.
+    const first = await this.takeSlots(line.id, Math.max(count * spacing, 20) + SLOT_TOLERANCE_MS);
     return new SlotBlock(first, spacing, count, line.throughputMps);
   }
 
