@@ -7,8 +7,7 @@ import { WorkerLoop } from '../../common/workers/worker-loop.js';
 import { AppConfig } from '../../config/app-config.js';
 import { ProviderError } from '../../whatsapp/provider-error.js';
 import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
-import { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
-import { lineCredentials } from '../tenants/lines.service.js';
+import { LinesService, lineCredentials } from '../tenants/lines.service.js';
 import { MediaFile } from './entities/media-file.entity.js';
 
 const MAX_ATTEMPTS = 6;
@@ -26,6 +25,7 @@ export class MediaDownloaderService implements OnApplicationBootstrap, OnApplica
     private readonly clock: Clock,
     private readonly providers: WhatsappProviders,
     private readonly config: AppConfig,
+    private readonly lines: LinesService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -54,7 +54,7 @@ export class MediaDownloaderService implements OnApplicationBootstrap, OnApplica
 
   private async download(file: MediaFile): Promise<void> {
     const repo = this.ds.getRepository(MediaFile);
-    const line = await this.ds.getRepository(WhatsappLine).findOne({ where: { id: file.lineId }, withDeleted: true });
+    const line = await this.lines.findByIdWithDeleted(file.lineId);
     try {
       if (!line) throw new ProviderError('AUTH', false, 'line not found');
       const { data, mimeType } = await this.providers.for(line).downloadMedia(lineCredentials(line), file.providerMediaId);

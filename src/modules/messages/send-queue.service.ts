@@ -9,7 +9,7 @@ import { ProviderError } from '../../whatsapp/provider-error.js';
 import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
 import type { OutgoingMessage } from '../../whatsapp/whatsapp.types.js';
 import { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
-import { lineCredentials } from '../tenants/lines.service.js';
+import { LinesService, lineCredentials } from '../tenants/lines.service.js';
 
 const BATCH_LANES = 200;
 /** How long a dispatcher holds its lanes; a tick's work is capped well below it (TICK_SECONDS). */
@@ -145,7 +145,6 @@ export class SendQueueService implements OnApplicationBootstrap, OnApplicationSh
   private readonly logger = new Logger(SendQueueService.name);
   private readonly workerId = randomUUID();
   private readonly worker = new WorkerLoop('SendQueue', () => this.tick(), IDLE_POLL_MS);
-  private lines = new Map<string, { line: WhatsappLine; at: number }>();
   private readonly failureListeners: SendFailureListener[] = [];
 
   constructor(
@@ -153,6 +152,7 @@ export class SendQueueService implements OnApplicationBootstrap, OnApplicationSh
     private readonly clock: Clock,
     private readonly providers: WhatsappProviders,
     private readonly config: AppConfig,
+    private readonly lines: LinesService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -221,7 +221,7 @@ export class SendQueueService implements OnApplicationBootstrap, OnApplicationSh
       const failures: SendFailure[] = [];
       for (const o of outcomes) {
         const row = rowsById.get(o.id);
-        const line = row && this.lines.get(row.line_id)?.line;
+        const line = row && (await this.lines.findById(row.line_id));
         if (o.status === 'failed' && row && line) failures.push({ messageId: o.id, tenantId: line.tenantId, lineId: row.line_id, phone: row.phone, code: o.errorCode ?? '' });
       }
       await this.recordWithRetries(outcomes, failures);
@@ -248,7 +248,7 @@ export class SendQueueService implements OnApplicationBootstrap, OnApplicationSh
     for (const lane of lanes) {
       if (lane.length === 0) continue;
       const lineId = lane[0].line_id;
-      if (!left.has(lineId)) left.set(lineId, ((await this.line(lineId))?.throughputMps ?? 80) * TICK_SECONDS);
+      if (!left.has(lineId)) left.set(lineId, ((await this.lines.findById(lineId))?.throughputMps ?? 80) * TICK_SECONDS);
       const n = Math.min(lane.length, left.get(lineId)!);
       if (n > 0) out.push(lane.slice(0, n));
       left.set(lineId, left.get(lineId)! - n);
@@ -312,7 +312,7 @@ export class SendQueueService implements OnApplicationBootstrap, OnApplicationSh
    * runs out.
    */
   private async sendLine(lineId: string, lanes: QueuedRow[][], permits: Permits, deadline: number): Promise<Outcome[]> {
-    const line = await this.line(lineId).catch((err: unknown) => {
+    const line = await this.lines.findById(lineId).catch((err: unknown) => {
       this.logger.error({ err, lineId }, 'line lookup failed; its messages wait for the next tick');
       return undefined;
     });
@@ -457,12 +457,4 @@ export class SendQueueService implements OnApplicationBootstrap, OnApplicationSh
     );
   }
 
-  /** Lines change rarely; a few seconds of caching keeps a query off every send. */
-  private async line(id: string): Promise<WhatsappLine | null> {
-    const cached = this.lines.get(id);
-    if (cached && Date.now() - cached.at < 5000) return cached.line;
-    const line = await this.ds.getRepository(WhatsappLine).findOneBy({ id });
-    if (line) this.lines.set(id, { line, at: Date.now() });
-    return line;
-  }
 }

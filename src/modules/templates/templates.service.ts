@@ -6,8 +6,7 @@ import { queryReturning } from '../../database/sql.js';
 import { ProviderError } from '../../whatsapp/provider-error.js';
 import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
 import type { TemplateCategory, TemplateDefinition, TemplateStatus, TemplateStatusEvent } from '../../whatsapp/whatsapp.types.js';
-import { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
-import { lineCredentials } from '../tenants/lines.service.js';
+import { LinesService, lineCredentials } from '../tenants/lines.service.js';
 import { Template, TEMPLATE_STATUSES } from './entities/template.entity.js';
 
 /** Submission retries: exponential from 30 s, capped at 1 h; after this many tries the template is marked failed. */
@@ -62,6 +61,7 @@ export class TemplatesService {
     private readonly ds: DataSource,
     private readonly clock: Clock,
     private readonly providers: WhatsappProviders,
+    private readonly lines: LinesService,
   ) {}
 
   /** Writes a PENDING template, to be submitted once the caller's transaction commits. */
@@ -106,7 +106,7 @@ export class TemplatesService {
   async submit(id: string): Promise<Template | null> {
     const template = await this.get(id);
     if (!template || template.submissionState !== 'pending') return template;
-    const line = await this.ds.getRepository(WhatsappLine).findOneBy({ id: template.lineId });
+    const line = await this.lines.findById(template.lineId);
     const attempt = template.submitAttempts + 1;
     const now = () => this.clock.now();
     if (!line) return this.submissionFailed(template, attempt, new ProviderError('AUTH', false, 'The WhatsApp line was removed'));
@@ -187,7 +187,7 @@ export class TemplatesService {
     let changed = 0;
     for (const { id } of rows) {
       const template = await this.get(id);
-      const line = template && (await this.ds.getRepository(WhatsappLine).findOneBy({ id: template.lineId }));
+      const line = template && (await this.lines.findById(template.lineId));
       if (!template || !line || !template.providerTemplateId) continue;
       try {
         const state = await this.providers.for(line).getTemplate(lineCredentials(line), template.providerTemplateId);

@@ -21,8 +21,12 @@ const RULES: Record<ProviderName, { required: CredentialField[]; optional: Crede
 };
 const ALL_FIELDS: CredentialField[] = ['phone_number_id', 'waba_id', 'base_url', ...SECRET_FIELDS];
 
+const LOOKUP_TTL_MS = 10_000;
+
 @Injectable()
 export class LinesService {
+  private readonly lookups = new Map<string, { lines: WhatsappLine[]; at: number }>();
+
   constructor(
     @InjectRepository(WhatsappLine) private readonly lines: Repository<WhatsappLine>,
     private readonly config: AppConfig,
@@ -51,6 +55,7 @@ export class LinesService {
   async remove(tenantId: string, id: string): Promise<void> {
     const line = await this.get(tenantId, id);
     await this.lines.softDelete({ id: line.id });
+    this.lookups.clear();
   }
 
   async get(tenantId: string, id: string): Promise<WhatsappLine> {
@@ -71,16 +76,35 @@ export class LinesService {
     return line;
   }
 
-  findById(id: string): Promise<WhatsappLine | null> {
-    return this.lines.findOneBy({ id });
+  /*
+   * Lookups for the hot paths (webhook ingress and processing, sends): cached for LOOKUP_TTL_MS, dropped at once when
+   * this instance changes a line; other instances see a change (a rotated app secret, say) within that time.
+   */
+
+  async findById(id: string): Promise<WhatsappLine | null> {
+    return (await this.cached(`id:${id}`, async () => [await this.lines.findOneBy({ id })]))[0] ?? null;
   }
 
-  findByPhoneNumberId(phoneNumberId: string): Promise<WhatsappLine | null> {
-    return this.lines.findOneBy({ phoneNumberId });
+  /** Also a removed line: work it left behind (a media download) can still finish. */
+  findByIdWithDeleted(id: string): Promise<WhatsappLine | null> {
+    return this.lines.findOne({ where: { id }, withDeleted: true });
+  }
+
+  async findByPhoneNumberId(phoneNumberId: string): Promise<WhatsappLine | null> {
+    return (await this.cached(`pnid:${phoneNumberId}`, async () => [await this.lines.findOneBy({ phoneNumberId })]))[0] ?? null;
   }
 
   findByWabaId(wabaId: string): Promise<WhatsappLine[]> {
-    return this.lines.findBy({ wabaId });
+    return this.cached(`waba:${wabaId}`, () => this.lines.findBy({ wabaId }));
+  }
+
+  private async cached(key: string, load: () => Promise<Array<WhatsappLine | null>>): Promise<WhatsappLine[]> {
+    const hit = this.lookups.get(key);
+    if (hit && Date.now() - hit.at < LOOKUP_TTL_MS) return hit.lines;
+    const lines = (await load()).filter((l): l is WhatsappLine => l !== null);
+    if (this.lookups.size > 10_000) this.lookups.clear();
+    this.lookups.set(key, { lines, at: Date.now() });
+    return lines;
   }
 
   async hasVerifyToken(token: string): Promise<boolean> {
@@ -130,7 +154,9 @@ export class LinesService {
 
   private async save(line: WhatsappLine): Promise<WhatsappLine> {
     try {
-      return await this.lines.save(line);
+      const saved = await this.lines.save(line);
+      this.lookups.clear();
+      return saved;
     } catch (err) {
       const constraint = uniqueViolation(err);
       if (constraint === 'whatsapp_lines_phone_uq') {

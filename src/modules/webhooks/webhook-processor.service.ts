@@ -13,9 +13,9 @@ import { MessagesService } from '../messages/messages.service.js';
 import { SendQueueService } from '../messages/send-queue.service.js';
 import { OutboundsService, type InboundOutcome } from '../outbounds/outbounds.service.js';
 import { TemplatesService } from '../templates/templates.service.js';
+import { LinesService } from '../tenants/lines.service.js';
 import { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
 import { WebhookInboxService } from './webhook-inbox.service.js';
-import { WebhookLinesService } from './webhook-lines.service.js';
 
 const BATCH = 100;
 /** Events applied at once (each in its own transaction and connection). */
@@ -58,7 +58,7 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
     private readonly clock: Clock,
     private readonly config: AppConfig,
     private readonly providers: WhatsappProviders,
-    private readonly lines: WebhookLinesService,
+    private readonly lines: LinesService,
     private readonly messages: MessagesService,
     private readonly templates: TemplatesService,
     private readonly outbounds: OutboundsService,
@@ -190,7 +190,7 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
       return summary;
     }
     // The line whose secret verified the call (BSP and sandbox calls are about that line only).
-    const verified = row.line_id ? await this.lines.byId(row.line_id) : null;
+    const verified = row.line_id ? await this.lines.findById(row.line_id) : null;
     const events = this.providers.for({ provider: row.source }).parseWebhook(body);
     for (const ev of events) {
       const line = row.source === 'cloud_api' ? await this.lineOf(ev, verified) : verified;
@@ -212,8 +212,8 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
     const secret = verified?.secrets.app_secret;
     if (!secret) return null;
     const covered = (l: WhatsappLine | null) => (l && l.secrets.app_secret === secret ? l : null);
-    if (ev.kind === 'template_status') return (await this.lines.byWabaId(ev.wabaId)).find((l) => covered(l)) ?? null;
-    return ev.phoneNumberId ? covered(await this.lines.byPhoneNumberId(ev.phoneNumberId)) : null;
+    if (ev.kind === 'template_status') return (await this.lines.findByWabaId(ev.wabaId)).find((l) => covered(l)) ?? null;
+    return ev.phoneNumberId ? covered(await this.lines.findByPhoneNumberId(ev.phoneNumberId)) : null;
   }
 
   /** Hands each normalised event to the module that owns it. */

@@ -7,7 +7,6 @@ import { TemplatesModule } from '../templates/templates.module.js';
 import { SandboxController } from './sandbox.controller.js';
 import { SandboxService } from './sandbox.service.js';
 import { WebhookInboxService } from './webhook-inbox.service.js';
-import { WebhookLinesService } from './webhook-lines.service.js';
 import { WebhookProcessorService } from './webhook-processor.service.js';
 import { WebhooksController } from './webhooks.controller.js';
 import { WebhooksService } from './webhooks.service.js';
@@ -16,7 +15,7 @@ import { WebhooksService } from './webhooks.service.js';
 @Module({
   imports: [MessagesModule, TemplatesModule, OutboundsModule, ConversationsModule, HooksModule],
   controllers: [WebhooksController, SandboxController],
-  providers: [WebhooksService, WebhookInboxService, WebhookLinesService, WebhookProcessorService, SandboxService],
+  providers: [WebhooksService, WebhookInboxService, WebhookProcessorService, SandboxService],
   exports: [WebhookProcessorService],
 })
 export class WebhooksModule {}

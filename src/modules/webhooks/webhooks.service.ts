@@ -5,7 +5,6 @@ import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
 import { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
 import { LinesService, lineCredentials } from '../tenants/lines.service.js';
 import { userKeyOf, WebhookInboxService } from './webhook-inbox.service.js';
-import { WebhookLinesService } from './webhook-lines.service.js';
 
 /** Webhook ingress: verify, store, answer. Processing happens afterwards, from the stored rows. */
 @Injectable()
@@ -14,8 +13,7 @@ export class WebhooksService {
 
   constructor(
     private readonly inbox: WebhookInboxService,
-    private readonly lines: WebhookLinesService,
-    private readonly allLines: LinesService,
+    private readonly lines: LinesService,
     private readonly providers: WhatsappProviders,
   ) {}
 
@@ -25,7 +23,7 @@ export class WebhooksService {
       typeof token === 'string' &&
       token.length > 0 &&
       typeof challenge === 'string' &&
-      (await this.allLines.hasVerifyToken(token));
+      (await this.lines.hasVerifyToken(token));
     if (!ok) throw new AppError(HttpStatus.FORBIDDEN, ErrorCode.FORBIDDEN, 'hub.verify_token does not match any line');
     return challenge as string;
   }
@@ -35,10 +33,10 @@ export class WebhooksService {
     const keys = routingKeys(body);
     const candidates: WhatsappLine[] = [];
     for (const id of keys.phoneNumberIds) {
-      const line = await this.lines.byPhoneNumberId(id);
+      const line = await this.lines.findByPhoneNumberId(id);
       if (line) candidates.push(line);
     }
-    for (const id of keys.wabaIds) candidates.push(...(await this.lines.byWabaId(id)));
+    for (const id of keys.wabaIds) candidates.push(...(await this.lines.findByWabaId(id)));
     const signed = candidates.filter((l) => l.provider !== 'sandbox');
     if (signed.length === 0) {
       // Kept (not lost) for an operator to look at, but never processed: nobody could verify it.
@@ -52,7 +50,7 @@ export class WebhooksService {
 
   async receiveBsp(lineId: string, raw: Buffer | undefined, body: unknown, signature: string | undefined): Promise<string> {
     const rawBody = this.requireJson(raw, body);
-    const line = await this.lines.byId(lineId);
+    const line = await this.lines.findById(lineId);
     if (!line || line.provider !== 'bsp') throw AppError.notFound('BSP line', lineId);
     if (!this.providers.for(line).verifySignature(lineCredentials(line), rawBody, signature)) {
       throw new AppError(HttpStatus.UNAUTHORIZED, ErrorCode.INVALID_SIGNATURE, 'X-Hub-Signature-256 is missing or does not match');
