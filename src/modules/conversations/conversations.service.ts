@@ -13,6 +13,7 @@ import type { Message } from '../messages/entities/message.entity.js';
 import { MessagesService } from '../messages/messages.service.js';
 import { followUpAnswerOf } from '../reengagement/follow-up-rules.js';
 import { FollowUpsService } from '../reengagement/follow-ups.service.js';
+import { DEFAULT_KEYWORDS } from '../tenants/entities/tenant.entity.js';
 import type { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
 import { TenantsService } from '../tenants/tenants.service.js';
 import { ProcessAnswer } from './entities/process-answer.entity.js';
@@ -25,7 +26,6 @@ import { text } from './steps/texts.js';
 
 /** WhatsApp lets a business write freely for 24 hours after the user's last message. */
 export const WINDOW_MS = 24 * 3600_000;
-const DEFAULT_EXIT_KEYWORDS = ['salir', 'exit'];
 
 /** What the modules above (invitations, consent keywords) already made of a message before the engine sees it. */
 export type EngineDirective =
@@ -386,7 +386,7 @@ export class ConversationsService {
   private async tenantSettings(tenantId: string): Promise<{ exit: string[]; fallback: string | null }> {
     const s = await this.tenants.settingsOf(tenantId);
     return {
-      exit: (s.exit_keywords?.length ? s.exit_keywords : DEFAULT_EXIT_KEYWORDS).map((k) => k.trim().toLowerCase()),
+      exit: (s.exit_keywords?.length ? s.exit_keywords : DEFAULT_KEYWORDS.exit).map((k) => k.trim().toLowerCase()),
       fallback: s.fallback_text ?? null,
     };
   }

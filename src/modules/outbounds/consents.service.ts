@@ -3,13 +3,10 @@ import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
 import { PageQueryDto, paginate } from '../../common/http/pagination.js';
 import { newId } from '../../common/ids/ids.js';
+import { DEFAULT_KEYWORDS } from '../tenants/entities/tenant.entity.js';
 import { TenantsService } from '../tenants/tenants.service.js';
 import { Consent, type ConsentKind } from './entities/consent.entity.js';
 import { normaliseKeyword } from './outbound-content.js';
-
-export const DEFAULT_STOP_KEYWORDS = ['STOP', 'BAJA', 'PARAR', 'CANCELAR SUSCRIPCION'];
-export const DEFAULT_START_KEYWORDS = ['START', 'ALTA'];
-const KEYWORDS_TTL_MS = 10_000;
 
 export interface ConsentInput {
   tenantId: string;
@@ -37,7 +34,6 @@ export interface ConsentState {
  */
 @Injectable()
 export class ConsentsService {
-  private readonly keywords = new Map<string, { stop: Set<string>; start: Set<string>; at: number }>();
 
   constructor(
     private readonly ds: DataSource,
@@ -87,26 +83,18 @@ export class ConsentsService {
     return paginate(qb, page);
   }
 
-  /** Whether a user's text is one of the tenant's stop or start keywords (whole message, any case or accents). */
+  /**
+   * Whether a user's text is one of the tenant's stop or start keywords (whole message, any case or accents). The
+   * tenant's `stop_keywords` / `start_keywords` replace the defaults when set.
+   */
   async keywordOf(tenantId: string, text: string): Promise<'stop' | 'start' | null> {
     const normalised = normaliseKeyword(text);
     if (!normalised || normalised.length > 60) return null;
-    const k = await this.keywordsOf(tenantId);
-    if (k.stop.has(normalised)) return 'stop';
-    if (k.start.has(normalised)) return 'start';
+    const settings = await this.tenants.settingsOf(tenantId);
+    const matches = (list: readonly string[] | undefined, fallback: readonly string[]) =>
+      (list?.length ? list : fallback).some((k) => typeof k === 'string' && normaliseKeyword(k) === normalised);
+    if (matches(settings.stop_keywords, DEFAULT_KEYWORDS.stop)) return 'stop';
+    if (matches(settings.start_keywords, DEFAULT_KEYWORDS.start)) return 'start';
     return null;
-  }
-
-  /** Tenant settings `stop_keywords` / `start_keywords` replace the defaults when set; cached briefly (hot path). */
-  private async keywordsOf(tenantId: string): Promise<{ stop: Set<string>; start: Set<string> }> {
-    const hit = this.keywords.get(tenantId);
-    if (hit && Date.now() - hit.at < KEYWORDS_TTL_MS) return hit;
-    const settings = (await this.tenants.get(tenantId)).settings ?? {};
-    const set = (list: unknown, fallback: string[]) =>
-      new Set((Array.isArray(list) && list.length ? list : fallback).filter((s): s is string => typeof s === 'string').map(normaliseKeyword).filter(Boolean));
-    const entry = { stop: set(settings.stop_keywords, DEFAULT_STOP_KEYWORDS), start: set(settings.start_keywords, DEFAULT_START_KEYWORDS), at: Date.now() };
-    if (this.keywords.size > 10_000) this.keywords.clear();
-    this.keywords.set(tenantId, entry);
-    return entry;
   }
 }

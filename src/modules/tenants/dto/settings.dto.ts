@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsOptional, IsString, MaxLength, MinLength, ValidateIf } from 'class-validator';
 import { ParseJsonString } from '../../../common/http/transforms.js';
-import type { TenantSettings } from '../entities/tenant.entity.js';
+import { DEFAULT_KEYWORDS, type TenantSettings } from '../entities/tenant.entity.js';
 
 const KEYWORDS = 'Replaces the defaults. In form bodies, a JSON array string.';
 
@@ -32,9 +32,9 @@ export class SettingsDto {
   static from(s: TenantSettings): SettingsDto {
     return {
       fallback_text: s.fallback_text ?? null,
-      exit_keywords: s.exit_keywords ?? ['salir', 'exit'],
-      stop_keywords: s.stop_keywords ?? ['STOP', 'BAJA', 'PARAR', 'CANCELAR SUSCRIPCION'],
-      start_keywords: s.start_keywords ?? ['START', 'ALTA'],
+      exit_keywords: s.exit_keywords ?? [...DEFAULT_KEYWORDS.exit],
+      stop_keywords: s.stop_keywords ?? [...DEFAULT_KEYWORDS.stop],
+      start_keywords: s.start_keywords ?? [...DEFAULT_KEYWORDS.start],
     };
   }
 }
