@@ -825,6 +825,15 @@ export class FakeGraph {
 
   private static messageEnvelope(o: InboundBase, message: Json): WebhookEnvelope {
     const ts = o.timestamp === undefined ? unixNow() : String(o.timestamp);
+    return FakeGraph.messagesChange(o, o.from, { messages: [{ ...message, from: o.from, id: o.wamid ?? makeWamid(o.from, true), timestamp: ts }] });
+  }
+
+  /** A `messages` change for one user (the contact), with `value` fields such as messages or statuses. */
+  private static messagesChange(
+    o: { wabaId?: string; displayPhone: string; phoneNumberId: string; profileName?: string },
+    user: string,
+    value: Json,
+  ): WebhookEnvelope {
     return {
       object: 'whatsapp_business_account',
       entry: [
@@ -835,8 +844,8 @@ export class FakeGraph {
               value: {
                 messaging_product: 'whatsapp',
                 metadata: { display_phone_number: o.displayPhone, phone_number_id: o.phoneNumberId },
-                contacts: [{ profile: { name: o.profileName ?? 'Test User' }, wa_id: o.from, ...userIds(o.from) }],
-                messages: [{ ...message, from: o.from, id: o.wamid ?? makeWamid(o.from, true), timestamp: ts }],
+                contacts: [{ profile: { name: o.profileName ?? 'Test User' }, wa_id: user, ...userIds(user) }],
+                ...value,
               },
               field: 'messages',
             },
@@ -939,25 +948,7 @@ export class FakeGraph {
       };
       status.pricing = { billable: true, pricing_model: 'CBP', category: 'service' };
     }
-    return {
-      object: 'whatsapp_business_account',
-      entry: [
-        {
-          id: o.wabaId ?? DEFAULT_WABA_ID,
-          changes: [
-            {
-              value: {
-                messaging_product: 'whatsapp',
-                metadata: { display_phone_number: o.displayPhone, phone_number_id: o.phoneNumberId },
-                contacts: [{ profile: { name: o.profileName ?? 'Test User' }, wa_id: o.recipient, ...userIds(o.recipient) }],
-                statuses: [status],
-              },
-              field: 'messages',
-            },
-          ],
-        },
-      ],
-    };
+    return FakeGraph.messagesChange(o, o.recipient, { statuses: [status] });
   }
 
   /** Note: message_template_id and entry time are JSON numbers here, as Meta sends them. */
