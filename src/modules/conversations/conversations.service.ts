@@ -1,5 +1,6 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { WriteBehind } from '../../database/write-behind.js';
 import { Clock } from '../../common/clock/clock.js';
 import { AppError } from '../../common/errors/app-error.js';
 import { newId } from '../../common/ids/ids.js';
@@ -9,7 +10,7 @@ import type { FlowDefinition, FlowStep } from '../flows/flow-definition.js';
 import { FlowsService } from '../flows/flows.service.js';
 import { HooksService } from '../hooks/hooks.service.js';
 import { InboundsService } from '../inbounds/inbounds.service.js';
-import type { Message } from '../messages/entities/message.entity.js';
+import { Message } from '../messages/entities/message.entity.js';
 import { MessagesService } from '../messages/messages.service.js';
 import { followUpAnswerOf } from '../reengagement/follow-up-rules.js';
 import { FollowUpsService } from '../reengagement/follow-ups.service.js';
@@ -51,6 +52,13 @@ interface NewProcess {
   lastUserMessageAt: Date;
 }
 
+/** A user's state on a line, as `prepare` found it: their 24-hour window and their pending process (row locked). */
+export interface UserState {
+  lastUserMessageAt: Date;
+  /** Kept current by the engine while the transaction applies the user's messages. */
+  active: Process | null;
+}
+
 export interface EngineResult {
   processId: string | null;
   /** Set when this message started an inbound flow (it lifts an opt-out). */
@@ -77,24 +85,61 @@ export class ConversationsService {
     private readonly followUps: FollowUpsService,
   ) {}
 
+  /**
+   * Before the messages of a transaction are applied: moves each (line, user)'s 24-hour window to their latest
+   * message, and takes the row lock of their pending process, which serialises one user's messages for the rest of
+   * the transaction. Two statements for all the messages; the states are keyed by `userKey`.
+   */
+  async prepare(m: EntityManager, messages: Array<{ lineId: string; ev: InboundMessageEvent }>): Promise<Map<string, UserState>> {
+    const states = new Map<string, UserState>();
+    if (messages.length === 0) return states;
+    const now = this.clock.now();
+    const users = messages.map(({ lineId, ev }) => ({
+      lineId,
+      phone: phoneOf(ev),
+      // WhatsApp counts its 24-hour window from when the user wrote, not from when we processed it.
+      at: ev.timestamp.getTime() > 0 ? new Date(Math.min(ev.timestamp.getTime(), now.getTime())) : now,
+    }));
+    // Sorted, as are the locks below, so that transactions taking several users' rows never wait on each other in a cycle.
+    const windows: Array<{ line_id: string; phone: string; last_user_message_at: Date }> = await m.query(
+      `INSERT INTO conversation_windows (line_id, phone, last_user_message_at)
+       SELECT line_id, phone, max(at) FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS w(line_id, phone, at)
+        GROUP BY line_id, phone ORDER BY line_id, phone
+       ON CONFLICT (line_id, phone) DO UPDATE
+         SET last_user_message_at = GREATEST(conversation_windows.last_user_message_at, EXCLUDED.last_user_message_at)
+       RETURNING line_id, phone, last_user_message_at`,
+      [users.map((u) => u.lineId), users.map((u) => u.phone), users.map((u) => u.at)],
+    );
+    for (const w of windows) states.set(userKey(w.line_id, w.phone), { lastUserMessageAt: w.last_user_message_at, active: null });
+    const pending = await m
+      .createQueryBuilder(Process, 'p')
+      .setLock('pessimistic_write')
+      .where(`(p.line_id, p.phone) IN (SELECT * FROM unnest(CAST(:lineIds AS text[]), CAST(:phones AS text[])))`, {
+        lineIds: windows.map((w) => w.line_id),
+        phones: windows.map((w) => w.phone),
+      })
+      .andWhere(`p.status = 'pending'`)
+      .orderBy('p.line_id')
+      .addOrderBy('p.phone')
+      .getMany();
+    for (const p of pending) states.get(userKey(p.lineId, p.phone))!.active = p;
+    return states;
+  }
+
+  /** Applies one user message; `state` is the user's entry from `prepare`, in the same transaction. */
   async handleInbound(
     m: EntityManager,
     line: WhatsappLine,
     ev: InboundMessageEvent,
     message: Message,
     mediaFileId: string | null,
+    state: UserState,
     directive: EngineDirective = { kind: 'none' },
   ): Promise<EngineResult> {
     const now = this.clock.now();
-    const phone = toE164(ev.from) ?? `+${ev.from}`;
-    // WhatsApp counts its 24-hour window from when the user wrote, not from when we processed it.
-    const wroteAt = ev.timestamp.getTime() > 0 ? new Date(Math.min(ev.timestamp.getTime(), now.getTime())) : now;
-    const lastUserMessageAt = await this.touchWindow(m, line.id, phone, wroteAt);
-    let active = await m
-      .createQueryBuilder(Process, 'p')
-      .setLock('pessimistic_write')
-      .where(`p.line_id = :lineId AND p.phone = :phone AND p.status = 'pending'`, { lineId: line.id, phone })
-      .getOne();
+    const phone = phoneOf(ev);
+    const { lastUserMessageAt } = state;
+    let active = state.active?.status === 'pending' ? state.active : null;
     if (active && active.expiresAt.getTime() <= now.getTime()) {
       await this.finish(m, active, 'expired', 'expired');
       active = null;
@@ -116,18 +161,19 @@ export class ConversationsService {
           (err: unknown) => (err instanceof AppError && err.status < 500 ? null : Promise.reject(err)),
         );
         if (!declined) return { processId: active?.id ?? null };
-        await this.hooks.emit(m, { tenantId: line.tenantId, type: 'process.failed', flowId: directive.flowId, data: await this.results.result(m, declined.process) });
+        await this.hooks.emit(m, { tenantId: line.tenantId, type: 'process.failed', flowId: directive.flowId, data: () => this.results.result(m, declined.process) });
         return { processId: declined.process.id };
       }
       case 'start_flow': {
         if (active || !windowOpen) return { processId: active?.id ?? null };
         const started = await this.startIfStartable(m, { line, phone, flowId: directive.flowId, origin: 'outbound', originId: directive.originId, now, lastUserMessageAt });
+        if (started) state.active = started;
         return { processId: started?.id ?? null };
       }
     }
 
     if (active) {
-      await m.query(`UPDATE messages SET conversation_id = $2 WHERE id = $1`, [message.id, active.id]);
+      await WriteBehind.update(m, Message, message.id, { conversationId: active.id });
       const def = await this.definition(active);
       if (input.text && settings.exit.includes(input.text.trim().toLowerCase())) {
         await this.send(m, active, { kind: 'text', body: text(def.settings.language, 'exit') });
@@ -157,7 +203,8 @@ export class ConversationsService {
       ? await this.startIfStartable(m, { line, phone, flowId: inbound.flowId, origin: 'inbound', originId: inbound.id, now, lastUserMessageAt })
       : null;
     if (inbound && started) {
-      await m.query(`UPDATE messages SET conversation_id = $2 WHERE id = $1`, [message.id, started.id]);
+      state.active = started;
+      await WriteBehind.update(m, Message, message.id, { conversationId: started.id });
       return { processId: started.id, startedInbound: { flowId: inbound.flowId } };
     }
     if (settings.fallback) {
@@ -197,7 +244,7 @@ export class ConversationsService {
 
   private async start(m: EntityManager, input: NewProcess): Promise<Process> {
     const { process, definition } = await this.createProcess(m, input);
-    await this.hooks.emit(m, { tenantId: process.tenantId, type: 'process.started', flowId: input.flowId, data: await this.results.result(m, process) });
+    await this.hooks.emit(m, { tenantId: process.tenantId, type: 'process.started', flowId: input.flowId, data: () => this.results.result(m, process) });
     await this.runFrom(m, process, definition, definition.steps[0], input.lastUserMessageAt);
     return process;
   }
@@ -230,7 +277,7 @@ export class ConversationsService {
       expiresAt: this.expiry(now, definition, lastUserMessageAt),
       updatedAt: now,
     });
-    await m.insert(Process, process);
+    await WriteBehind.insert(m, Process, [process]);
     return { process, definition };
   }
 
@@ -246,7 +293,7 @@ export class ConversationsService {
     }
     const ctx: StepContext = { language: def.settings.language };
     const outcome = handlerFor(step).answer(step, input, ctx);
-    await m.insert(ProcessAnswer, {
+    await WriteBehind.insert(m, ProcessAnswer, [{
       id: newId('ANS'),
       processId: process.id,
       stepId: step.id,
@@ -258,7 +305,7 @@ export class ConversationsService {
       messageId: input.messageId,
       mediaFileId: outcome.kind === 'accept' ? (outcome.mediaFileId ?? null) : null,
       createdAt: this.clock.now(),
-    });
+    }]);
     if (outcome.kind === 'fail') return this.finish(m, process, 'failed', outcome.reason);
     if (outcome.kind === 'invalid') {
       process.stepAttempts += 1;
@@ -333,13 +380,13 @@ export class ConversationsService {
       tenantId: process.tenantId,
       type: status === 'succeeded' ? 'process.succeeded' : 'process.failed',
       flowId: process.flowId,
-      data: await this.results.result(m, process),
+      data: () => this.results.result(m, process),
     });
   }
 
   private async save(m: EntityManager, process: Process): Promise<void> {
     process.updatedAt = this.clock.now();
-    await m.update(Process, { id: process.id }, {
+    await WriteBehind.update(m, Process, process.id, {
       status: process.status,
       failureReason: process.failureReason,
       currentStepId: process.currentStepId,
@@ -353,18 +400,6 @@ export class ConversationsService {
 
   private send(m: EntityManager, process: Process, message: OutgoingMessage): Promise<unknown> {
     return this.messages.enqueue(m, { tenantId: process.tenantId, lineId: process.lineId, phone: process.phone, message, conversationId: process.id });
-  }
-
-  /** The user's last message time, taking the (line, user) row lock for the rest of the transaction. */
-  private async touchWindow(m: EntityManager, lineId: string, phone: string, at: Date): Promise<Date> {
-    const [row]: Array<{ last_user_message_at: Date }> = await m.query(
-      `INSERT INTO conversation_windows (line_id, phone, last_user_message_at) VALUES ($1, $2, $3)
-       ON CONFLICT (line_id, phone) DO UPDATE
-         SET last_user_message_at = GREATEST(conversation_windows.last_user_message_at, EXCLUDED.last_user_message_at)
-       RETURNING last_user_message_at`,
-      [lineId, phone, at],
-    );
-    return row.last_user_message_at;
   }
 
   /** A process ends at expiration_minutes after its start, or when the 24-hour window closes, whichever is first. */
@@ -401,4 +436,14 @@ export class ConversationsService {
       mediaMimeType: ev.media?.mimeType ?? null,
     };
   }
+}
+
+/** The key of a (line, user) pair in `prepare`'s states. */
+export function userKey(lineId: string, phone: string): string {
+  return `${lineId} ${phone}`;
+}
+
+/** The E.164 number of the user who wrote a message. */
+export function phoneOf(ev: InboundMessageEvent): string {
+  return toE164(ev.from) ?? `+${ev.from}`;
 }

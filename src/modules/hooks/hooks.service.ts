@@ -21,7 +21,8 @@ export interface HookEventInput {
   tenantId: string;
   /** One of HOOK_EVENTS. */
   type: string;
-  data: object;
+  /** The event's document; a function is called only when some hook wants the event. */
+  data: object | (() => Promise<object>);
   /** The flow of the process the event is about; hooks with `flow_ids` only get events of those flows. */
   flowId?: string | null;
 }
@@ -52,7 +53,8 @@ export class HooksService {
       [event.tenantId, event.type, event.flowId ?? null],
     );
     if (matching.length === 0) return null;
-    return this.enqueue(manager, event, matching.map((h) => h.id));
+    const data = typeof event.data === 'function' ? await event.data() : event.data;
+    return this.enqueue(manager, { ...event, data }, matching.map((h) => h.id));
   }
 
   async create(tenantId: string, dto: CreateHookDto): Promise<{ hook: Hook; secret: string }> {
@@ -154,7 +156,7 @@ export class HooksService {
     return (await this.toDtos([await this.deliveries.findOneByOrFail({ id: delivery.id })]))[0];
   }
 
-  private async enqueue(manager: EntityManager, event: HookEventInput, hookIds: string[]): Promise<string> {
+  private async enqueue(manager: EntityManager, event: HookEventInput & { data: object }, hookIds: string[]): Promise<string> {
     const now = this.clock.now();
     const eventId = newId('EVT');
     await manager.query(`INSERT INTO hook_events (id, tenant_id, type, flow_id, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)`, [

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { queryReturning } from '../../database/sql.js';
-import { EntityManager, Repository } from 'typeorm';
+import { EntityManager, In, Repository } from 'typeorm';
+import { WriteBehind } from '../../database/write-behind.js';
 import { Clock } from '../../common/clock/clock.js';
 import { AppError } from '../../common/errors/app-error.js';
 import { PageQueryDto, paginate } from '../../common/http/pagination.js';
@@ -18,6 +19,17 @@ export interface EnqueueInput {
   phone: string;
   message: OutgoingMessage;
   conversationId?: string | null;
+}
+
+export interface InboundLine {
+  id: string;
+  tenantId: string;
+}
+
+export interface RecordedInbound {
+  message: Message;
+  duplicate: boolean;
+  mediaFileId: string | null;
 }
 
 export interface MessageFilters extends PageQueryDto {
@@ -68,8 +80,7 @@ export class MessagesService {
         failedAt: null,
       }),
     );
-    // 19 columns a row: stay well under PostgreSQL's 65,535 bind parameters per statement.
-    for (let i = 0; i < messages.length; i += 1000) await manager.insert(Message, messages.slice(i, i + 1000));
+    await WriteBehind.insert(manager, Message, messages);
     return messages;
   }
 
@@ -77,44 +88,82 @@ export class MessagesService {
    * Records a user's message once: a repeated wamid (Meta delivers at least once) returns the first record with
    * `duplicate: true`. Media messages get a pending media file, downloaded by the media worker.
    */
-  async recordInbound(
-    manager: EntityManager,
-    line: { id: string; tenantId: string },
-    ev: InboundMessageEvent,
-  ): Promise<{ message: Message; duplicate: boolean; mediaFileId: string | null }> {
+  async recordInbound(manager: EntityManager, line: InboundLine, ev: InboundMessageEvent): Promise<RecordedInbound> {
+    return (await this.recordInboundMany(manager, [{ line, ev }]))[0];
+  }
+
+  /** `recordInbound` for several messages with one INSERT; results in the order given. */
+  async recordInboundMany(manager: EntityManager, items: Array<{ line: InboundLine; ev: InboundMessageEvent }>): Promise<RecordedInbound[]> {
+    if (items.length === 0) return [];
     const now = this.clock.now();
-    const content: Record<string, unknown> = {
-      text: ev.text ?? null,
-      reply_id: ev.replyId ?? null,
-      reply_title: ev.replyTitle ?? null,
-      media: ev.media ?? null,
-      location: ev.location ?? null,
-      context_wamid: ev.contextWamid ?? null,
-      profile_name: ev.profileName ?? null,
-      provider_type: ev.providerType ?? null,
-      sent_at: ev.timestamp.toISOString(),
-    };
-    const id = newId('MSG');
-    const phone = toE164(ev.from) ?? `+${ev.from}`;
-    const inserted: Array<{ id: string }> = await manager.query(
+    const rows = items.map(({ line, ev }) =>
+      manager.create(Message, {
+        id: newId('MSG'),
+        tenantId: line.tenantId,
+        lineId: line.id,
+        phone: toE164(ev.from) ?? `+${ev.from}`,
+        direction: 'inbound',
+        type: ev.type,
+        content: {
+          text: ev.text ?? null,
+          reply_id: ev.replyId ?? null,
+          reply_title: ev.replyTitle ?? null,
+          media: ev.media ?? null,
+          location: ev.location ?? null,
+          context_wamid: ev.contextWamid ?? null,
+          profile_name: ev.profileName ?? null,
+          provider_type: ev.providerType ?? null,
+          sent_at: ev.timestamp.toISOString(),
+        },
+        providerMessageId: ev.wamid,
+        status: 'received',
+        conversationId: null,
+        attempts: 0,
+        nextAttemptAt: null,
+        errorCode: null,
+        errorTitle: null,
+        createdAt: now,
+        sentAt: null,
+        deliveredAt: null,
+        readAt: null,
+        failedAt: null,
+      }),
+    );
+    const inserted = await queryReturning<{ id: string }>(
+      manager,
       `INSERT INTO messages (id, tenant_id, line_id, phone, direction, type, content, provider_message_id, status, created_at)
-       VALUES ($1, $2, $3, $4, 'inbound', $5, $6, $7, 'received', $8)
+       SELECT r.id, r.tenant_id, r.line_id, r.phone, 'inbound', r.type, r.content, r.wamid, 'received', $7
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $8::text[])
+           WITH ORDINALITY AS r(id, tenant_id, line_id, phone, type, content, wamid, n)
+        ORDER BY r.n
        ON CONFLICT (provider_message_id) WHERE provider_message_id IS NOT NULL DO NOTHING
        RETURNING id`,
-      [id, line.tenantId, line.id, phone, ev.type, content, ev.wamid, now],
+      [
+        rows.map((r) => r.id),
+        rows.map((r) => r.tenantId),
+        rows.map((r) => r.lineId),
+        rows.map((r) => r.phone),
+        rows.map((r) => r.type),
+        rows.map((r) => JSON.stringify(r.content)),
+        now,
+        rows.map((r) => r.providerMessageId),
+      ],
     );
-    const duplicate = inserted.length === 0;
-    const message = duplicate
-      ? await manager.findOneByOrFail(Message, { providerMessageId: ev.wamid })
-      : manager.create(Message, { id, tenantId: line.tenantId, lineId: line.id, phone, direction: 'inbound', type: ev.type, content, providerMessageId: ev.wamid, status: 'received', conversationId: null, attempts: 0, nextAttemptAt: null, errorCode: null, errorTitle: null, createdAt: now, sentAt: null, deliveredAt: null, readAt: null, failedAt: null });
-    let mediaFileId: string | null = null;
-    if (!duplicate && ev.media?.id && (ev.type === 'image' || ev.type === 'document' || ev.type === 'video' || ev.type === 'audio')) {
-      mediaFileId = newId('MED');
-      await manager.insert(MediaFile, {
-        id: mediaFileId,
-        tenantId: line.tenantId,
-        messageId: message.id,
-        lineId: line.id,
+    const insertedIds = new Set(inserted.map((r) => r.id));
+    // A repeated wamid (also one repeated within this call) answers with the first record.
+    const firsts = await this.byProviderId(manager, rows.filter((r) => !insertedIds.has(r.id)).map((r) => r.providerMessageId!));
+    const media: MediaFile[] = [];
+    const results = rows.map((row, i): RecordedInbound => {
+      if (!insertedIds.has(row.id)) return { message: firsts.get(row.providerMessageId!)!, duplicate: true, mediaFileId: null };
+      const ev = items[i].ev;
+      if (!ev.media?.id || !(ev.type === 'image' || ev.type === 'document' || ev.type === 'video' || ev.type === 'audio')) {
+        return { message: row, duplicate: false, mediaFileId: null };
+      }
+      const file = manager.create(MediaFile, {
+        id: newId('MED'),
+        tenantId: row.tenantId,
+        messageId: row.id,
+        lineId: row.lineId,
         providerMediaId: ev.media.id,
         status: 'pending',
         mimeType: ev.media.mimeType ?? null,
@@ -122,8 +171,17 @@ export class MessagesService {
         nextAttemptAt: now,
         createdAt: now,
       });
-    }
-    return { message, duplicate, mediaFileId };
+      media.push(file);
+      return { message: row, duplicate: false, mediaFileId: file.id };
+    });
+    await WriteBehind.insert(manager, MediaFile, media);
+    return results;
+  }
+
+  private async byProviderId(manager: EntityManager, wamids: string[]): Promise<Map<string, Message>> {
+    if (wamids.length === 0) return new Map();
+    const found = await manager.findBy(Message, { providerMessageId: In(wamids) });
+    return new Map(found.map((m) => [m.providerMessageId!, m]));
   }
 
   /**

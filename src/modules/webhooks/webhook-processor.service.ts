@@ -5,11 +5,12 @@ import { Clock } from '../../common/clock/clock.js';
 import { WorkerLoop } from '../../common/workers/worker-loop.js';
 import { AppConfig } from '../../config/app-config.js';
 import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
-import type { WebhookEvent } from '../../whatsapp/whatsapp.types.js';
-import { ConversationsService, EngineDirective } from '../conversations/conversations.service.js';
+import type { InboundMessageEvent, WebhookEvent } from '../../whatsapp/whatsapp.types.js';
+import { WriteBehind } from '../../database/write-behind.js';
+import { ConversationsService, EngineDirective, userKey, type UserState } from '../conversations/conversations.service.js';
 import { HooksService } from '../hooks/hooks.service.js';
 import { MessageDto } from '../messages/dto/message.dto.js';
-import { MessagesService } from '../messages/messages.service.js';
+import { MessagesService, type RecordedInbound } from '../messages/messages.service.js';
 import { SendQueueService } from '../messages/send-queue.service.js';
 import { OutboundsService, type InboundOutcome } from '../outbounds/outbounds.service.js';
 import { TemplatesService } from '../templates/templates.service.js';
@@ -32,6 +33,14 @@ interface StoredEvent {
   attempts: number;
   user_key: string | null;
 }
+
+interface Routed {
+  line: WhatsappLine;
+  ev: WebhookEvent;
+  summary: Summary;
+}
+
+const emptySummary = (): Summary => ({ messages: 0, duplicates: 0, statuses: 0, updates: 0, ignored: [], unresolved: [] });
 
 interface Summary {
   messages: number;
@@ -122,11 +131,7 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
   private async processChunk(chunk: StoredEvent[]): Promise<void> {
     if (chunk.length === 0) return;
     try {
-      await this.ds.transaction(async (m) => {
-        const results = [];
-        for (const row of chunk) results.push({ row, summary: await this.apply(m, row) });
-        await this.markDone(m, results);
-      });
+      await this.ds.transaction((m) => this.applyAndMark(m, chunk));
     } catch (err) {
       if (chunk.length === 1) await this.recordFailure(chunk[0], err);
       else for (const row of chunk) await this.processOne(row);
@@ -137,7 +142,7 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
 
   private async processOne(row: StoredEvent): Promise<void> {
     try {
-      await this.ds.transaction(async (m) => this.markDone(m, [{ row, summary: await this.apply(m, row) }]));
+      await this.ds.transaction((m) => this.applyAndMark(m, [row]));
     } catch (err) {
       await this.recordFailure(row, err);
     }
@@ -180,27 +185,49 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
     return new Date(this.clock.now().getTime() + 2 ** row.attempts * 1000);
   }
 
-  private async apply(m: EntityManager, row: StoredEvent): Promise<Summary> {
-    const summary: Summary = { messages: 0, duplicates: 0, statuses: 0, updates: 0, ignored: [], unresolved: [] };
+  /**
+   * Applies the events in one transaction with write-behind: their inbound messages are recorded with one INSERT and
+   * their users' windows and processes prepared with two more statements, then each event is routed in order, and
+   * the writes that follow go out as one statement per table.
+   */
+  private async applyAndMark(m: EntityManager, rows: StoredEvent[]): Promise<void> {
+    WriteBehind.attach(m);
+    const results = rows.map((row) => ({ row, summary: emptySummary() }));
+    const routed: Routed[] = [];
+    for (const { row, summary } of results) {
+      for (const { line, ev } of await this.eventsOf(row, summary)) routed.push({ line, ev, summary });
+    }
+    const messages = routed.filter((r): r is Routed & { ev: InboundMessageEvent } => r.ev.kind === 'message');
+    const recorded = await this.messages.recordInboundMany(m, messages);
+    const fresh = messages.filter((_, i) => !recorded[i].duplicate);
+    const states = await this.conversations.prepare(m, fresh.map(({ line, ev }) => ({ lineId: line.id, ev })));
+    const inbound = new Map(messages.map((r, i) => [r, recorded[i]]));
+    for (const r of routed) {
+      const message = inbound.get(r as Routed & { ev: InboundMessageEvent });
+      if (message) await this.handleMessage(m, r.line, r.ev as InboundMessageEvent, message, states, r.summary);
+      else await this.route(m, r.line, r.ev, r.summary);
+    }
+    await this.markDone(m, results);
+  }
+
+  /** A stored call's events, each with the line it is about (events no line of the signature covers are ignored). */
+  private async eventsOf(row: StoredEvent, summary: Summary): Promise<Array<{ line: WhatsappLine; ev: WebhookEvent }>> {
     let body: unknown;
     try {
       body = JSON.parse(row.raw);
     } catch {
       summary.ignored.push('body is not JSON');
-      return summary;
+      return [];
     }
     // The line whose secret verified the call (BSP and sandbox calls are about that line only).
     const verified = row.line_id ? await this.lines.findById(row.line_id) : null;
-    const events = this.providers.for({ provider: row.source }).parseWebhook(body);
-    for (const ev of events) {
+    const out: Array<{ line: WhatsappLine; ev: WebhookEvent }> = [];
+    for (const ev of this.providers.for({ provider: row.source }).parseWebhook(body)) {
       const line = row.source === 'cloud_api' ? await this.lineOf(ev, verified) : verified;
-      if (!line) {
-        summary.ignored.push(`${ev.kind}: unknown line, or a line the signature does not cover`);
-        continue;
-      }
-      await this.route(m, line, ev, summary);
+      if (line) out.push({ line, ev });
+      else summary.ignored.push(`${ev.kind}: unknown line, or a line the signature does not cover`);
     }
-    return summary;
+    return out;
   }
 
   /**
@@ -216,24 +243,33 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
     return ev.phoneNumberId ? covered(await this.lines.findByPhoneNumberId(ev.phoneNumberId)) : null;
   }
 
-  /** Hands each normalised event to the module that owns it. */
+  /** A user message, already recorded: consent keywords and invitation taps first, then the engine. */
+  private async handleMessage(
+    m: EntityManager,
+    line: WhatsappLine,
+    ev: InboundMessageEvent,
+    { message, duplicate, mediaFileId }: RecordedInbound,
+    states: Map<string, UserState>,
+    summary: Summary,
+  ): Promise<void> {
+    if (duplicate) {
+      summary.duplicates++;
+      return;
+    }
+    summary.messages++;
+    const outcome = await this.outbounds.handleInbound(m, line, ev);
+    const state = states.get(userKey(line.id, message.phone))!;
+    const result = await this.conversations.handleInbound(m, line, ev, message, mediaFileId, state, directiveOf(outcome));
+    if (result.startedInbound) {
+      await this.outbounds.recordInboundFlowStart(m, { tenantId: line.tenantId, lineId: line.id, phone: message.phone, at: this.clock.now(), flowId: result.startedInbound.flowId });
+    }
+  }
+
+  /** Hands each other normalised event to the module that owns it. */
   private async route(m: EntityManager, line: WhatsappLine, ev: WebhookEvent, summary: Summary): Promise<void> {
     switch (ev.kind) {
-      case 'message': {
-        const { message, duplicate, mediaFileId } = await this.messages.recordInbound(m, line, ev);
-        if (duplicate) {
-          summary.duplicates++;
-          return;
-        }
-        summary.messages++;
-        // Consent keywords and invitation taps first (once per message: after the wamid dedupe), then the engine.
-        const outcome = await this.outbounds.handleInbound(m, line, ev);
-        const result = await this.conversations.handleInbound(m, line, ev, message, mediaFileId, directiveOf(outcome));
-        if (result.startedInbound) {
-          await this.outbounds.recordInboundFlowStart(m, { tenantId: line.tenantId, lineId: line.id, phone: message.phone, at: this.clock.now(), flowId: result.startedInbound.flowId });
-        }
-        return;
-      }
+      case 'message':
+        throw new Error('messages are applied by handleMessage');
       case 'status': {
         const applied = await this.messages.applyStatus(m, ev);
         if (!applied) {

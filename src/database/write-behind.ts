@@ -1,0 +1,135 @@
+import type { EntityManager, EntityTarget, ObjectLiteral, QueryRunner } from 'typeorm';
+
+type Target = EntityTarget<ObjectLiteral>;
+
+/**
+ * Write-behind for one transaction. Inserts and updates handed to it are held back and sent as one multi-row
+ * statement per table (and per set of updated columns) just before the transaction's next statement, or before its
+ * COMMIT. The transaction still reads its own writes, since any statement sends what is held first; what changes is
+ * the number of round trips when many writes come in a row, as when the webhook processor applies many users'
+ * messages in one transaction. A ROLLBACK drops what is held.
+ *
+ * The transaction's statements must be issued one after another (no concurrent queries on it), as usual.
+ */
+export class WriteBehind {
+  private inserts = new Map<Target, ObjectLiteral[]>();
+  /** target → primary key → properties to set. */
+  private updates = new Map<Target, Map<string, ObjectLiteral>>();
+  private flushing = false;
+
+  private constructor(private readonly m: EntityManager) {}
+
+  /** Attaches write-behind to the transaction of `m` (once; later calls return the same buffer). */
+  static attach(m: EntityManager): WriteBehind {
+    const runner = m.queryRunner;
+    if (!runner?.isTransactionActive) throw new Error('WriteBehind needs a transaction');
+    const existing = WriteBehind.of(m);
+    if (existing) return existing;
+    const buffer = new WriteBehind(m);
+    const query = runner.query.bind(runner) as QueryRunner['query'];
+    runner.query = (async (sql: string, parameters?: unknown[], structured?: boolean) => {
+      if (/^\s*ROLLBACK/i.test(sql)) buffer.discard();
+      else await buffer.flush();
+      return query(sql, parameters, structured as never);
+    }) as QueryRunner['query'];
+    runner.data = { ...runner.data, writeBehind: buffer };
+    return buffer;
+  }
+
+  static of(m: EntityManager): WriteBehind | undefined {
+    return m.queryRunner?.data?.writeBehind as WriteBehind | undefined;
+  }
+
+  /** Sends everything held, one statement per table (inserts in the order their tables first appeared, then updates). */
+  async flush(): Promise<void> {
+    if (this.flushing || (this.inserts.size === 0 && this.updates.size === 0)) return;
+    const inserts = this.inserts;
+    const updates = this.updates;
+    this.inserts = new Map();
+    this.updates = new Map();
+    this.flushing = true;
+    try {
+      for (const [target, rows] of inserts) {
+        // Keep each statement well under PostgreSQL's 65,535 bind parameters.
+        for (let i = 0; i < rows.length; i += 1000) {
+          await this.m.createQueryBuilder().insert().into(target).values(rows.slice(i, i + 1000)).updateEntity(false).execute();
+        }
+      }
+      for (const [target, byId] of updates) await this.writeUpdates(target, byId);
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private discard(): void {
+    this.inserts.clear();
+    this.updates.clear();
+  }
+
+  private insert(target: Target, rows: ObjectLiteral[]): void {
+    const held = this.inserts.get(target);
+    if (held) held.push(...rows);
+    else this.inserts.set(target, [...rows]);
+  }
+
+  private update(target: Target, id: string, patch: ObjectLiteral): void {
+    // A row still waiting to be inserted takes the change directly.
+    const pending = this.inserts.get(target)?.find((row) => row[this.primaryProperty(target)] === id);
+    if (pending) {
+      Object.assign(pending, patch);
+      return;
+    }
+    let byId = this.updates.get(target);
+    if (!byId) this.updates.set(target, (byId = new Map()));
+    byId.set(id, { ...byId.get(id), ...patch });
+  }
+
+  /** One `UPDATE … FROM unnest(…)` per set of updated columns. */
+  private async writeUpdates(target: Target, byId: Map<string, ObjectLiteral>): Promise<void> {
+    const meta = this.m.connection.getMetadata(target);
+    const driver = this.m.connection.driver;
+    const key = meta.primaryColumns[0];
+    const groups = new Map<string, Array<[string, ObjectLiteral]>>();
+    for (const entry of byId) {
+      const shape = Object.keys(entry[1]).sort().join(',');
+      groups.set(shape, [...(groups.get(shape) ?? []), entry]);
+    }
+    for (const [shape, entries] of groups) {
+      const columns = shape.split(',').map((property) => {
+        const column = meta.findColumnWithPropertyName(property);
+        if (!column) throw new Error(`${meta.name} has no column ${property}`);
+        return column;
+      });
+      const all = [key, ...columns];
+      const params = all.map((column, i) =>
+        entries.map(([id, patch]) => driver.preparePersistentValue(i === 0 ? id : patch[column.propertyName], column) as unknown),
+      );
+      const types = all.map((column, i) => `$${i + 1}::${driver.normalizeType(column)}[]`);
+      const names = all.map((column) => `"${column.databaseName}"`);
+      await this.m.query(
+        `UPDATE "${meta.tableName}" AS t SET ${names.slice(1).map((n) => `${n} = v.${n}`).join(', ')}
+           FROM unnest(${types.join(', ')}) AS v(${names.join(', ')}) WHERE t.${names[0]} = v.${names[0]}`,
+        params,
+      );
+    }
+  }
+
+  private primaryProperty(target: Target): string {
+    return this.m.connection.getMetadata(target).primaryColumns[0].propertyName;
+  }
+
+  /** Inserts rows now, or with the transaction's next statement when it has write-behind. */
+  static async insert(m: EntityManager, target: Target, rows: ObjectLiteral[]): Promise<void> {
+    if (rows.length === 0) return;
+    const buffer = WriteBehind.of(m);
+    if (buffer) return buffer.insert(target, rows);
+    for (let i = 0; i < rows.length; i += 1000) await m.insert(target, rows.slice(i, i + 1000));
+  }
+
+  /** Updates one row by primary key now, or with the transaction's next statement when it has write-behind. */
+  static async update(m: EntityManager, target: Target, id: string, patch: ObjectLiteral): Promise<void> {
+    const buffer = WriteBehind.of(m);
+    if (buffer) return buffer.update(target, id, patch);
+    await m.update(target, id, patch);
+  }
+}
