@@ -44,6 +44,7 @@ describe('hooks', () => {
     await Promise.all(receivers.map((r) => r.stop()));
     receivers = [];
     await t.db.query('DELETE FROM hooks');
+    t.app.get(HooksService).subscriptionsChanged();
   });
   afterAll(() => t.close());
 
@@ -403,6 +404,7 @@ describe('hooks', () => {
       // Subscribed after, so its deliveries are queued behind all the slow hook's ones.
       await create(apiKey, { url: fast.url, events: ['process.started'] });
       await t.db.query(`UPDATE hooks SET events = '{process.succeeded}' WHERE url = $1`, [slow.url]);
+      t.app.get(HooksService).subscriptionsChanged();
       for (let i = 0; i < 3; i++) await emit(t, tenantId, 'process.started', { i });
 
       const t0 = Date.now();
@@ -491,7 +493,7 @@ describe('hooks SSRF rules (local URLs not allowed)', () => {
     expect(log.body.data[0].status).toBe('pending');
     expect(log.body.data[0].attempts).toEqual([expect.objectContaining({ http_status: null, error: expect.stringMatching(/^SSRF_BLOCKED: /) })]);
     expect(log.body.data[0].attempts[0].error).toContain(address);
-    await t.db.query('DELETE FROM hooks WHERE id = $1', [created.body.id]);
+    await t.http.delete(`/v1/hooks/${created.body.id}`).set('X-API-Key', apiKey).expect(204);
   });
 
   it('accepts a public https host name at creation', async () => {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { HooksService } from '../src/modules/hooks/hooks.service.js';
 import { MessagesService } from '../src/modules/messages/messages.service.js';
 import { MediaDownloaderService } from '../src/modules/messages/media-downloader.service.js';
 import { SendQueueService } from '../src/modules/messages/send-queue.service.js';
@@ -125,6 +126,7 @@ describe('webhook ingress', () => {
     } finally {
       await receiver.stop();
       await s.t.db.query('DELETE FROM hooks');
+      s.t.app.get(HooksService).subscriptionsChanged();
     }
   });
 

@@ -2,6 +2,12 @@ import type { EntityManager, EntityTarget, ObjectLiteral, QueryRunner } from 'ty
 
 type Target = EntityTarget<ObjectLiteral>;
 
+/** A statement that writes any number of rows at once (typically from `unnest` of one array per column). */
+export interface BatchStatement<T> {
+  sql: string;
+  params(rows: T[]): unknown[];
+}
+
 /**
  * Write-behind for one transaction. Inserts and updates handed to it are held back and sent as one multi-row
  * statement per table (and per set of updated columns) just before the transaction's next statement, or before its
@@ -15,6 +21,7 @@ export class WriteBehind {
   private inserts = new Map<Target, ObjectLiteral[]>();
   /** target → primary key → properties to set. */
   private updates = new Map<Target, Map<string, ObjectLiteral>>();
+  private batches = new Map<BatchStatement<never>, unknown[]>();
   private flushing = false;
 
   private constructor(private readonly m: EntityManager) {}
@@ -40,13 +47,16 @@ export class WriteBehind {
     return m.queryRunner?.data?.writeBehind as WriteBehind | undefined;
   }
 
-  /** Sends everything held, one statement per table (inserts in the order their tables first appeared, then updates). */
+  /**
+   * Sends everything held: inserts, one statement per table in the order the tables first appeared, then updates,
+   * then batch statements in the order they first appeared.
+   */
   async flush(): Promise<void> {
-    if (this.flushing || (this.inserts.size === 0 && this.updates.size === 0)) return;
-    const inserts = this.inserts;
-    const updates = this.updates;
+    if (this.flushing || (this.inserts.size === 0 && this.updates.size === 0 && this.batches.size === 0)) return;
+    const { inserts, updates, batches } = this;
     this.inserts = new Map();
     this.updates = new Map();
+    this.batches = new Map();
     this.flushing = true;
     try {
       for (const [target, rows] of inserts) {
@@ -56,6 +66,7 @@ export class WriteBehind {
         }
       }
       for (const [target, byId] of updates) await this.writeUpdates(target, byId);
+      for (const [statement, rows] of batches) await this.m.query(statement.sql, statement.params(rows as never[]));
     } finally {
       this.flushing = false;
     }
@@ -64,6 +75,7 @@ export class WriteBehind {
   private discard(): void {
     this.inserts.clear();
     this.updates.clear();
+    this.batches.clear();
   }
 
   private insert(target: Target, rows: ObjectLiteral[]): void {
@@ -124,6 +136,18 @@ export class WriteBehind {
     const buffer = WriteBehind.of(m);
     if (buffer) return buffer.insert(target, rows);
     for (let i = 0; i < rows.length; i += 1000) await m.insert(target, rows.slice(i, i + 1000));
+  }
+
+  /** Runs `statement` for `row` now, or for all the rows held for it with the transaction's next statement. */
+  static async batch<T>(m: EntityManager, statement: BatchStatement<T>, row: T): Promise<void> {
+    const buffer = WriteBehind.of(m);
+    if (!buffer) {
+      await m.query(statement.sql, statement.params([row]));
+      return;
+    }
+    const held = buffer.batches.get(statement as BatchStatement<never>);
+    if (held) held.push(row);
+    else buffer.batches.set(statement as BatchStatement<never>, [row]);
   }
 
   /** Updates one row by primary key now, or with the transaction's next statement when it has write-behind. */

@@ -198,7 +198,7 @@ export class ConversationsService {
     }
 
     if (!windowOpen) return { processId: null };
-    const inbound = input.text ? await this.inbounds.match(m, line.id, input.text) : null;
+    const inbound = input.text ? await this.inbounds.match(line.id, input.text) : null;
     const started = inbound
       ? await this.startIfStartable(m, { line, phone, flowId: inbound.flowId, origin: 'inbound', originId: inbound.id, now, lastUserMessageAt })
       : null;
@@ -255,7 +255,7 @@ export class ConversationsService {
     { line, phone, flowId, origin, originId, now, lastUserMessageAt }: NewProcess,
     as: 'pending' | 'declined' = 'pending',
   ): Promise<{ process: Process; definition: FlowDefinition }> {
-    const flow = await this.flows.assertStartable(line.tenantId, flowId, m);
+    const flow = await this.flows.assertStartable(line.tenantId, flowId);
     const definition = flow.definition;
     this.flowCache.set(`${flowId}:${flow.version}`, definition);
     const process = m.create(Process, {

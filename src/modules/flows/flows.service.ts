@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { LookupCache } from '../../common/cache/lookup-cache.js';
+import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, EntityManager, Repository } from 'typeorm';
+import { DataSource, Repository } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
 import { AppError } from '../../common/errors/app-error.js';
 import { paginate } from '../../common/http/pagination.js';
@@ -24,6 +25,9 @@ export interface FlowVersionView {
 
 @Injectable()
 export class FlowsService {
+  /** The latest version of each flow, for starts (cached: LOOKUP_TTL_MS, dropped at once on a change here). */
+  private readonly latest = new LookupCache<FlowVersionView | null>();
+
   constructor(
     @InjectRepository(Flow) private readonly flows: Repository<Flow>,
     @InjectRepository(FlowVersion) private readonly versions: Repository<FlowVersion>,
@@ -45,7 +49,7 @@ export class FlowsService {
 
   /** PUT (`replace`): the new version is exactly the body. PATCH (`merge`): the body over the latest version. */
   async update(tenantId: string, id: string, dto: PatchFlowDto, mode: 'replace' | 'merge'): Promise<{ flow: Flow; version: FlowVersion }> {
-    return this.dataSource.transaction(async (m) => {
+    const updated = await this.dataSource.transaction(async (m) => {
       // The row lock serialises concurrent updates of one flow, so version numbers never collide.
       const flow = await m.findOne(Flow, { where: { id, tenantId }, lock: { mode: 'pessimistic_write' } });
       if (!flow) throw AppError.notFound('Flow', id);
@@ -62,6 +66,8 @@ export class FlowsService {
       await m.update(Flow, { id }, { name: flow.name, latestVersion: flow.latestVersion, updatedAt: now });
       return { flow, version };
     });
+    this.latest.clear();
+    return updated;
   }
 
   /** Archived flows can't be started or changed; their versions stay readable. Archiving twice is harmless. */
@@ -73,6 +79,7 @@ export class FlowsService {
       .set({ status: 'archived', archivedAt: now, updatedAt: now })
       .where('id = :id AND tenant_id = :tenantId AND status = :active', { id, tenantId, active: 'active' })
       .execute();
+    this.latest.clear();
     return this.get(tenantId, id);
   }
 
@@ -100,12 +107,11 @@ export class FlowsService {
   }
 
   /** The latest version of a flow that may start a new process; 409 FLOW_ARCHIVED when archived, 404 when unknown. */
-  async assertStartable(tenantId: string, flowId: string, manager?: EntityManager): Promise<FlowVersionView> {
-    const flow = await (manager ?? this.dataSource.manager).findOneBy(Flow, { id: flowId, tenantId });
-    if (!flow) throw AppError.notFound('Flow', flowId);
-    if (flow.status !== 'active') throw flowArchived(flowId);
-    const row = await (manager ?? this.dataSource.manager).findOneByOrFail(FlowVersion, { flowId, version: flow.latestVersion });
-    return { flowId, tenantId, version: row.version, status: flow.status, definition: row.definition };
+  async assertStartable(tenantId: string, flowId: string): Promise<FlowVersionView> {
+    const view = await this.latest.get(`${tenantId} ${flowId}`, () => this.getVersion(tenantId, flowId).catch((err: unknown) => (err instanceof AppError && err.status === HttpStatus.NOT_FOUND ? null : Promise.reject(err))));
+    if (!view) throw AppError.notFound('Flow', flowId);
+    if (view.status !== 'active') throw flowArchived(flowId);
+    return view;
   }
 
   private definition(name: string, steps: unknown[], settings: FlowDefinition['settings']): FlowDefinition {

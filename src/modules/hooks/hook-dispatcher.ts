@@ -5,6 +5,7 @@ import { Webhook } from 'standardwebhooks';
 import { DataSource } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
 import { AppConfig } from '../../config/app-config.js';
+import { HooksService } from './hooks.service.js';
 import { HostResolver, ssrfCheck } from './url-guard.js';
 
 const SECOND = 1000;
@@ -90,6 +91,7 @@ export class HookDispatcher implements OnApplicationBootstrap, BeforeApplication
     private readonly clock: Clock,
     private readonly config: AppConfig,
     private readonly resolver: HostResolver,
+    private readonly hooks: HooksService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -284,7 +286,8 @@ export class HookDispatcher implements OnApplicationBootstrap, BeforeApplication
         results.map((x) => x.next),
       ],
     );
-    for (const x of results.filter((r) => r.status === 'failed')) {
+    const failed = results.filter((r) => r.status === 'failed');
+    for (const x of failed) {
       await this.ds.query(
         `UPDATE hooks SET active = false, disabled_at = $2, updated_at = now(),
                 disabled_reason = 'Every delivery failed for 3 days (last error: ' || $3 || '). Fix the endpoint and set active=true.'
@@ -292,6 +295,8 @@ export class HookDispatcher implements OnApplicationBootstrap, BeforeApplication
         [x.row.hook_id, x.attemptedAt, x.outcome.error ?? 'unknown', new Date(x.attemptedAt.getTime() - RETRY_WINDOW_MS)],
       );
     }
+    // A hook just disabled gets no new events from this instance.
+    if (failed.length > 0) this.hooks.subscriptionsChanged();
   }
 
   private async send(row: ClaimedDelivery, attemptedAt: Date): Promise<Outcome> {

@@ -1,4 +1,5 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
+import { LookupCache } from '../../common/cache/lookup-cache.js';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { EntityManager, In, Repository } from 'typeorm';
@@ -31,6 +32,8 @@ const newSecret = () => 'whsec_' + randomBytes(24).toString('base64');
 
 @Injectable()
 export class HooksService {
+  private readonly subscriptions = new LookupCache<Array<Pick<Hook, 'id' | 'events' | 'flowIds'>>>();
+
   constructor(
     @InjectRepository(Hook) private readonly hooks: Repository<Hook>,
     @InjectRepository(HookDelivery) private readonly deliveries: Repository<HookDelivery>,
@@ -46,15 +49,22 @@ export class HooksService {
    */
   async emit(manager: EntityManager, event: HookEventInput): Promise<string | null> {
     if (!(HOOK_EVENTS as readonly string[]).includes(event.type)) throw new Error(`Unknown hook event type: ${event.type}`);
-    const matching: Array<{ id: string }> = await manager.query(
-      `SELECT id FROM hooks
-        WHERE tenant_id = $1 AND active AND $2 = ANY(events)
-          AND (cardinality(flow_ids) = 0 OR $3::text = ANY(flow_ids))`,
-      [event.tenantId, event.type, event.flowId ?? null],
+    const matching = (await this.activeHooks(event.tenantId)).filter(
+      (h) => h.events.includes(event.type) && (h.flowIds.length === 0 || (!!event.flowId && h.flowIds.includes(event.flowId))),
     );
     if (matching.length === 0) return null;
     const data = typeof event.data === 'function' ? await event.data() : event.data;
     return this.enqueue(manager, { ...event, data }, matching.map((h) => h.id));
+  }
+
+  /** Drops the cached subscriptions of this instance, after hooks changed elsewhere than in this service. */
+  subscriptionsChanged(): void {
+    this.subscriptions.clear();
+  }
+
+  /** A tenant's active hooks, for `emit` on every result (cached: LOOKUP_TTL_MS, dropped at once on a change here). */
+  private activeHooks(tenantId: string): Promise<Array<Pick<Hook, 'id' | 'events' | 'flowIds'>>> {
+    return this.subscriptions.get(tenantId, () => this.hooks.find({ where: { tenantId, active: true }, select: { id: true, events: true, flowIds: true } }));
   }
 
   async create(tenantId: string, dto: CreateHookDto): Promise<{ hook: Hook; secret: string }> {
@@ -70,6 +80,7 @@ export class HooksService {
       active: dto.active ?? true,
       secret,
     });
+    this.subscriptionsChanged();
     return { hook: await this.get(tenantId, id), secret };
   }
 
@@ -101,12 +112,14 @@ export class HooksService {
       }
     }
     await this.hooks.save(hook);
+    this.subscriptionsChanged();
     return this.get(tenantId, id);
   }
 
   async remove(tenantId: string, id: string): Promise<void> {
     const hook = await this.get(tenantId, id);
     await this.hooks.delete({ id: hook.id });
+    this.subscriptionsChanged();
   }
 
   /** A new secret; the previous one keeps signing alongside it for 24 hours. */

@@ -1,6 +1,7 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, Repository } from 'typeorm';
+import { Repository } from 'typeorm';
+import { LookupCache } from '../../common/cache/lookup-cache.js';
 import { Clock } from '../../common/clock/clock.js';
 import { AppError } from '../../common/errors/app-error.js';
 import { paginate } from '../../common/http/pagination.js';
@@ -15,6 +16,9 @@ import { matchKey } from './match-key.js';
 
 @Injectable()
 export class InboundsService {
+  /** Each line's inbounds by match key, for every message that may start a flow (cached: LOOKUP_TTL_MS). */
+  private readonly byLine = new LookupCache<Map<string, Inbound>>();
+
   constructor(
     @InjectRepository(Inbound) private readonly inbounds: Repository<Inbound>,
     private readonly lines: LinesService,
@@ -46,6 +50,7 @@ export class InboundsService {
       }
       throw err;
     }
+    this.byLine.clear();
     return this.toDto(inbound, line.phoneNumber);
   }
 
@@ -70,11 +75,13 @@ export class InboundsService {
     const inbound = await this.inbounds.findOneBy({ id, tenantId });
     if (!inbound) throw AppError.notFound('Inbound', id);
     await this.inbounds.softDelete({ id });
+    this.byLine.clear();
   }
 
   /** The inbound of this line whose message matches `text`, if any. */
-  match(manager: EntityManager, lineId: string, text: string): Promise<Inbound | null> {
-    return manager.findOneBy(Inbound, { lineId, matchKey: matchKey(text) });
+  async match(lineId: string, text: string): Promise<Inbound | null> {
+    const byKey = await this.byLine.get(lineId, async () => new Map((await this.inbounds.findBy({ lineId })).map((i) => [i.matchKey, i])));
+    return byKey.get(matchKey(text)) ?? null;
   }
 
   private async flowOf(tenantId: string, flowId: string): Promise<void> {

@@ -1,3 +1,4 @@
+import { BatchStatement, WriteBehind } from '../../database/write-behind.js';
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
@@ -32,6 +33,17 @@ export interface ConsentState {
  * opt-out and the latest lifting opt-in, so the current state is one row whatever order the events arrive in:
  * opted out while the opt-out is at least as new as the last lift (a tie stays opted out).
  */
+/** Moves each user's latest opt-out (or lift) forward; never back, whatever order the events come in. */
+const moveState = (column: 'last_opt_out_at' | 'last_lift_at'): BatchStatement<{ tenantId: string; phone: string; at: Date }> => ({
+  sql: `INSERT INTO consent_states (tenant_id, phone, ${column})
+        SELECT tenant_id, phone, max(at) FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS s(tenant_id, phone, at)
+         GROUP BY tenant_id, phone ORDER BY tenant_id, phone
+        ON CONFLICT (tenant_id, phone) DO UPDATE SET ${column} = GREATEST(consent_states.${column}, EXCLUDED.${column})`,
+  params: (rows) => [rows.map((r) => r.tenantId), rows.map((r) => r.phone), rows.map((r) => r.at)],
+});
+const MOVE_OPT_OUT = moveState('last_opt_out_at');
+const MOVE_LIFT = moveState('last_lift_at');
+
 @Injectable()
 export class ConsentsService {
 
@@ -56,14 +68,9 @@ export class ConsentsService {
       evidence: input.evidence ?? null,
       liftsOptOut: lifts,
     });
-    await manager.insert(Consent, consent);
+    await WriteBehind.insert(manager, Consent, [consent]);
     if (input.kind === 'opt_out' || lifts) {
-      const column = input.kind === 'opt_out' ? 'last_opt_out_at' : 'last_lift_at';
-      await manager.query(
-        `INSERT INTO consent_states (tenant_id, phone, ${column}) VALUES ($1, $2, $3)
-         ON CONFLICT (tenant_id, phone) DO UPDATE SET ${column} = GREATEST(consent_states.${column}, EXCLUDED.${column})`,
-        [input.tenantId, input.phone, input.occurredAt],
-      );
+      await WriteBehind.batch(manager, input.kind === 'opt_out' ? MOVE_OPT_OUT : MOVE_LIFT, { tenantId: input.tenantId, phone: input.phone, at: input.occurredAt });
     }
     return consent;
   }

@@ -266,7 +266,7 @@ export class OutboundsService implements OnModuleInit {
     if (!outbound.isNotification && !dto.flow_id) errors.add('flow_id', 'flow_id is required: this outbound invites the user into a flow');
     errors.throwIfAny();
     if (dto.flow_id) {
-      await this.flows.assertStartable(t.tenantId, dto.flow_id, m).catch((err: unknown) => {
+      await this.flows.assertStartable(t.tenantId, dto.flow_id).catch((err: unknown) => {
         if (err instanceof AppError && err.code === ErrorCode.NOT_FOUND) throw AppError.validation('flow_id', `flow_id ${dto.flow_id} is not one of your flows`);
         throw err;
       });

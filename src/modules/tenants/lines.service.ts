@@ -1,3 +1,4 @@
+import { LookupCache } from '../../common/cache/lookup-cache.js';
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
@@ -21,11 +22,9 @@ const RULES: Record<ProviderName, { required: CredentialField[]; optional: Crede
 };
 const ALL_FIELDS: CredentialField[] = ['phone_number_id', 'waba_id', 'base_url', ...SECRET_FIELDS];
 
-const LOOKUP_TTL_MS = 10_000;
-
 @Injectable()
 export class LinesService {
-  private readonly lookups = new Map<string, { lines: WhatsappLine[]; at: number }>();
+  private readonly lookups = new LookupCache<WhatsappLine[]>();
 
   constructor(
     @InjectRepository(WhatsappLine) private readonly lines: Repository<WhatsappLine>,
@@ -98,13 +97,8 @@ export class LinesService {
     return this.cached(`waba:${wabaId}`, () => this.lines.findBy({ wabaId }));
   }
 
-  private async cached(key: string, load: () => Promise<Array<WhatsappLine | null>>): Promise<WhatsappLine[]> {
-    const hit = this.lookups.get(key);
-    if (hit && Date.now() - hit.at < LOOKUP_TTL_MS) return hit.lines;
-    const lines = (await load()).filter((l): l is WhatsappLine => l !== null);
-    if (this.lookups.size > 10_000) this.lookups.clear();
-    this.lookups.set(key, { lines, at: Date.now() });
-    return lines;
+  private cached(key: string, load: () => Promise<Array<WhatsappLine | null>>): Promise<WhatsappLine[]> {
+    return this.lookups.get(key, async () => (await load()).filter((l): l is WhatsappLine => l !== null));
   }
 
   async hasVerifyToken(token: string): Promise<boolean> {

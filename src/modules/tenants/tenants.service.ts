@@ -1,3 +1,4 @@
+import { LookupCache } from '../../common/cache/lookup-cache.js';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
@@ -8,7 +9,7 @@ import { Tenant, TenantSettings } from './entities/tenant.entity.js';
 
 @Injectable()
 export class TenantsService {
-  private readonly settingsCache = new Map<string, { settings: TenantSettings; at: number }>();
+  private readonly settingsCache = new LookupCache<TenantSettings>();
 
   constructor(@InjectRepository(Tenant) private readonly tenants: Repository<Tenant>) {}
 
@@ -27,15 +28,10 @@ export class TenantsService {
   }
 
   /**
-   * A tenant's settings for hot paths (every inbound message): cached for 10 s, dropped at once on update here; other
-   * instances see a change within 10 s.
+   * A tenant's settings for hot paths (every inbound message): cached (LOOKUP_TTL_MS), dropped at once on update here.
    */
-  async settingsOf(id: string): Promise<TenantSettings> {
-    const hit = this.settingsCache.get(id);
-    if (hit && Date.now() - hit.at < 10_000) return hit.settings;
-    const settings = (await this.get(id)).settings ?? {};
-    this.settingsCache.set(id, { settings, at: Date.now() });
-    return settings;
+  settingsOf(id: string): Promise<TenantSettings> {
+    return this.settingsCache.get(id, async () => (await this.get(id)).settings ?? {});
   }
 
   /** Merges `patch` into the tenant's settings; a null value removes the setting (back to its default). */
@@ -48,7 +44,7 @@ export class TenantsService {
       else settings[k] = v;
     }
     await this.tenants.update({ id }, { settings: settings as TenantSettings });
-    this.settingsCache.delete(id);
+    this.settingsCache.clear();
     return settings as TenantSettings;
   }
 
