@@ -1,42 +1,54 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { request, type Dispatcher } from 'undici';
 import { networkError, normaliseGraphError } from './provider-error.js';
 
 const TIMEOUT_MS = 15_000;
 
-/** JSON request to a Graph-style API; non-2xx answers become normalised ProviderErrors. */
+/**
+ * JSON request to a Graph-style API; non-2xx answers become normalised ProviderErrors. Sent with undici's `request`,
+ * which costs a fraction of the CPU of `fetch` per call: this is the path of every outgoing message.
+ */
 export async function graphRequest<T>(url: string, init: { method?: string; headers: Record<string, string>; body?: unknown }): Promise<T> {
-  let res: Response;
+  let status: number;
+  let text: string;
   try {
-    res = await fetch(url, {
-      method: init.method ?? 'GET',
+    const res = await request(url, {
+      method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
       headers: { ...init.headers, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) },
       body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
-      signal: AbortSignal.timeout(TIMEOUT_MS),
+      headersTimeout: TIMEOUT_MS,
+      bodyTimeout: TIMEOUT_MS,
     });
+    status = res.statusCode;
+    text = await res.body.text().catch(() => '');
   } catch (err) {
     throw networkError(err);
   }
-  const text = await res.text().catch(() => '');
   let json: unknown = null;
   try {
     json = text ? JSON.parse(text) : null;
   } catch {
     json = null;
   }
-  if (!res.ok) throw normaliseGraphError(res.status, json);
+  if (status < 200 || status >= 300) throw normaliseGraphError(status, json);
   return json as T;
 }
 
 /** Raw bytes (media downloads). */
 export async function binaryRequest(url: string, headers: Record<string, string>): Promise<{ data: Buffer; mimeType: string }> {
-  let res: Response;
+  let res: Dispatcher.ResponseData;
   try {
-    res = await fetch(url, { headers, signal: AbortSignal.timeout(60_000) });
+    res = await request(url, { headers, headersTimeout: 60_000, bodyTimeout: 60_000 });
   } catch (err) {
     throw networkError(err);
   }
-  if (!res.ok) throw normaliseGraphError(res.status, await res.json().catch(() => null));
-  return { data: Buffer.from(await res.arrayBuffer()), mimeType: res.headers.get('content-type') ?? 'application/octet-stream' };
+  if (res.statusCode < 200 || res.statusCode >= 300) throw normaliseGraphError(res.statusCode, await res.body.json().catch(() => null));
+  try {
+    const type = res.headers['content-type'];
+    return { data: Buffer.from(await res.body.arrayBuffer()), mimeType: (Array.isArray(type) ? type[0] : type) ?? 'application/octet-stream' };
+  } catch (err) {
+    throw networkError(err);
+  }
 }
 
 /** `X-Hub-Signature-256: sha256=<hex>` over the raw body with the app secret, compared in constant time. */

@@ -5,6 +5,7 @@ import { Webhook } from 'standardwebhooks';
 import { DataSource } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
 import { AppConfig } from '../../config/app-config.js';
+import { request, type Dispatcher } from 'undici';
 import { HooksService } from './hooks.service.js';
 import { HostResolver, ssrfCheck } from './url-guard.js';
 
@@ -319,7 +320,8 @@ export class HookDispatcher implements OnApplicationBootstrap, BeforeApplication
     const signedAt = new Date();
     const signature = secrets.map((s) => new Webhook(s).sign(row.event_id, signedAt, body)).join(' ');
     try {
-      const res = await fetch(row.url, {
+      // undici's `request` follows no redirects: a 3xx is the receiver's answer, not a place to go.
+      const res = await request(row.url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -329,36 +331,32 @@ export class HookDispatcher implements OnApplicationBootstrap, BeforeApplication
           'webhook-signature': signature,
         },
         body,
-        redirect: 'manual',
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
       // The status decides; a body that is slow or broken only costs its excerpt.
-      const ok = res.status >= 200 && res.status < 300;
+      const ok = res.statusCode >= 200 && res.statusCode < 300;
       const latencyMs = elapsed();
-      const excerpt = await readExcerpt(res).catch(() => null);
-      return { ok, httpStatus: res.status, latencyMs, error: ok ? null : `HTTP_${res.status}`, excerpt };
+      const excerpt = await readExcerpt(res.body).catch(() => null);
+      return { ok, httpStatus: res.statusCode, latencyMs, error: ok ? null : `HTTP_${res.statusCode}`, excerpt };
     } catch (err) {
-      const e = err as Error & { cause?: { code?: string; message?: string } };
-      const error = e.name === 'TimeoutError' ? 'TIMEOUT' : `CONNECTION_FAILED: ${e.cause?.code ?? e.cause?.message ?? e.message}`;
+      const e = err as Error & { code?: string; cause?: { code?: string; message?: string } };
+      const error = e.name === 'TimeoutError' ? 'TIMEOUT' : `CONNECTION_FAILED: ${e.code ?? e.cause?.code ?? e.cause?.message ?? e.message}`;
       return { ok: false, httpStatus: null, latencyMs: elapsed(), error, excerpt: null };
     }
   }
 }
 
 /** The first characters of a response body, reading no more of it than needed. */
-async function readExcerpt(res: Response): Promise<string | null> {
-  if (!res.body) return null;
-  const reader = res.body.getReader();
+async function readExcerpt(body: Dispatcher.ResponseData['body']): Promise<string | null> {
   const decoder = new TextDecoder();
   let text = '';
   try {
-    while (text.length < EXCERPT_CHARS) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
+    for await (const chunk of body) {
+      text += decoder.decode(chunk as Buffer, { stream: true });
+      if (text.length >= EXCERPT_CHARS) break;
     }
   } finally {
-    await reader.cancel().catch(() => undefined);
+    body.destroy();
   }
   return text.length > 0 ? text.slice(0, EXCERPT_CHARS) : null;
 }
