@@ -3,11 +3,19 @@ import pg from 'pg';
 import { FakeGraph, type SentMessage } from '../test/fakes/fake-graph.js';
 import { benchDatabase, httpJson, percentile, startService } from './support.js';
 
-const USERS = 400;
+const USERS = Number(process.env.BENCH_USERS ?? 400);
 const QUESTIONS = 5;
+/**
+ * WhatsApp lines the users are spread over (BENCH_LINES, default 2). Each line is at WhatsApp's highest throughput,
+ * 1,000 messages/s, and the send queue keeps each under it (about 980 sends/s): with one line, the line and not the
+ * engine sets the ceiling.
+ */
+const LINES = Number(process.env.BENCH_LINES ?? 2);
 const APP_SECRET = 'bench-app-secret';
-const PNID = '900000000002';
 const TOKEN = 'bench-token';
+const lineOf = (u: number) => u % LINES;
+const pnid = (l: number) => String(900000000002 + l);
+const linePhone = (l: number) => String(573001230000 + l);
 
 const FLOW = {
   name: 'bench',
@@ -17,12 +25,12 @@ const FLOW = {
   ],
 };
 
-function webhook(from: string, text: string, seq: number): string {
+function webhook(line: number, from: string, text: string, seq: number): string {
   return JSON.stringify({
     object: 'whatsapp_business_account',
     entry: [{ id: '800000000002', changes: [{ field: 'messages', value: {
       messaging_product: 'whatsapp',
-      metadata: { display_phone_number: '573001230000', phone_number_id: PNID },
+      metadata: { display_phone_number: linePhone(line), phone_number_id: pnid(line) },
       contacts: [{ profile: { name: 'Bench' }, wa_id: from }],
       messages: [{ from, id: `wamid.CONV${from}.${seq}`, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: text } }],
     } }] }],
@@ -49,14 +57,17 @@ export default async function run(): Promise<void> {
     const tenant = JSON.parse((await httpJson('POST', `${svc.url}/v1/admin/tenants`, JSON.stringify({ name: 'bench' }), adminHeaders)).body);
     const key = JSON.parse((await httpJson('POST', `${svc.url}/v1/admin/tenants/${tenant.id}/api-keys`, '{}', adminHeaders)).body).key;
     const api = { 'x-api-key': key };
-    await httpJson('POST', `${svc.url}/v1/whatsapp/numbers`, JSON.stringify({ phone_number: '+573001230000', provider: 'cloud_api', phone_number_id: PNID, waba_id: '800000000002', access_token: TOKEN, app_secret: APP_SECRET, verify_token: 'v', throughput_mps: 1000 }), api);
     const flow = JSON.parse((await httpJson('POST', `${svc.url}/v1/flows`, JSON.stringify(FLOW), api)).body);
-    await httpJson('POST', `${svc.url}/v1/whatsapp/inbounds`, JSON.stringify({ waba_phone_number: '+573001230000', flow_id: flow.id, inbound_message: 'empezar' }), api);
+    for (let l = 0; l < LINES; l++) {
+      const line = { phone_number: `+${linePhone(l)}`, provider: 'cloud_api', phone_number_id: pnid(l), waba_id: '800000000002', access_token: TOKEN, app_secret: APP_SECRET, verify_token: 'v', throughput_mps: 1000 };
+      await httpJson('POST', `${svc.url}/v1/whatsapp/numbers`, JSON.stringify(line), api);
+      await httpJson('POST', `${svc.url}/v1/whatsapp/inbounds`, JSON.stringify({ waba_phone_number: `+${linePhone(l)}`, flow_id: flow.id, inbound_message: 'empezar' }), api);
+    }
 
     const waiting = new Map<string, (m: SentMessage) => void>();
     fake.onSent = (m) => waiting.get(m.to)?.(m);
     const post = (from: string, text: string, seq: number) => {
-      const body = webhook(from, text, seq);
+      const body = webhook(lineOf(Number(from) - 573100000000), from, text, seq);
       return httpJson('POST', `${svc.url}/v1/whatsapp/webhook`, body, { 'x-hub-signature-256': 'sha256=' + createHmac('sha256', APP_SECRET).update(body).digest('hex') });
     };
     /** Posts a message and resolves when the fake Graph API receives the user's next prompt. */
@@ -84,7 +95,7 @@ export default async function run(): Promise<void> {
     const seconds = (performance.now() - t0) / 1000;
     const done = (await admin.query(`SELECT count(*)::int AS n FROM processes WHERE status = 'succeeded'`)).rows[0].n;
     const sorted = latencies.sort((a, b) => a - b);
-    console.log(`users:                ${USERS}, ${QUESTIONS} questions each; processes succeeded: ${done}${split ? ' (ingress and workers in two instances)' : ''}`);
+    console.log(`users:                ${USERS} on ${LINES} line(s) of 1,000 msg/s, ${QUESTIONS} questions each; processes succeeded: ${done}${split ? ' (ingress and workers in two instances)' : ''}`);
     console.log(`answers processed:    ${Math.round(latencies.length / seconds)} answers/s end to end (${latencies.length} answers in ${seconds.toFixed(1)} s)`);
     console.log(`answer → next prompt: p50 ${percentile(sorted, 50).toFixed(0)} ms, p99 ${percentile(sorted, 99).toFixed(0)} ms`);
     console.log(`service peak RSS:     ${svc.peakRssMb()} MB${worker ? ` (ingress), ${worker.peakRssMb()} MB (workers)` : ''}`);

@@ -20,7 +20,7 @@ import { WebhookInboxService } from './webhook-inbox.service.js';
 
 const BATCH = 100;
 /** Events applied at once (each in its own transaction and connection). */
-const CONCURRENCY = 8;
+const CONCURRENCY = 2;
 const LEASE_MS = 60_000;
 /** A status can arrive before the send that caused it is recorded; such events are retried for a while. */
 const MAX_ATTEMPTS = 8;
