@@ -1,6 +1,21 @@
-import type { EntityManager, EntityTarget, ObjectLiteral, QueryRunner } from 'typeorm';
+import type { EntityManager, EntityMetadata, EntityTarget, ObjectLiteral, QueryRunner } from 'typeorm';
 
 type Target = EntityTarget<ObjectLiteral>;
+
+/** The properties a row sets (undefined ones take the column's default). */
+const definedKeys = (row: ObjectLiteral): string[] => Object.keys(row).filter((k) => row[k] !== undefined).sort();
+
+/** Rows grouped by the properties they set, in the order of their first row. */
+function byShape(rows: ReadonlyArray<readonly [ObjectLiteral, string[]]>): Array<[string[], ObjectLiteral[]]> {
+  const groups = new Map<string, [string[], ObjectLiteral[]]>();
+  for (const [row, keys] of rows) {
+    const shape = keys.join(',');
+    const group = groups.get(shape);
+    if (group) group[1].push(row);
+    else groups.set(shape, [keys, [row]]);
+  }
+  return [...groups.values()];
+}
 
 /** A statement that writes any number of rows at once (typically from `unnest` of one array per column). */
 export interface BatchStatement<T> {
@@ -59,12 +74,7 @@ export class WriteBehind {
     this.batches = new Map();
     this.flushing = true;
     try {
-      for (const [target, rows] of inserts) {
-        // Keep each statement well under PostgreSQL's 65,535 bind parameters.
-        for (let i = 0; i < rows.length; i += 1000) {
-          await this.m.createQueryBuilder().insert().into(target).values(rows.slice(i, i + 1000)).updateEntity(false).execute();
-        }
-      }
+      for (const [target, rows] of inserts) await this.writeInserts(target, rows);
       for (const [target, byId] of updates) await this.writeUpdates(target, byId);
       for (const [statement, rows] of batches) await this.m.query(statement.sql, statement.params(rows as never[]));
     } finally {
@@ -96,34 +106,50 @@ export class WriteBehind {
     byId.set(id, { ...byId.get(id), ...patch });
   }
 
+  /**
+   * One `INSERT … SELECT FROM unnest(…)` per set of given columns: one bind parameter per column whatever the number
+   * of rows (TypeORM's multi-row VALUES costs one per value, and much CPU to build).
+   */
+  private async writeInserts(target: Target, rows: ObjectLiteral[]): Promise<void> {
+    const meta = this.m.connection.getMetadata(target);
+    for (const [properties, group] of byShape(rows.map((row) => [row, definedKeys(row)] as const))) {
+      const { columns, arrays } = this.columnArrays(meta, properties, group);
+      const names = columns.map((c) => `"${c.databaseName}"`).join(', ');
+      await this.m.query(`INSERT INTO "${meta.tableName}" (${names}) SELECT * FROM unnest(${arrays.types}) AS v(${names})`, arrays.params);
+    }
+  }
+
   /** One `UPDATE … FROM unnest(…)` per set of updated columns. */
   private async writeUpdates(target: Target, byId: Map<string, ObjectLiteral>): Promise<void> {
     const meta = this.m.connection.getMetadata(target);
-    const driver = this.m.connection.driver;
-    const key = meta.primaryColumns[0];
-    const groups = new Map<string, Array<[string, ObjectLiteral]>>();
-    for (const entry of byId) {
-      const shape = Object.keys(entry[1]).sort().join(',');
-      groups.set(shape, [...(groups.get(shape) ?? []), entry]);
-    }
-    for (const [shape, entries] of groups) {
-      const columns = shape.split(',').map((property) => {
-        const column = meta.findColumnWithPropertyName(property);
-        if (!column) throw new Error(`${meta.name} has no column ${property}`);
-        return column;
-      });
-      const all = [key, ...columns];
-      const params = all.map((column, i) =>
-        entries.map(([id, patch]) => driver.preparePersistentValue(i === 0 ? id : patch[column.propertyName], column) as unknown),
-      );
-      const types = all.map((column, i) => `$${i + 1}::${driver.normalizeType(column)}[]`);
-      const names = all.map((column) => `"${column.databaseName}"`);
+    const key = meta.primaryColumns[0].propertyName;
+    const rows = [...byId].map(([id, patch]) => ({ ...patch, [key]: id }));
+    for (const [properties, group] of byShape(rows.map((row) => [row, [key, ...definedKeys(row).filter((p) => p !== key)]] as const))) {
+      const { columns, arrays } = this.columnArrays(meta, properties, group);
+      const names = columns.map((c) => `"${c.databaseName}"`);
       await this.m.query(
         `UPDATE "${meta.tableName}" AS t SET ${names.slice(1).map((n) => `${n} = v.${n}`).join(', ')}
-           FROM unnest(${types.join(', ')}) AS v(${names.join(', ')}) WHERE t.${names[0]} = v.${names[0]}`,
-        params,
+           FROM unnest(${arrays.types}) AS v(${names.join(', ')}) WHERE t.${names[0]} = v.${names[0]}`,
+        arrays.params,
       );
     }
+  }
+
+  /** The columns of `properties`, and one typed array parameter per column holding the rows' values. */
+  private columnArrays(meta: EntityMetadata, properties: string[], rows: ObjectLiteral[]) {
+    const driver = this.m.connection.driver;
+    const columns = properties.map((property) => {
+      const column = meta.findColumnWithPropertyName(property);
+      if (!column) throw new Error(`${meta.name} has no column ${property}`);
+      return column;
+    });
+    return {
+      columns,
+      arrays: {
+        types: columns.map((column, i) => `$${i + 1}::${driver.normalizeType(column)}[]`).join(', '),
+        params: columns.map((column) => rows.map((row) => driver.preparePersistentValue(row[column.propertyName], column) as unknown)),
+      },
+    };
   }
 
   private primaryProperty(target: Target): string {
