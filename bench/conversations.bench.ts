@@ -48,7 +48,8 @@ export default async function run(): Promise<void> {
   const env = { DATABASE_URL: db.url, ADMIN_TOKEN: 'bench-admin-token-123456', GRAPH_API_BASE_URL: fake.baseUrl, GRAPH_API_VERSION: 'v23.0' };
   // BENCH_SPLIT=true: one instance takes the webhooks (workers off), another runs the workers, on the same database.
   const split = process.env.BENCH_SPLIT === 'true';
-  const svc = await startService({ ...env, WORKERS_ENABLED: split ? 'false' : 'true' });
+  // BENCH_PROCESSES: the service's PROCESSES (Node.js processes serving the one instance; default 2, one per core).
+  const svc = await startService({ ...env, WORKERS_ENABLED: split ? 'false' : 'true', PROCESSES: process.env.BENCH_PROCESSES ?? '2' });
   const worker = split ? await startService({ ...env, WORKERS_ENABLED: 'true' }) : null;
   const admin = new pg.Client({ connectionString: db.url });
   await admin.connect();
@@ -96,6 +97,7 @@ export default async function run(): Promise<void> {
     const done = (await admin.query(`SELECT count(*)::int AS n FROM processes WHERE status = 'succeeded'`)).rows[0].n;
     const sorted = latencies.sort((a, b) => a - b);
     console.log(`users:                ${USERS} on ${LINES} line(s) of 1,000 msg/s, ${QUESTIONS} questions each; processes succeeded: ${done}${split ? ' (ingress and workers in two instances)' : ''}`);
+    console.log(`service:              PROCESSES=${process.env.BENCH_PROCESSES ?? '2'}`);
     console.log(`answers processed:    ${Math.round(latencies.length / seconds)} answers/s end to end (${latencies.length} answers in ${seconds.toFixed(1)} s)`);
     console.log(`answer → next prompt: p50 ${percentile(sorted, 50).toFixed(0)} ms, p99 ${percentile(sorted, 99).toFixed(0)} ms`);
     console.log(`service peak RSS:     ${svc.peakRssMb()} MB${worker ? ` (ingress), ${worker.peakRssMb()} MB (workers)` : ''}`);

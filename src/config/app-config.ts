@@ -51,6 +51,13 @@ export class AppConfig {
   @IsOptional() @IsInt() @Min(0) @Transform(({ value }) => (value === undefined ? value : Number(value)))
   SANDBOX_APPROVAL_DELAY_SECONDS: number = 0;
 
+  /**
+   * Node.js processes serving this instance on one port (each runs the API and the workers; they share the
+   * database as separate instances would). More than 1 uses more than one CPU core.
+   */
+  @IsOptional() @IsInt() @Min(1) @Max(64) @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  PROCESSES: number = 1;
+
   /** Run the in-process workers (webhook processing, send queue, hook dispatch, crons). */
   @IsOptional() @Transform(toBool)
   WORKERS_ENABLED: boolean = true;
@@ -69,6 +76,7 @@ export class ConfigError extends Error {}
 const KEYS = [
   'PORT', 'DATABASE_URL', 'DATA_DIR', 'EMBEDDED_PG_PORT', 'ADMIN_TOKEN', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'PUBLIC_URL',
   'ALLOW_LOCAL_URLS', 'GRAPH_API_BASE_URL', 'GRAPH_API_VERSION', 'SANDBOX_APPROVAL_DELAY_SECONDS', 'WORKERS_ENABLED',
+  'PROCESSES',
 ] as const;
 
 /** Parses and validates an environment; throws ConfigError with one line per bad variable. */

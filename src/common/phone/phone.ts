@@ -1,13 +1,20 @@
+import { LRUCache } from 'lru-cache';
 import { registerDecorator, ValidationOptions } from 'class-validator';
 import { parsePhoneNumberFromString, type CountryCode, getCountryCallingCode, isSupportedCountry } from 'libphonenumber-js/max';
+
+/** Numbers seen recently: every inbound message is normalised several times, and the same users write again and again. */
+const recent = new LRUCache<string, { e164: string | null }>({ max: 10_000 });
 
 /** E.164 (`+573001234567`) of a full international number, or null when it is not a valid number. */
 export function toE164(input: string): string | null {
   if (typeof input !== 'string') return null;
+  const hit = recent.get(input);
+  if (hit) return hit.e164;
   const cleaned = input.trim();
-  if (!/^\+?[\d\s().-]{6,20}$/.test(cleaned)) return null;
-  const parsed = parsePhoneNumberFromString(cleaned.startsWith('+') ? cleaned : `+${cleaned}`);
-  return parsed?.isValid() ? parsed.number : null;
+  const parsed = /^\+?[\d\s().-]{6,20}$/.test(cleaned) ? parsePhoneNumberFromString(cleaned.startsWith('+') ? cleaned : `+${cleaned}`) : undefined;
+  const e164 = parsed?.isValid() ? parsed.number : null;
+  recent.set(input, { e164 });
+  return e164;
 }
 
 /**

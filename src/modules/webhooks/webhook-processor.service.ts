@@ -76,11 +76,16 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
     private readonly hooks: HooksService,
     inbox: WebhookInboxService,
   ) {
-    inbox.onStored(() => this.worker.wake());
+    inbox.onStored(() => this.wake());
   }
 
   onApplicationBootstrap(): void {
     if (this.config.WORKERS_ENABLED) this.worker.start();
+  }
+
+  /** Cuts the idle wait short: new events were stored (here, or by another process of this instance). */
+  wake(): void {
+    this.worker.wake();
   }
 
   async onApplicationShutdown(): Promise<void> {
