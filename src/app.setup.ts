@@ -7,7 +7,7 @@ import { AllExceptionsFilter } from './common/errors/all-exceptions.filter.js';
 import { createValidationPipe } from './common/errors/validation.js';
 import { bodyParserErrors, bodyParsers } from './common/http/body-parsers.js';
 import { requestId } from './common/http/request-id.js';
-import { webhookFastPath } from './modules/webhooks/webhook-fast-path.js';
+import { installWebhookFastPath } from './modules/webhooks/webhook-fast-path.js';
 import { WebhooksService } from './modules/webhooks/webhooks.service.js';
 
 /** HTTP concerns shared by main.ts, the tests and the OpenAPI export. The app must be created with bodyParser: false. */
@@ -15,10 +15,10 @@ export function configureApp(app: INestApplication, config: AppConfig): void {
   const errors = new AllExceptionsFilter();
   (app.getHttpAdapter().getInstance() as { disable(setting: string): void }).disable('x-powered-by');
   app.useLogger(app.get(Logger));
+  // Meta's webhook calls are the hot path (thousands a second): served ahead of express and Nest, by the same
+  // service the documented controller uses.
+  installWebhookFastPath(app.getHttpServer(), app.get(WebhooksService), config.BODY_LIMIT_BYTES, errors);
   app.use(requestId);
-  // Meta's webhook calls are the hot path (thousands a second): served here, ahead of helmet and Nest's routing,
-  // by the same service the documented controller uses.
-  app.use(...webhookFastPath(app.get(WebhooksService), config.BODY_LIMIT_BYTES, errors));
   // Swagger UI needs inline scripts and styles; everything else gets helmet's defaults.
   app.use(helmet({ contentSecurityPolicy: false }));
   app.use(...bodyParsers(config.BODY_LIMIT_BYTES), bodyParserErrors);

@@ -80,4 +80,64 @@ describe('webhook hot path', () => {
     const res = await t.http.post('/v1/whatsapp/webhook').set('Content-Type', 'application/json').send('{}');
     expect(res.headers['x-powered-by']).toBeUndefined();
   });
+
+  it('answers bad bodies in the common error shape, with the request id', async () => {
+    const bad = await t.http.post('/v1/whatsapp/webhook?x=1').set('Content-Type', 'application/json').set('X-Request-Id', 'req-1').send('{"entry": [');
+    expect(bad.status).toBe(400);
+    expect(bad.headers['content-type']).toMatch(/^application\/json/);
+    expect(bad.headers['x-request-id']).toBe('req-1');
+    expect(bad.body).toEqual({ statusCode: 400, code: 'MALFORMED_BODY', message: expect.any(String), requestId: 'req-1' });
+
+    const notObject = await t.http.post('/v1/whatsapp/webhook').set('Content-Type', 'application/json').send('[1]');
+    expect(notObject.status).toBe(400);
+    expect(notObject.body.code).toBe('MALFORMED_BODY');
+
+    const unsigned = await t.http.post('/v1/whatsapp/webhook').set('Content-Type', 'application/json').send(JSON.stringify({ object: 'whatsapp_business_account', entry: [] }));
+    expect(unsigned.status).toBe(200);
+    expect(unsigned.body).toEqual({ received: true });
+    expect(unsigned.headers['x-request-id']).toMatch(/^[\w-]{36}$/);
+  });
+
+  /** A POST straight through Node's client (supertest re-encodes Buffers sent as JSON). */
+  async function rawPost(headers: Record<string, string>, chunks: Array<string | Buffer>): Promise<{ status: number; body: { code?: string; received?: boolean } }> {
+    const { request } = await import('node:http');
+    const server = t.app.getHttpServer();
+    if (!server.listening) await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    return new Promise((resolve, reject) => {
+      const req = request({ port, host: '127.0.0.1', method: 'POST', path: '/v1/whatsapp/webhook', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+        const got: Buffer[] = [];
+        res.on('data', (c: Buffer) => got.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(got).toString() || '{}') }));
+      });
+      req.on('error', reject);
+      for (const c of chunks) req.write(c);
+      req.end();
+    });
+  }
+
+  it('refuses a body over BODY_LIMIT_BYTES with 413, announced or not', async () => {
+    const big = JSON.stringify({ object: 'whatsapp_business_account', pad: 'x'.repeat(1_100_000) });
+    const announced = await t.http.post('/v1/whatsapp/webhook').set('Content-Type', 'application/json').send(big);
+    expect(announced.status).toBe(413);
+    expect(announced.body.code).toBe('PAYLOAD_TOO_LARGE');
+    // Chunked, without Content-Length: counted as it arrives.
+    const chunked = await rawPost({ 'transfer-encoding': 'chunked' }, Array.from({ length: 12 }, () => 'x'.repeat(100_000)));
+    expect(chunked.status).toBe(413);
+    expect(chunked.body.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('reads a compressed body, and refuses an unknown encoding with 415', async () => {
+    const { gzipSync, deflateSync } = await import('node:zlib');
+    const envelope = JSON.stringify({ object: 'whatsapp_business_account', entry: [] });
+    expect(await rawPost({ 'content-encoding': 'gzip' }, [gzipSync(envelope)])).toEqual({ status: 200, body: { received: true } });
+    expect(await rawPost({ 'content-encoding': 'deflate' }, [deflateSync(envelope)])).toEqual({ status: 200, body: { received: true } });
+    // Limited by the decoded size, not the compressed one.
+    const bomb = await rawPost({ 'content-encoding': 'gzip' }, [gzipSync(' '.repeat(2_000_000))]);
+    expect(bomb.status).toBe(413);
+    const broken = await rawPost({ 'content-encoding': 'gzip' }, [Buffer.from('not gzip')]);
+    expect(broken).toEqual({ status: 400, body: expect.objectContaining({ code: 'MALFORMED_BODY' }) });
+    const unknown = await rawPost({ 'content-encoding': 'zstd' }, ['{}']);
+    expect(unknown).toEqual({ status: 415, body: expect.objectContaining({ code: 'UNSUPPORTED_MEDIA_TYPE' }) });
+  });
 });

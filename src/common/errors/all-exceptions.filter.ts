@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { QueryFailedError } from 'typeorm';
 import { AppError, ErrorCode } from './app-error.js';
 
@@ -26,12 +27,16 @@ export class AllExceptionsFilter implements ExceptionFilter {
   }
 
   /** Answers `exception` in the common error shape (also used by handlers that run outside Nest's pipeline). */
-  send(exception: unknown, req: Request & { id?: string }, res: Response): void {
+  send(exception: unknown, req: { id?: string }, res: ServerResponse): void {
     const body = this.toBody(exception);
     if (body.statusCode >= 500) this.logger.error({ err: exception, requestId: req.id }, 'unhandled error');
     if (res.headersSent) return;
+    const json = JSON.stringify({ ...body, requestId: String(req.id ?? '') });
+    res.statusCode = body.statusCode;
     // An endpoint may have set another content type (the webhook handshake answers text/plain).
-    res.status(body.statusCode).type('application/json').send(JSON.stringify({ ...body, requestId: String(req.id ?? '') }));
+    res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.setHeader('content-length', Buffer.byteLength(json));
+    res.end(json);
   }
 
   private toBody(exception: unknown): { statusCode: number; code: string; message: string; details?: unknown } {

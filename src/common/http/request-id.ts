@@ -1,10 +1,16 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 
-/** Gives every request an id (the caller's `X-Request-Id` when sane), echoed in the response and in every log line. */
+/** The caller's `X-Request-Id` when sane, else a new one. */
+export function requestIdOf(headers: IncomingHttpHeaders): string {
+  const incoming = headers['x-request-id'];
+  return typeof incoming === 'string' && /^[\w.-]{1,100}$/.test(incoming) ? incoming : randomUUID();
+}
+
+/** Gives every request an id, echoed in the response and in every log line. */
 export function requestId(req: Request & { id?: string }, res: Response, next: NextFunction): void {
-  const incoming = req.headers['x-request-id'];
-  req.id = typeof incoming === 'string' && /^[\w.-]{1,100}$/.test(incoming) ? incoming : randomUUID();
+  req.id = requestIdOf(req.headers);
   res.setHeader('x-request-id', req.id);
   next();
 }

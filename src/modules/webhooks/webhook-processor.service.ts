@@ -18,9 +18,9 @@ import { LinesService } from '../tenants/lines.service.js';
 import { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
 import { WebhookInboxService } from './webhook-inbox.service.js';
 
-const BATCH = 100;
+const BATCH = 200;
 /** Events applied at once (each in its own transaction and connection). */
-const CONCURRENCY = 2;
+const CONCURRENCY = 1;
 const LEASE_MS = 60_000;
 /** A status can arrive before the send that caused it is recorded; such events are retried for a while. */
 const MAX_ATTEMPTS = 8;

@@ -22,7 +22,7 @@ export class WebhooksController {
   }
 
   /**
-   * Documents the route. Requests are answered by `webhookFastPath` (mounted ahead of Nest in app.setup.ts), which
+   * Documents the route. Requests are answered by `installWebhookFastPath` (ahead of express and Nest, app.setup.ts), which
    * calls the same service; this handler only runs if that mount is removed.
    */
   @Post()
