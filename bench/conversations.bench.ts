@@ -3,7 +3,7 @@ import pg from 'pg';
 import { FakeGraph, type SentMessage } from '../test/fakes/fake-graph.js';
 import { benchDatabase, httpJson, percentile, startService } from './support.js';
 
-const USERS = Number(process.env.BENCH_USERS ?? 400);
+const USERS = Number(process.env.BENCH_USERS ?? 1200);
 const QUESTIONS = 5;
 /**
  * WhatsApp lines the users are spread over (BENCH_LINES, default 2). Each line is at WhatsApp's highest throughput,
@@ -48,8 +48,8 @@ export default async function run(): Promise<void> {
   const env = { DATABASE_URL: db.url, ADMIN_TOKEN: 'bench-admin-token-123456', GRAPH_API_BASE_URL: fake.baseUrl, GRAPH_API_VERSION: 'v23.0' };
   // BENCH_SPLIT=true: one instance takes the webhooks (workers off), another runs the workers, on the same database.
   const split = process.env.BENCH_SPLIT === 'true';
-  // BENCH_PROCESSES: the service's PROCESSES (Node.js processes serving the one instance; default 2, one per core).
-  const svc = await startService({ ...env, WORKERS_ENABLED: split ? 'false' : 'true', PROCESSES: process.env.BENCH_PROCESSES ?? '2' });
+  // BENCH_PROCESSES: the service's PROCESSES (Node.js processes serving the one instance; default 1).
+  const svc = await startService({ ...env, WORKERS_ENABLED: split ? 'false' : 'true', PROCESSES: process.env.BENCH_PROCESSES ?? '1' });
   const worker = split ? await startService({ ...env, WORKERS_ENABLED: 'true' }) : null;
   const admin = new pg.Client({ connectionString: db.url });
   await admin.connect();
@@ -85,20 +85,28 @@ export default async function run(): Promise<void> {
       });
 
     const latencies: number[] = [];
+    const finishedAt: number[] = [];
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: USERS }, async (_, u) => {
         const from = String(573100000000 + u);
         await exchange(from, 'empezar', 0);
-        for (let q = 1; q <= QUESTIONS; q++) latencies.push(await exchange(from, `respuesta ${q}`, q));
+        for (let q = 1; q <= QUESTIONS; q++) {
+          latencies.push(await exchange(from, `respuesta ${q}`, q));
+          finishedAt.push(performance.now());
+        }
       }),
     );
     const seconds = (performance.now() - t0) / 1000;
     const done = (await admin.query(`SELECT count(*)::int AS n FROM processes WHERE status = 'succeeded'`)).rows[0].n;
     const sorted = latencies.sort((a, b) => a - b);
     console.log(`users:                ${USERS} on ${LINES} line(s) of 1,000 msg/s, ${QUESTIONS} questions each; processes succeeded: ${done}${split ? ' (ingress and workers in two instances)' : ''}`);
-    console.log(`service:              PROCESSES=${process.env.BENCH_PROCESSES ?? '2'}`);
+    console.log(`service:              PROCESSES=${process.env.BENCH_PROCESSES ?? '1'}`);
     console.log(`answers processed:    ${Math.round(latencies.length / seconds)} answers/s end to end (${latencies.length} answers in ${seconds.toFixed(1)} s)`);
+    // Without the ramp-up (all users starting at once) and the tail (the last users finishing alone).
+    const done10 = percentile(finishedAt, 10);
+    const done90 = percentile(finishedAt, 90);
+    console.log(`steady state:         ${Math.round((0.8 * finishedAt.length) / ((done90 - done10) / 1000))} answers/s (between the 10th and 90th percentile of answer completion)`);
     console.log(`answer → next prompt: p50 ${percentile(sorted, 50).toFixed(0)} ms, p99 ${percentile(sorted, 99).toFixed(0)} ms`);
     console.log(`service peak RSS:     ${svc.peakRssMb()} MB${worker ? ` (ingress), ${worker.peakRssMb()} MB (workers)` : ''}`);
     const stages = (
