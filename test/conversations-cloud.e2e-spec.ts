@@ -52,6 +52,24 @@ describe('conversation engine through the Cloud API', () => {
     expect(await processOf(`+${from}`)).toMatchObject({ status: 'succeeded', answers: { plan: { value: 'pro' } } });
   });
 
+  it('applies many users\' calls in one transaction, and one user\'s start and answer in one call, in order', async () => {
+    const [a, b, c] = ['573007770101', '573007770102', '573007770103'];
+    await post(FakeGraph.textMessage({ ...base, from: a, text: 'empezar' }));
+    await work();
+    // A answers, B starts, and C starts and answers in the same call: all claimed and applied together.
+    await post(FakeGraph.textMessage({ ...base, from: a, text: 'a@example.com' }));
+    await post(FakeGraph.textMessage({ ...base, from: b, text: 'empezar' }));
+    await post(FakeGraph.batch(FakeGraph.textMessage({ ...base, from: c, text: 'empezar' }), FakeGraph.textMessage({ ...base, from: c, text: 'c@example.com' })));
+    expect(await s.t.app.get(WebhookProcessorService).processPending()).toBe(3);
+    await s.t.app.get(SendQueueService).drain();
+    expect(await processOf(`+${a}`)).toMatchObject({ status: 'pending', answers: { email: { value: 'a@example.com', valid: true } } });
+    expect(await processOf(`+${b}`)).toMatchObject({ status: 'pending', answers: {} });
+    expect(await processOf(`+${c}`)).toMatchObject({ status: 'pending', answers: { email: { value: 'c@example.com', valid: true } } });
+    expect(s.fake.sentTo(c).map((m) => m.type)).toEqual(['text', 'interactive']);
+    const [{ n }] = await s.t.db.query(`SELECT count(*)::int AS n FROM webhook_events WHERE status = 'pending'`);
+    expect(n).toBe(0);
+  });
+
   it('runs a flow with every step type from signed webhooks, media downloaded from the Graph API', async () => {
     const every = {
       name: 'every step',

@@ -1,5 +1,6 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { WriteBehind, type BatchStatement } from '../src/database/write-behind.js';
+import { ApiKey } from '../src/modules/tenants/entities/api-key.entity.js';
 import { Tenant } from '../src/modules/tenants/entities/tenant.entity.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 
@@ -54,6 +55,15 @@ describe('write-behind', () => {
       { id: 'TENWB2', name: 'dos', settings: { fallback_text: 'z' } },
       { id: 'TENWB3', name: 'tres', settings: { fallback_text: 'y' } },
     ]);
+  });
+
+  it('inserts rows after the rows their foreign keys point to, whatever order they were held in', async () => {
+    await t.db.transaction(async (m) => {
+      WriteBehind.attach(m);
+      await WriteBehind.insert(m, ApiKey, [{ id: 'KEYFK1', tenantId: 'TENFK1', name: 'k', keyPrefix: 'tgk_x', keyHash: 'h' }]);
+      await WriteBehind.insert(m, Tenant, [{ id: 'TENFK1', name: 'parent' }]);
+    });
+    expect(await t.db.query(`SELECT id, tenant_id FROM api_keys WHERE id = 'KEYFK1'`)).toEqual([{ id: 'KEYFK1', tenant_id: 'TENFK1' }]);
   });
 
   it('runs batch statements once for all their rows', async () => {

@@ -2,6 +2,25 @@ import type { EntityManager, EntityMetadata, EntityTarget, ObjectLiteral, QueryR
 
 type Target = EntityTarget<ObjectLiteral>;
 
+/** Per database: each table's foreign-key parents, read once from the catalogue. */
+const foreignKeyCache = new WeakMap<object, Promise<Map<string, Set<string>>>>();
+
+function foreignKeys(m: EntityManager): Promise<Map<string, Set<string>>> {
+  let known = foreignKeyCache.get(m.connection);
+  if (!known) {
+    known = m
+      .query(`SELECT c.relname AS child, p.relname AS parent FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class p ON p.oid = k.confrelid WHERE k.contype = 'f'`)
+      .then((rows: Array<{ child: string; parent: string }>) => {
+        const map = new Map<string, Set<string>>();
+        for (const { child, parent } of rows) map.set(child, new Set([...(map.get(child) ?? []), parent]));
+        return map;
+      });
+    foreignKeyCache.set(m.connection, known);
+    known.catch(() => foreignKeyCache.delete(m.connection));
+  }
+  return known;
+}
+
 /** The properties a row sets (undefined ones take the column's default). */
 const definedKeys = (row: ObjectLiteral): string[] => Object.keys(row).filter((k) => row[k] !== undefined).sort();
 
@@ -63,8 +82,9 @@ export class WriteBehind {
   }
 
   /**
-   * Sends everything held: inserts, one statement per table in the order the tables first appeared, then updates,
-   * then batch statements in the order they first appeared.
+   * Sends everything held: inserts, one statement per table (a table before the tables whose foreign keys point to
+   * it, else in the order the tables first appeared), then updates, then batch statements in the order they first
+   * appeared.
    */
   async flush(): Promise<void> {
     if (this.flushing || (this.inserts.size === 0 && this.updates.size === 0 && this.batches.size === 0)) return;
@@ -74,7 +94,7 @@ export class WriteBehind {
     this.batches = new Map();
     this.flushing = true;
     try {
-      for (const [target, rows] of inserts) await this.writeInserts(target, rows);
+      for (const [target, rows] of await this.parentsFirst(inserts)) await this.writeInserts(target, rows);
       for (const [target, byId] of updates) await this.writeUpdates(target, byId);
       for (const [statement, rows] of batches) await this.m.query(statement.sql, statement.params(rows as never[]));
     } finally {
@@ -117,6 +137,24 @@ export class WriteBehind {
       const names = columns.map((c) => `"${c.databaseName}"`).join(', ');
       await this.m.query(`INSERT INTO "${meta.tableName}" (${names}) SELECT * FROM unnest(${arrays.types}) AS v(${names})`, arrays.params);
     }
+  }
+
+  /** The held inserts ordered so that rows are inserted after the rows their foreign keys point to. */
+  private async parentsFirst(inserts: Map<Target, ObjectLiteral[]>): Promise<Array<[Target, ObjectLiteral[]]>> {
+    const entries = [...inserts];
+    if (entries.length < 2) return entries;
+    const parents = await foreignKeys(this.m);
+    const table = (target: Target) => this.m.connection.getMetadata(target).tableName;
+    const ordered: Array<[Target, ObjectLiteral[]]> = [];
+    const visit = (entry: [Target, ObjectLiteral[]], path: Set<string>) => {
+      const name = table(entry[0]);
+      if (ordered.includes(entry) || path.has(name)) return;
+      path.add(name);
+      for (const other of entries) if (other !== entry && parents.get(name)?.has(table(other[0]))) visit(other, path);
+      ordered.push(entry);
+    };
+    for (const entry of entries) visit(entry, new Set());
+    return ordered;
   }
 
   /** One `UPDATE … FROM unnest(…)` per set of updated columns. */

@@ -139,7 +139,10 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
       await this.ds.transaction((m) => this.applyAndMark(m, chunk));
     } catch (err) {
       if (chunk.length === 1) await this.recordFailure(chunk[0], err);
-      else for (const row of chunk) await this.processOne(row);
+      else {
+        this.logger.warn({ err, events: chunk.length }, 'a batch of webhook events failed; applying them one by one');
+        for (const row of chunk) await this.processOne(row);
+      }
     }
     // Replies queued by these events are committed: let the send queue take them now.
     this.sendQueue.wake();
