@@ -21,6 +21,9 @@ export interface EnqueueInput {
   conversationId?: string | null;
 }
 
+/** A message's delivery fields before anything happened to it. */
+const NO_OUTCOME = { errorCode: null, errorTitle: null, sentAt: null, deliveredAt: null, readAt: null, failedAt: null };
+
 export interface InboundLine {
   id: string;
   tenantId: string;
@@ -71,13 +74,8 @@ export class MessagesService {
         conversationId: input.conversationId ?? null,
         attempts: 0,
         nextAttemptAt: now,
-        errorCode: null,
-        errorTitle: null,
         createdAt: now,
-        sentAt: null,
-        deliveredAt: null,
-        readAt: null,
-        failedAt: null,
+        ...NO_OUTCOME,
       }),
     );
     await WriteBehind.insert(manager, Message, messages);
@@ -120,13 +118,8 @@ export class MessagesService {
         conversationId: null,
         attempts: 0,
         nextAttemptAt: null,
-        errorCode: null,
-        errorTitle: null,
         createdAt: now,
-        sentAt: null,
-        deliveredAt: null,
-        readAt: null,
-        failedAt: null,
+        ...NO_OUTCOME,
       }),
     );
     const inserted = await queryReturning<{ id: string }>(
