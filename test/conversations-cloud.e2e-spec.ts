@@ -70,6 +70,24 @@ describe('conversation engine through the Cloud API', () => {
     expect(n).toBe(0);
   });
 
+  it.each([
+    ['its last answer', 'Pro', 'succeeded'],
+    ['the exit keyword', 'salir', 'cancelled'],
+  ])('starts a new process when %s and the start message come in one call', async (_name, text, status) => {
+    const from = text === 'Pro' ? '573007770201' : '573007770202';
+    await post(FakeGraph.textMessage({ ...base, from, text: 'empezar' }));
+    await work();
+    await post(FakeGraph.textMessage({ ...base, from, text: 'ana@example.com' }));
+    await work();
+    // The first process ends and the next starts in the same transaction: one pending process per user still holds.
+    await post(FakeGraph.batch(FakeGraph.textMessage({ ...base, from, text }), FakeGraph.textMessage({ ...base, from, text: 'empezar' })));
+    await work();
+    const all = (await s.t.http.get('/v1/processes').query({ phone: `+${from}` }).set('X-API-Key', s.apiKey).expect(200)).body.data;
+    expect(all.map((p: { status: string }) => p.status).sort()).toEqual(['pending', status].sort());
+    const [{ n }] = await s.t.db.query(`SELECT count(*)::int AS n FROM webhook_events WHERE status <> 'processed' AND raw LIKE $1`, [`%${from}%`]);
+    expect(n).toBe(0);
+  });
+
   it('runs a flow with every step type from signed webhooks, media downloaded from the Graph API', async () => {
     const every = {
       name: 'every step',

@@ -82,9 +82,11 @@ export class WriteBehind {
   }
 
   /**
-   * Sends everything held: inserts, one statement per table (a table before the tables whose foreign keys point to
-   * it, else in the order the tables first appeared), then updates, then batch statements in the order they first
-   * appeared.
+   * Sends everything held: updates of rows already written first (a process finished before a new one for the same
+   * user is inserted, which one-pending-process-per-user requires), then inserts, one statement per table (a table
+   * before the tables whose foreign keys point to it, else in the order the tables first appeared), then batch
+   * statements in the order they first appeared. So an update must not set a foreign key to a row inserted in the
+   * same flush; updates of rows still held for insert are merged into them instead.
    */
   async flush(): Promise<void> {
     if (this.flushing || (this.inserts.size === 0 && this.updates.size === 0 && this.batches.size === 0)) return;
@@ -94,8 +96,8 @@ export class WriteBehind {
     this.batches = new Map();
     this.flushing = true;
     try {
-      for (const [target, rows] of await this.parentsFirst(inserts)) await this.writeInserts(target, rows);
       for (const [target, byId] of updates) await this.writeUpdates(target, byId);
+      for (const [target, rows] of await this.parentsFirst(inserts)) await this.writeInserts(target, rows);
       for (const [statement, rows] of batches) await this.m.query(statement.sql, statement.params(rows as never[]));
     } finally {
       this.flushing = false;
@@ -114,7 +116,10 @@ export class WriteBehind {
     else this.inserts.set(target, [...rows]);
   }
 
-  private update(target: Target, id: string, patch: ObjectLiteral): void {
+  private update(target: Target, id: string, given: ObjectLiteral): void {
+    // An undefined property changes nothing (as in TypeORM's update).
+    const patch = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+    if (Object.keys(patch).length === 0) return;
     // A row still waiting to be inserted takes the change directly.
     const pending = this.inserts.get(target)?.find((row) => row[this.primaryProperty(target)] === id);
     if (pending) {
