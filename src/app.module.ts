@@ -46,7 +46,8 @@ export class AppModule {
             { method: RequestMethod.POST, path: 'v1/whatsapp/webhook/bsp/:numberId' },
           ],
         }),
-        TypeOrmModule.forRoot({ ...dataSourceOptions(databaseUrl), autoLoadEntities: true }),
+        // 20 connections for one process; several processes of one instance share 80 (PostgreSQL allows 100 by default).
+        TypeOrmModule.forRoot({ ...dataSourceOptions(databaseUrl, Math.max(4, Math.min(20, Math.floor(80 / config.PROCESSES)))), autoLoadEntities: true }),
         ScheduleModule.forRoot(),
         CommonModule,
         HealthModule,

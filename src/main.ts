@@ -16,6 +16,7 @@ import { LinesService } from './modules/tenants/lines.service.js';
 import { TenantsService } from './modules/tenants/tenants.service.js';
 import { WebhookInboxService } from './modules/webhooks/webhook-inbox.service.js';
 import { WebhookProcessorService } from './modules/webhooks/webhook-processor.service.js';
+import { announceCacheClears, clearCaches } from './common/cache/lookup-cache.js';
 
 const say = (line: string) => process.stdout.write(line + '\n');
 
@@ -36,6 +37,10 @@ function embeddedAdminToken(dataDir: string): { token: string; created: boolean 
 const CHILD = 'TESTIGO_CHILD';
 /** Message from a serving process to the one running the workers (through the primary): webhook calls were stored. */
 const STORED = 'webhook_events_stored';
+/** Message between serving processes (through the primary): a configuration cache was cleared after a change. */
+const CACHE_CLEARED = 'cache_cleared';
+/** How long the serving processes get to stop before they are killed. */
+const STOP_TIMEOUT_MS = 10_000;
 
 interface Database {
   url: string;
@@ -117,9 +122,15 @@ async function bootstrap(config: AppConfig): Promise<void> {
     // A forked process: the primary owns the database and prints the banner.
     const { app, demo } = await serve(config, db.url, process.env[CHILD] === 'seed');
     onSignals(() => app.close());
-    // Webhook calls stored here are processed by the process that runs the workers: it is told at once.
-    if (config.WORKERS_ENABLED) process.on('message', (m: { type?: string }) => m?.type === STORED && app.get(WebhookProcessorService).wake());
-    else app.get(WebhookInboxService).onStored(() => process.send?.({ type: STORED }));
+    // Webhook calls stored here are processed by the process that runs the workers: it is told at once. A cache
+    // cleared here after a change is cleared in the other processes too.
+    const tell = (message: object) => process.connected && process.send?.(message, undefined, {}, () => undefined);
+    if (!config.WORKERS_ENABLED) app.get(WebhookInboxService).onStored(() => tell({ type: STORED }));
+    announceCacheClears((name) => tell({ type: CACHE_CLEARED, name }));
+    process.on('message', (m: { type?: string; name?: string }) => {
+      if (m?.type === STORED && config.WORKERS_ENABLED) app.get(WebhookProcessorService).wake();
+      if (m?.type === CACHE_CLEARED && m.name) clearCaches(m.name);
+    });
     process.send?.({ type: 'ready', demo });
     return;
   }
@@ -141,10 +152,26 @@ async function bootstrap(config: AppConfig): Promise<void> {
 async function primary(config: AppConfig, db: Database): Promise<void> {
   const env = { DATABASE_URL: db.url, ADMIN_TOKEN: config.ADMIN_TOKEN, ALLOW_LOCAL_URLS: String(config.allowLocalUrls) };
   let stopping = false;
+  let workerProcess: Worker | null = null;
+  const send = (child: Worker | null, message: object) => {
+    if (child?.isConnected()) child.send(message, undefined, () => undefined);
+  };
   const stopAll = async () => {
     stopping = true;
-    const children = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined && !w.isDead());
-    await Promise.all(children.map((w) => new Promise<void>((resolve) => w!.once('exit', () => resolve()).process.kill('SIGTERM'))));
+    const children = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
+    await Promise.all(
+      children.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            const kill = setTimeout(() => w.process.kill('SIGKILL'), STOP_TIMEOUT_MS);
+            w.once('exit', () => {
+              clearTimeout(kill);
+              resolve();
+            });
+            w.process.kill('SIGTERM');
+          }),
+      ),
+    );
     await db.embedded?.stop();
   };
   onSignals(async (signal) => {
@@ -152,7 +179,6 @@ async function primary(config: AppConfig, db: Database): Promise<void> {
     await stopAll();
   });
   /** Resolves when the process serves; one that dies later is replaced, one that never started stops everything. */
-  let workerProcess: Worker | null = null;
   const fork = (first: boolean) =>
     new Promise<Demo>((resolve, reject) => {
       const child = cluster.fork({
@@ -160,22 +186,34 @@ async function primary(config: AppConfig, db: Database): Promise<void> {
         [CHILD]: first && db.embedded ? 'seed' : '1',
         WORKERS_ENABLED: String(first && config.WORKERS_ENABLED),
       });
+      child.on('error', () => undefined); // a message to a process that just died; its exit is handled below
       if (first) workerProcess = child;
       let ready = false;
-      child.on('message', (m: { type?: string; demo?: Demo }) => {
-        if (m?.type === STORED) workerProcess?.send({ type: STORED });
+      child.on('message', (m: { type?: string; name?: string; demo?: Demo }) => {
+        if (m?.type === STORED) send(workerProcess, m);
+        if (m?.type === CACHE_CLEARED) for (const other of Object.values(cluster.workers ?? {})) if (other !== child) send(other ?? null, m);
         if (m?.type === 'ready') {
           ready = true;
           resolve(m.demo ?? null);
         }
       });
       child.on('exit', (code, signal) => {
+        if (workerProcess === child) workerProcess = null;
         if (stopping) return;
         if (!ready) return reject(new Error(`a serving process exited while starting (${signal ?? `exit code ${code}`})`));
         process.stderr.write(`serving process ${child.process.pid} exited (${signal ?? code}); starting another\n`);
-        setTimeout(() => void fork(first).catch(() => undefined), 1000);
+        replace(first, 1000);
       });
     });
+  /** A replacement that fails to start is tried again, later each time (at most every 30 s). */
+  const replace = (first: boolean, delayMs: number) =>
+    setTimeout(() => {
+      if (stopping) return;
+      fork(first).catch((err: unknown) => {
+        process.stderr.write(`${(err as Error).message}; trying again in ${Math.min(delayMs * 2, 30_000) / 1000} s\n`);
+        replace(first, Math.min(delayMs * 2, 30_000));
+      });
+    }, delayMs);
   let demos: Demo[];
   try {
     demos = await Promise.all(Array.from({ length: config.PROCESSES }, (_, i) => fork(i === 0)));

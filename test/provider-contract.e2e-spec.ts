@@ -87,6 +87,17 @@ describe.each(Object.keys(harnesses))('provider contract: %s', (name) => {
     if (h.fake) expect(media).toEqual({ data, mimeType: 'image/jpeg' });
   });
 
+  it('follows a redirect of the media URL', async () => {
+    if (!h.fake) return;
+    h.fake.addMedia('media-2', Buffer.from('redirected bytes'), 'image/png');
+    h.fake.redirectMediaDownloads = true;
+    try {
+      expect(await h.provider.downloadMedia(h.line, 'media-2')).toEqual({ data: Buffer.from('redirected bytes'), mimeType: 'image/png' });
+    } finally {
+      h.fake.redirectMediaDownloads = false;
+    }
+  });
+
   it('verifies webhook signatures', () => {
     const raw = JSON.stringify(FakeGraph.textMessage({ phoneNumberId: '1065', displayPhone: '1', from: '57300', text: 'x' }));
     const good = h.provider.verifySignature(h.line, Buffer.from(raw), FakeGraph.signBody('s3cret', raw));

@@ -55,7 +55,7 @@ export class AppConfig {
    * Node.js processes serving this instance on one port (each runs the API and the workers; they share the
    * database as separate instances would). More than 1 uses more than one CPU core.
    */
-  @IsOptional() @IsInt() @Min(1) @Max(64) @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsOptional() @IsInt() @Min(1) @Max(16) @Transform(({ value }) => (value === undefined ? value : Number(value)))
   PROCESSES: number = 1;
 
   /** Run the in-process workers (webhook processing, send queue, hook dispatch, crons). */

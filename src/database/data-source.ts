@@ -3,8 +3,11 @@ import { DataSource, type DataSourceOptions } from 'typeorm';
 import { migrations } from '../../migrations/index.js';
 import { SnakeNamingStrategy } from './snake-naming.strategy.js';
 
-/** Options shared by the app, the tests and the TypeORM CLI. Schema changes only through migrations. */
-export function dataSourceOptions(url: string): DataSourceOptions {
+/**
+ * Options shared by the app, the tests and the TypeORM CLI. Schema changes only through migrations. `poolSize`: the
+ * connections of this process (an instance of several processes shares PostgreSQL's connection limit).
+ */
+export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions {
   return {
     type: 'postgres',
     url,
@@ -13,7 +16,7 @@ export function dataSourceOptions(url: string): DataSourceOptions {
     migrations,
     migrationsTransactionMode: 'each',
     namingStrategy: new SnakeNamingStrategy(),
-    extra: { max: 20, application_name: 'testigo' },
+    extra: { max: poolSize, application_name: 'testigo' },
   };
 }
 

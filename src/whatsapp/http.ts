@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { request, type Dispatcher } from 'undici';
+import { getGlobalDispatcher, interceptors, request, type Dispatcher } from 'undici';
 import { networkError, normaliseGraphError } from './provider-error.js';
 
 const TIMEOUT_MS = 15_000;
@@ -16,8 +16,7 @@ export async function graphRequest<T>(url: string, init: { method?: string; head
       method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
       headers: { ...init.headers, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) },
       body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
-      headersTimeout: TIMEOUT_MS,
-      bodyTimeout: TIMEOUT_MS,
+      signal: AbortSignal.timeout(TIMEOUT_MS),
     });
     status = res.statusCode;
     text = await res.body.text().catch(() => '');
@@ -34,11 +33,15 @@ export async function graphRequest<T>(url: string, init: { method?: string; head
   return json as T;
 }
 
-/** Raw bytes (media downloads). */
+/** Media URLs may redirect (to a CDN); API calls never do. */
+let redirecting: Dispatcher | null = null;
+const followingRedirects = () => (redirecting ??= getGlobalDispatcher().compose(interceptors.redirect({ maxRedirections: 5 })));
+
+/** Raw bytes (media downloads), following up to 5 redirects. */
 export async function binaryRequest(url: string, headers: Record<string, string>): Promise<{ data: Buffer; mimeType: string }> {
   let res: Dispatcher.ResponseData;
   try {
-    res = await request(url, { headers, headersTimeout: 60_000, bodyTimeout: 60_000 });
+    res = await request(url, { headers, signal: AbortSignal.timeout(60_000), dispatcher: followingRedirects() });
   } catch (err) {
     throw networkError(err);
   }

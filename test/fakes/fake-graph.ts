@@ -214,6 +214,8 @@ export class FakeGraph {
   readonly templates = new Map<string, StoredTemplate>();
 
   private readonly media = new Map<string, { data: Buffer; mimeType: string }>();
+  /** Media URLs answer with a redirect to the file (as a CDN may), which downloads must follow. */
+  redirectMediaDownloads = false;
   private readonly version: string;
   private server!: Server;
   private port = 0;
@@ -325,6 +327,11 @@ export class FakeGraph {
     const url = new URL(req.url ?? '/', this.baseUrl);
     const method = req.method ?? 'GET';
     this.requests.push({ method, path: url.pathname + url.search, headers: req.headers, body: parsed });
+    const redirect = /^\/media-redirect\/([^/]+)$/.exec(url.pathname);
+    if (redirect && method === 'GET') {
+      res.writeHead(302, { location: `/media-download/${redirect[1]}`, 'content-length': 0 }).end();
+      return;
+    }
     try {
       if (jsonError && method === 'POST') throw new Rejection('request body is not valid JSON');
       const out = this.options.mode === 'cloud_api' ? await this.routeCloud(method, url, req, parsed) : await this.routeBsp(method, url, req, parsed);
@@ -469,7 +476,7 @@ export class FakeGraph {
     const m = this.media.get(id)!;
     return {
       messaging_product: 'whatsapp',
-      url: `${this.baseUrl}/media-download/${id}`,
+      url: `${this.baseUrl}/${this.redirectMediaDownloads ? 'media-redirect' : 'media-download'}/${id}`,
       mime_type: m.mimeType,
       sha256: createHash('sha256').update(m.data).digest('hex'),
       file_size: m.data.length,

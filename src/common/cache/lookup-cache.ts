@@ -6,9 +6,24 @@ import { LRUCache } from 'lru-cache';
  */
 export const LOOKUP_TTL_MS = 10_000;
 
+/** Every cache of this process by name, so that a clear elsewhere can reach them. */
+const registry = new Map<string, Array<LookupCache<unknown>>>();
+let announce: ((name: string) => void) | null = null;
+
+/** Tells the other processes of this instance (PROCESSES > 1) when a cache is cleared here; set up by main.ts. */
+export function announceCacheClears(send: (name: string) => void): void {
+  announce = send;
+}
+
+/** Clears this process's caches named `name`, after another process of the instance cleared its own. */
+export function clearCaches(name: string): void {
+  for (const cache of registry.get(name) ?? []) cache.clear(false);
+}
+
 /**
  * A bounded cache of configuration lookups for the hot paths (every webhook, every message), kept for LOOKUP_TTL_MS.
- * A miss loads the value once however many callers ask at the same time; a failed load is not cached.
+ * A miss loads the value once however many callers ask at the same time; a failed load is not cached. A clear reaches
+ * the instance's other processes at once; other instances see a change within LOOKUP_TTL_MS.
  */
 export class LookupCache<V> {
   private readonly cache: LRUCache<string, { value: V }>;
@@ -16,8 +31,13 @@ export class LookupCache<V> {
   /** Bumped by `clear`. */
   private generation = 0;
 
-  constructor(max = 10_000) {
+  /** `name` is shared by the caches of the same lookups in every process of the instance. */
+  constructor(
+    readonly name: string,
+    max = 10_000,
+  ) {
     this.cache = new LRUCache({ max, ttl: LOOKUP_TTL_MS });
+    registry.set(name, [...(registry.get(name) ?? []), this as LookupCache<unknown>]);
   }
 
   async get(key: string, load: () => Promise<V>): Promise<V> {
@@ -38,10 +58,11 @@ export class LookupCache<V> {
     return pending;
   }
 
-  /** Drops everything (after a change here: the next lookups read the database). */
-  clear(): void {
+  /** Drops everything (after a change here: the next lookups read the database), here and in the instance's other processes. */
+  clear(announceIt = true): void {
     this.generation++;
     this.cache.clear();
     this.loading.clear();
+    if (announceIt) announce?.(this.name);
   }
 }

@@ -26,7 +26,7 @@ export interface FlowVersionView {
 @Injectable()
 export class FlowsService {
   /** The latest version of each flow, for starts (cached: LOOKUP_TTL_MS, dropped at once on a change here). */
-  private readonly latest = new LookupCache<FlowVersionView | null>();
+  private readonly latest = new LookupCache<FlowVersionView | null>('flow-versions');
 
   constructor(
     @InjectRepository(Flow) private readonly flows: Repository<Flow>,

@@ -32,7 +32,7 @@ const newSecret = () => 'whsec_' + randomBytes(24).toString('base64');
 
 @Injectable()
 export class HooksService {
-  private readonly subscriptions = new LookupCache<Array<Pick<Hook, 'id' | 'events' | 'flowIds'>>>();
+  private readonly subscriptions = new LookupCache<Array<Pick<Hook, 'id' | 'events' | 'flowIds'>>>('hook-subscriptions');
 
   constructor(
     @InjectRepository(Hook) private readonly hooks: Repository<Hook>,
@@ -180,9 +180,11 @@ export class HooksService {
       JSON.stringify(event.data),
       now,
     ]);
+    // Only hooks that still exist and are active: the subscriptions may come from a cache a little behind.
     await manager.query(
       `INSERT INTO hook_deliveries (id, tenant_id, hook_id, event_id, event_type, status, next_attempt_at, created_at)
-       SELECT unnest($1::text[]), $2, unnest($3::text[]), $4, $5, 'pending', $6, $6`,
+       SELECT d.id, $2, d.hook_id, $4, $5, 'pending', $6, $6
+         FROM unnest($1::text[], $3::text[]) AS d(id, hook_id) JOIN hooks h ON h.id = d.hook_id AND h.active`,
       [hookIds.map(() => newId('HKD')), event.tenantId, hookIds, eventId, event.type, now],
     );
     return eventId;

@@ -17,7 +17,7 @@ import { matchKey } from './match-key.js';
 @Injectable()
 export class InboundsService {
   /** Each line's inbounds by match key, for every message that may start a flow (cached: LOOKUP_TTL_MS). */
-  private readonly byLine = new LookupCache<Map<string, Inbound>>();
+  private readonly byLine = new LookupCache<Map<string, Inbound>>('inbounds');
 
   constructor(
     @InjectRepository(Inbound) private readonly inbounds: Repository<Inbound>,

@@ -24,7 +24,7 @@ const ALL_FIELDS: CredentialField[] = ['phone_number_id', 'waba_id', 'base_url',
 
 @Injectable()
 export class LinesService {
-  private readonly lookups = new LookupCache<WhatsappLine[]>();
+  private readonly lookups = new LookupCache<WhatsappLine[]>('lines');
 
   constructor(
     @InjectRepository(WhatsappLine) private readonly lines: Repository<WhatsappLine>,

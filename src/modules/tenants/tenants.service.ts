@@ -9,7 +9,7 @@ import { Tenant, TenantSettings } from './entities/tenant.entity.js';
 
 @Injectable()
 export class TenantsService {
-  private readonly settingsCache = new LookupCache<TenantSettings>();
+  private readonly settingsCache = new LookupCache<TenantSettings>('tenant-settings');
 
   constructor(@InjectRepository(Tenant) private readonly tenants: Repository<Tenant>) {}
 
