@@ -16,7 +16,9 @@ export async function graphRequest<T>(url: string, init: { method?: string; head
       method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
       headers: { ...init.headers, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) },
       body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
-      signal: AbortSignal.timeout(TIMEOUT_MS),
+      // 15 s to the answer's headers and at most 15 s between body chunks (a timer per call would cost more CPU).
+      headersTimeout: TIMEOUT_MS,
+      bodyTimeout: TIMEOUT_MS,
     });
     status = res.statusCode;
     text = await res.body.text().catch(() => '');
