@@ -81,6 +81,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       fail(tooLarge());
     });
     body.on('end', () => resolve(Buffer.concat(chunks, size)));
+    // A client that goes away mid-body: nothing more will come (a decoder would wait for ever).
+    req.on('close', () => {
+      if (!req.complete) fail(new AppError(HttpStatus.BAD_REQUEST, ErrorCode.MALFORMED_BODY, 'Request body was cut short'));
+    });
     body.on('error', (err) => fail(decoder ? new AppError(HttpStatus.BAD_REQUEST, ErrorCode.MALFORMED_BODY, `Request body is not valid ${encoding}`) : err));
   });
 }
