@@ -40,6 +40,14 @@ interface Routed {
   summary: Summary;
 }
 
+/** A user message, and how it was recorded. */
+interface RoutedMessage extends Routed {
+  ev: InboundMessageEvent;
+  recorded?: RecordedInbound;
+}
+
+const isMessage = (r: Routed): r is RoutedMessage => r.ev.kind === 'message';
+
 const emptySummary = (): Summary => ({ messages: 0, duplicates: 0, statuses: 0, updates: 0, ignored: [], unresolved: [] });
 
 interface Summary {
@@ -205,14 +213,13 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
     for (const { row, summary } of results) {
       for (const { line, ev } of await this.eventsOf(row, summary)) routed.push({ line, ev, summary });
     }
-    const messages = routed.filter((r): r is Routed & { ev: InboundMessageEvent } => r.ev.kind === 'message');
+    const messages = routed.filter(isMessage);
     const recorded = await this.messages.recordInboundMany(m, messages);
-    const fresh = messages.filter((_, i) => !recorded[i].duplicate);
+    messages.forEach((r, i) => (r.recorded = recorded[i]));
+    const fresh = messages.filter((r) => !r.recorded!.duplicate);
     const states = await this.conversations.prepare(m, fresh.map(({ line, ev }) => ({ lineId: line.id, ev })));
-    const inbound = new Map(messages.map((r, i) => [r, recorded[i]]));
     for (const r of routed) {
-      const message = inbound.get(r as Routed & { ev: InboundMessageEvent });
-      if (message) await this.handleMessage(m, r.line, r.ev as InboundMessageEvent, message, states, r.summary);
+      if (isMessage(r)) await this.handleMessage(m, r.line, r.ev, r.recorded!, states, r.summary);
       else await this.route(m, r.line, r.ev, r.summary);
     }
     await this.markDone(m, results);
