@@ -1,7 +1,8 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
+import { CronRun } from '../../common/workers/cron-run.js';
 import { AppConfig } from '../../config/app-config.js';
 import { ConversationsService } from './conversations.service.js';
 
@@ -9,8 +10,8 @@ const BATCH = 100;
 
 /** Expires processes whose time ran out: claimed with SKIP LOCKED, so every instance can run it. */
 @Injectable()
-export class ConversationsCron {
-  private readonly logger = new Logger(ConversationsCron.name);
+export class ConversationsCron implements BeforeApplicationShutdown {
+  private readonly runs = new CronRun(ConversationsCron.name, () => this.expireDue());
 
   constructor(
     private readonly ds: DataSource,
@@ -20,9 +21,12 @@ export class ConversationsCron {
   ) {}
 
   @Interval(5_000)
-  async tick(): Promise<void> {
-    if (!this.config.WORKERS_ENABLED) return;
-    await this.expireDue().catch((err: unknown) => this.logger.error({ err }, 'expiry tick failed'));
+  tick(): Promise<void> {
+    return this.config.WORKERS_ENABLED ? this.runs.run() : Promise.resolve();
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.runs.stop();
   }
 
   /** Expires every due process; returns how many. */

@@ -1,4 +1,4 @@
-import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { queryReturning } from '../../database/sql.js';
 import { DataSource } from 'typeorm';
@@ -17,7 +17,7 @@ const MAX_ATTEMPTS = 6;
  * bytes with their SHA-256. Failures are retried with backoff; the message itself is kept either way.
  */
 @Injectable()
-export class MediaDownloaderService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class MediaDownloaderService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly worker = new WorkerLoop('MediaDownloader', () => this.downloadDue(), 250);
 
   constructor(
@@ -32,7 +32,7 @@ export class MediaDownloaderService implements OnApplicationBootstrap, OnApplica
     if (this.config.WORKERS_ENABLED) this.worker.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     await this.worker.stop();
   }
 

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource, EntityManager } from 'typeorm';
@@ -141,7 +141,7 @@ export function retryDelayMs(error: ProviderError, attempt: number, random = Mat
  * Each line's throughput is paced through a send-slot row shared by all instances.
  */
 @Injectable()
-export class SendQueueService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class SendQueueService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(SendQueueService.name);
   private readonly workerId = randomUUID();
   private readonly worker = new WorkerLoop('SendQueue', () => this.tick(), IDLE_POLL_MS);
@@ -159,7 +159,7 @@ export class SendQueueService implements OnApplicationBootstrap, OnApplicationSh
     if (this.config.WORKERS_ENABLED) this.worker.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     await this.worker.stop();
   }
 

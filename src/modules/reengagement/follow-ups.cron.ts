@@ -1,4 +1,5 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
+import { CronRun } from '../../common/workers/cron-run.js';
 import { Interval } from '@nestjs/schedule';
 import { AppConfig } from '../../config/app-config.js';
 import { FollowUpsService } from './follow-ups.service.js';
@@ -8,9 +9,8 @@ import { FollowUpsService } from './follow-ups.service.js';
  * LOCKED, so concurrent instances split the due rows and each follow-up is queued once.
  */
 @Injectable()
-export class FollowUpsCron {
-  private readonly logger = new Logger(FollowUpsCron.name);
-  private busy = false;
+export class FollowUpsCron implements BeforeApplicationShutdown {
+  private readonly runs = new CronRun(FollowUpsCron.name, () => this.tick());
 
   constructor(
     private readonly followUps: FollowUpsService,
@@ -18,16 +18,12 @@ export class FollowUpsCron {
   ) {}
 
   @Interval(2_000)
-  async onInterval(): Promise<void> {
-    if (!this.config.WORKERS_ENABLED || this.busy) return;
-    this.busy = true;
-    try {
-      await this.tick();
-    } catch (err) {
-      this.logger.error({ err }, 'follow-ups tick failed');
-    } finally {
-      this.busy = false;
-    }
+  onInterval(): Promise<void> {
+    return this.config.WORKERS_ENABLED ? this.runs.run() : Promise.resolve();
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.runs.stop();
   }
 
   /** Claims and queues due follow-ups in batches of `limit` until a batch comes back short; returns how many. */

@@ -1,13 +1,16 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
+import { CronRun } from '../../common/workers/cron-run.js';
 import { AppConfig } from '../../config/app-config.js';
 import { TemplatesService } from './templates.service.js';
 
 /** Retries template submissions and polls templates still in review. Safe on every instance (claims skip locked rows). */
 @Injectable()
-export class TemplatesCron {
-  private readonly logger = new Logger(TemplatesCron.name);
-  private busy = false;
+export class TemplatesCron implements BeforeApplicationShutdown {
+  private readonly runs = new CronRun(TemplatesCron.name, async () => {
+    await this.templates.retrySubmissions();
+    await this.templates.pollPending();
+  });
 
   constructor(
     private readonly templates: TemplatesService,
@@ -15,16 +18,11 @@ export class TemplatesCron {
   ) {}
 
   @Interval(15_000)
-  async tick(): Promise<void> {
-    if (!this.config.WORKERS_ENABLED || this.busy) return;
-    this.busy = true;
-    try {
-      await this.templates.retrySubmissions();
-      await this.templates.pollPending();
-    } catch (err) {
-      this.logger.error({ err }, 'templates tick failed');
-    } finally {
-      this.busy = false;
-    }
+  tick(): Promise<void> {
+    return this.config.WORKERS_ENABLED ? this.runs.run() : Promise.resolve();
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.runs.stop();
   }
 }

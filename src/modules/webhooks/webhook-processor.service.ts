@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { queryReturning } from '../../database/sql.js';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
@@ -66,7 +66,7 @@ interface Summary {
  * event twice is harmless (wamid dedupe, monotonic statuses).
  */
 @Injectable()
-export class WebhookProcessorService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class WebhookProcessorService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WebhookProcessorService.name);
   private readonly worker = new WorkerLoop('WebhookProcessor', () => this.processPending(), 200);
 
@@ -96,7 +96,7 @@ export class WebhookProcessorService implements OnApplicationBootstrap, OnApplic
     this.worker.wake();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     await this.worker.stop();
   }
 
