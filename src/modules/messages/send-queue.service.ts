@@ -14,8 +14,11 @@ import { LinesService, lineCredentials } from '../tenants/lines.service.js';
 const BATCH_LANES = 200;
 /** How long a dispatcher holds its lanes; a tick's work is capped well below it (TICK_SECONDS). */
 const LEASE_MS = 5 * 60_000;
-/** Most sends per line in one tick, in seconds of the line's throughput: keeps a tick far inside its lease. */
-const TICK_SECONDS = 20;
+/**
+ * Most sends per line in one tick, in seconds of the line's throughput. A tick ends when its slowest line is done, so
+ * this also bounds how long a slow line's backlog (an 80 msg/s campaign) holds back the next prompts of other lines.
+ */
+const TICK_SECONDS = 1;
 const MAX_ATTEMPTS = 8;
 /** A send may start at most this late after its slot; later, it takes a new slot (keeps every 1-second window ≤ mps). */
 const SLOT_TOLERANCE_MS = 50;
