@@ -138,6 +138,27 @@ describe('two dispatchers on one database', () => {
 });
 
 describe('send queue ticks', () => {
+  it("lease a fair share of every line: a slow line's backlog does not hold back another line's messages", async () => {
+    const s = await cloudSetup({ throughputMps: 1 });
+    try {
+      const messages = s.t.app.get(MessagesService);
+      const other = await s.t.http.post('/v1/whatsapp/numbers').set('X-API-Key', s.apiKey).send({ phone_number: '+14155550177', provider: 'sandbox', throughput_mps: 80 }).expect(201);
+      // 900 messages waiting on the 1 msg/s line, older than the one on the other line: more than a tick's 800 lanes.
+      await s.t.db.transaction((m) =>
+        messages.enqueueMany(m, Array.from({ length: 900 }, (_, i) => ({ tenantId: s.tenantId, lineId: s.lineId, phone: `+5730098${String(10000 + i)}`, message: { kind: 'text' as const, body: `m${i}` } }))),
+      );
+      s.t.clock.advance(1000);
+      const fresh = await s.t.db.transaction((m) => messages.enqueue(m, { tenantId: s.tenantId, lineId: other.body.id, phone: '+573009990001', message: { kind: 'text', body: 'prompt' } }));
+      s.t.clock.advance(1000);
+      expect(await s.t.app.get(SendQueueService).tick()).toBe(2);
+      const [row] = await s.t.db.query(`SELECT status FROM messages WHERE id = $1`, [fresh.id]);
+      expect(row.status).toBe('sent');
+      expect(s.fake.sent).toHaveLength(1);
+    } finally {
+      await s.close();
+    }
+  });
+
   it("cap a line's sends per tick at 1 second of its throughput, the rest in the next ticks", async () => {
     const s = await cloudSetup({ throughputMps: 20 });
     try {

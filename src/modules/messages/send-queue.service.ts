@@ -272,22 +272,28 @@ export class SendQueueService implements OnApplicationBootstrap, BeforeApplicati
     }
   }
 
+  /**
+   * Leases due lanes, oldest first: at most TICK_SECONDS of each line's throughput per line (a slow line's backlog
+   * never fills the batch and starves the other lines), BATCH_LANES * 4 in all.
+   */
   private async leaseDueLanes(now: Date): Promise<Array<{ line_id: string; phone: string }>> {
     return this.ds.query(
       `INSERT INTO outbound_lanes (line_id, phone, locked_until, locked_by)
        SELECT DISTINCT ON (line_id, phone) line_id, phone, $2::timestamptz, $3 FROM (
-         SELECT m.line_id, m.phone FROM messages m
-          WHERE m.status = 'queued' AND m.next_attempt_at <= $1
-            -- a lane whose head waits for a retry is not due, whatever comes after it
-            AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.line_id = m.line_id AND e.phone = m.phone
-                              AND e.status = 'queued' AND e.id < m.id AND e.next_attempt_at > $1)
-            -- lanes another dispatcher holds do not take up this batch
-            AND NOT EXISTS (SELECT 1 FROM outbound_lanes l WHERE l.line_id = m.line_id AND l.phone = m.phone AND l.locked_until >= $1)
-          ORDER BY m.next_attempt_at LIMIT $4) due
+         SELECT due.line_id, due.phone, due.next_attempt_at FROM whatsapp_lines l CROSS JOIN LATERAL (
+           SELECT m.line_id, m.phone, m.next_attempt_at FROM messages m
+            WHERE m.line_id = l.id AND m.status = 'queued' AND m.next_attempt_at <= $1
+              -- a lane whose head waits for a retry is not due, whatever comes after it
+              AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.line_id = m.line_id AND e.phone = m.phone
+                                AND e.status = 'queued' AND e.id < m.id AND e.next_attempt_at > $1)
+              -- lanes another dispatcher holds do not take up this batch
+              AND NOT EXISTS (SELECT 1 FROM outbound_lanes o WHERE o.line_id = m.line_id AND o.phone = m.phone AND o.locked_until >= $1)
+            ORDER BY m.next_attempt_at LIMIT GREATEST(1, l.throughput_mps * $5)) due
+          ORDER BY due.next_attempt_at LIMIT $4) due
        ON CONFLICT (line_id, phone) DO UPDATE SET locked_until = EXCLUDED.locked_until, locked_by = EXCLUDED.locked_by
          WHERE outbound_lanes.locked_until < $1
        RETURNING line_id, phone`,
-      [now, new Date(now.getTime() + LEASE_MS), this.workerId, BATCH_LANES * 4],
+      [now, new Date(now.getTime() + LEASE_MS), this.workerId, BATCH_LANES * 4, TICK_SECONDS],
     );
   }
 
