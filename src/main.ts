@@ -16,7 +16,6 @@ import { LinesService } from './modules/tenants/lines.service.js';
 import { TenantsService } from './modules/tenants/tenants.service.js';
 import { WebhookInboxService } from './modules/webhooks/webhook-inbox.service.js';
 import { WebhookProcessorService } from './modules/webhooks/webhook-processor.service.js';
-import { announceCacheClears, clearCaches } from './common/cache/lookup-cache.js';
 
 const say = (line: string) => process.stdout.write(line + '\n');
 
@@ -37,8 +36,6 @@ function embeddedAdminToken(dataDir: string): { token: string; created: boolean 
 const CHILD = 'TESTIGO_CHILD';
 /** Message from a serving process to the one running the workers (through the primary): webhook calls were stored. */
 const STORED = 'webhook_events_stored';
-/** Message between serving processes (through the primary): a configuration cache was cleared after a change. */
-const CACHE_CLEARED = 'cache_cleared';
 /** How long the serving processes get to stop before they are killed. */
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -122,14 +119,11 @@ async function bootstrap(config: AppConfig): Promise<void> {
     // A forked process: the primary owns the database and prints the banner.
     const { app, demo } = await serve(config, db.url, process.env[CHILD] === 'seed');
     onSignals(() => app.close());
-    // Webhook calls stored here are processed by the process that runs the workers: it is told at once. A cache
-    // cleared here after a change is cleared in the other processes too.
+    // Webhook calls stored here are processed by the process that runs the workers: it is told at once.
     const tell = (message: object) => process.connected && process.send?.(message, undefined, {}, () => undefined);
     if (!config.WORKERS_ENABLED) app.get(WebhookInboxService).onStored(() => tell({ type: STORED }));
-    announceCacheClears((name) => tell({ type: CACHE_CLEARED, name }));
-    process.on('message', (m: { type?: string; name?: string }) => {
+    process.on('message', (m: { type?: string }) => {
       if (m?.type === STORED && config.WORKERS_ENABLED) app.get(WebhookProcessorService).wake();
-      if (m?.type === CACHE_CLEARED && m.name) clearCaches(m.name);
     });
     process.send?.({ type: 'ready', demo });
     return;
@@ -189,9 +183,8 @@ async function primary(config: AppConfig, db: Database): Promise<void> {
       child.on('error', () => undefined); // a message to a process that just died; its exit is handled below
       if (first) workerProcess = child;
       let ready = false;
-      child.on('message', (m: { type?: string; name?: string; demo?: Demo }) => {
+      child.on('message', (m: { type?: string; demo?: Demo }) => {
         if (m?.type === STORED) send(workerProcess, m);
-        if (m?.type === CACHE_CLEARED) for (const other of Object.values(cluster.workers ?? {})) if (other !== child) send(other ?? null, m);
         if (m?.type === 'ready') {
           ready = true;
           resolve(m.demo ?? null);

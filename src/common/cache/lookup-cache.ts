@@ -2,7 +2,8 @@ import { LRUCache } from 'lru-cache';
 
 /**
  * How long a hot-path lookup of configuration (lines, tenant settings, hooks, inbounds, startable flows) may lag
- * behind a change made through another instance. The instance that makes a change drops its entries at once.
+ * behind a change made elsewhere when the change's notification is lost. The instance that makes a change drops its
+ * entries at once, and the others when its notification arrives (milliseconds).
  */
 export const LOOKUP_TTL_MS = 10_000;
 
@@ -10,20 +11,26 @@ export const LOOKUP_TTL_MS = 10_000;
 const registry = new Map<string, Array<LookupCache<unknown>>>();
 let announce: ((name: string) => void) | null = null;
 
-/** Tells the other processes of this instance (PROCESSES > 1) when a cache is cleared here; set up by main.ts. */
-export function announceCacheClears(send: (name: string) => void): void {
+/** Tells the other processes and instances when a cache is cleared here (set up by `CacheNotifications`). */
+export function announceCacheClears(send: (name: string) => void): () => void {
+  const previous = announce;
   announce = send;
+  return () => {
+    if (announce === send) announce = previous;
+  };
 }
 
-/** Clears this process's caches named `name`, after another process of the instance cleared its own. */
-export function clearCaches(name: string): void {
-  for (const cache of registry.get(name) ?? []) cache.clear(false);
+/** Clears this process's caches named `name` (or all of them), after another process or instance changed what they hold. */
+export function clearCaches(name?: string): void {
+  const caches = name === undefined ? [...registry.values()].flat() : (registry.get(name) ?? []);
+  for (const cache of caches) cache.clear(false);
 }
 
 /**
  * A bounded cache of configuration lookups for the hot paths (every webhook, every message), kept for LOOKUP_TTL_MS.
- * A miss loads the value once however many callers ask at the same time; a failed load is not cached. A clear reaches
- * the instance's other processes at once; other instances see a change within LOOKUP_TTL_MS.
+ * A miss loads the value once however many callers ask at the same time; a failed load is not cached. A clear is
+ * announced to every other process and instance (PostgreSQL NOTIFY); LOOKUP_TTL_MS bounds the staleness if a
+ * notification is lost.
  */
 export class LookupCache<V> {
   private readonly cache: LRUCache<string, { value: V }>;
@@ -58,7 +65,7 @@ export class LookupCache<V> {
     return pending;
   }
 
-  /** Drops everything (after a change here: the next lookups read the database), here and in the instance's other processes. */
+  /** Drops everything (after a change here: the next lookups read the database), here and, announced, everywhere else. */
   clear(announceIt = true): void {
     this.generation++;
     this.cache.clear();
