@@ -1,11 +1,12 @@
 import { Global, Module } from '@nestjs/common';
 import { AdminGuard } from './auth/admin.guard.js';
 import { Clock, SystemClock } from './clock/clock.js';
+import { Workers } from './workers/workers.js';
 import { CacheNotifications } from '../database/cache-notifications.js';
 
 @Global()
 @Module({
-  providers: [{ provide: Clock, useClass: SystemClock }, AdminGuard, CacheNotifications],
-  exports: [Clock, AdminGuard],
+  providers: [{ provide: Clock, useClass: SystemClock }, AdminGuard, CacheNotifications, Workers],
+  exports: [Clock, AdminGuard, Workers],
 })
 export class CommonModule {}

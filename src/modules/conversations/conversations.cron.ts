@@ -1,32 +1,30 @@
-import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
-import { CronRun } from '../../common/workers/cron-run.js';
-import { AppConfig } from '../../config/app-config.js';
+import type { CronRun } from '../../common/workers/cron-run.js';
+import { Workers } from '../../common/workers/workers.js';
 import { ConversationsService } from './conversations.service.js';
 
 const BATCH = 100;
 
 /** Expires processes whose time ran out: claimed with SKIP LOCKED, so every instance can run it. */
 @Injectable()
-export class ConversationsCron implements BeforeApplicationShutdown {
-  private readonly runs = new CronRun(ConversationsCron.name, () => this.expireDue());
+export class ConversationsCron {
+  private readonly runs: CronRun;
 
   constructor(
     private readonly ds: DataSource,
     private readonly clock: Clock,
-    private readonly config: AppConfig,
     private readonly conversations: ConversationsService,
-  ) {}
+    workers: Workers,
+  ) {
+    this.runs = workers.cron(ConversationsCron.name, () => this.expireDue());
+  }
 
   @Interval(5_000)
   tick(): Promise<void> {
-    return this.config.WORKERS_ENABLED ? this.runs.run() : Promise.resolve();
-  }
-
-  beforeApplicationShutdown(): Promise<void> {
-    return this.runs.stop();
+    return this.runs.run();
   }
 
   /** Expires every due process; returns how many. */

@@ -1,10 +1,10 @@
-import { Injectable, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { queryReturning } from '../../database/sql.js';
 import { DataSource } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
-import { WorkerLoop } from '../../common/workers/worker-loop.js';
-import { AppConfig } from '../../config/app-config.js';
+import type { WorkerLoop } from '../../common/workers/worker-loop.js';
+import { Workers } from '../../common/workers/workers.js';
 import { ProviderError } from '../../whatsapp/provider-error.js';
 import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
 import { LinesService, lineCredentials } from '../tenants/lines.service.js';
@@ -17,23 +17,17 @@ const MAX_ATTEMPTS = 6;
  * bytes with their SHA-256. Failures are retried with backoff; the message itself is kept either way.
  */
 @Injectable()
-export class MediaDownloaderService implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly worker = new WorkerLoop('MediaDownloader', () => this.downloadDue(), 250);
+export class MediaDownloaderService {
+  private readonly worker: WorkerLoop;
 
   constructor(
     private readonly ds: DataSource,
     private readonly clock: Clock,
     private readonly providers: WhatsappProviders,
-    private readonly config: AppConfig,
     private readonly lines: LinesService,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    if (this.config.WORKERS_ENABLED) this.worker.start();
-  }
-
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.worker.stop();
+    workers: Workers,
+  ) {
+    this.worker = workers.loop('MediaDownloader', () => this.downloadDue(), 250);
   }
 
   /** Downloads pending files that are due; returns how many were tried. */

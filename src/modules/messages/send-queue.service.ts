@@ -1,10 +1,10 @@
-import { Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
-import { WorkerLoop } from '../../common/workers/worker-loop.js';
-import { AppConfig } from '../../config/app-config.js';
+import type { WorkerLoop } from '../../common/workers/worker-loop.js';
+import { Workers } from '../../common/workers/workers.js';
 import { ProviderError } from '../../whatsapp/provider-error.js';
 import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
 import type { OutgoingMessage } from '../../whatsapp/whatsapp.types.js';
@@ -144,26 +144,20 @@ export function retryDelayMs(error: ProviderError, attempt: number, random = Mat
  * Each line's throughput is paced through a send-slot row shared by all instances.
  */
 @Injectable()
-export class SendQueueService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class SendQueueService {
   private readonly logger = new Logger(SendQueueService.name);
   private readonly workerId = randomUUID();
-  private readonly worker = new WorkerLoop('SendQueue', () => this.tick(), IDLE_POLL_MS);
+  private readonly worker: WorkerLoop;
   private readonly failureListeners: SendFailureListener[] = [];
 
   constructor(
     private readonly ds: DataSource,
     private readonly clock: Clock,
     private readonly providers: WhatsappProviders,
-    private readonly config: AppConfig,
     private readonly lines: LinesService,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    if (this.config.WORKERS_ENABLED) this.worker.start();
-  }
-
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.worker.stop();
+    workers: Workers,
+  ) {
+    this.worker = workers.loop('SendQueue', () => this.tick(), IDLE_POLL_MS);
   }
 
   /**

@@ -1,7 +1,7 @@
-import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
-import { CronRun } from '../../common/workers/cron-run.js';
+import { Injectable } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
-import { AppConfig } from '../../config/app-config.js';
+import type { CronRun } from '../../common/workers/cron-run.js';
+import { Workers } from '../../common/workers/workers.js';
 import { FollowUpsService } from './follow-ups.service.js';
 
 /**
@@ -9,21 +9,19 @@ import { FollowUpsService } from './follow-ups.service.js';
  * LOCKED, so concurrent instances split the due rows and each follow-up is queued once.
  */
 @Injectable()
-export class FollowUpsCron implements BeforeApplicationShutdown {
-  private readonly runs = new CronRun(FollowUpsCron.name, () => this.tick());
+export class FollowUpsCron {
+  private readonly runs: CronRun;
 
   constructor(
     private readonly followUps: FollowUpsService,
-    private readonly config: AppConfig,
-  ) {}
+    workers: Workers,
+  ) {
+    this.runs = workers.cron(FollowUpsCron.name, () => this.tick());
+  }
 
   @Interval(2_000)
   onInterval(): Promise<void> {
-    return this.config.WORKERS_ENABLED ? this.runs.run() : Promise.resolve();
-  }
-
-  beforeApplicationShutdown(): Promise<void> {
-    return this.runs.stop();
+    return this.runs.run();
   }
 
   /** Claims and queues due follow-ups in batches of `limit` until a batch comes back short; returns how many. */

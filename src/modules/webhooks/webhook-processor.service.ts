@@ -1,9 +1,9 @@
-import { Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { queryReturning } from '../../database/sql.js';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
-import { WorkerLoop } from '../../common/workers/worker-loop.js';
-import { AppConfig } from '../../config/app-config.js';
+import type { WorkerLoop } from '../../common/workers/worker-loop.js';
+import { Workers } from '../../common/workers/workers.js';
 import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
 import type { InboundMessageEvent, WebhookEvent } from '../../whatsapp/whatsapp.types.js';
 import { WriteBehind } from '../../database/write-behind.js';
@@ -66,14 +66,13 @@ interface Summary {
  * event twice is harmless (wamid dedupe, monotonic statuses).
  */
 @Injectable()
-export class WebhookProcessorService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class WebhookProcessorService {
   private readonly logger = new Logger(WebhookProcessorService.name);
-  private readonly worker = new WorkerLoop('WebhookProcessor', () => this.processPending(), 200);
+  private readonly worker: WorkerLoop;
 
   constructor(
     private readonly ds: DataSource,
     private readonly clock: Clock,
-    private readonly config: AppConfig,
     private readonly providers: WhatsappProviders,
     private readonly lines: LinesService,
     private readonly messages: MessagesService,
@@ -83,21 +82,15 @@ export class WebhookProcessorService implements OnApplicationBootstrap, BeforeAp
     private readonly sendQueue: SendQueueService,
     private readonly hooks: HooksService,
     inbox: WebhookInboxService,
+    workers: Workers,
   ) {
+    this.worker = workers.loop('WebhookProcessor', () => this.processPending(), 200);
     inbox.onStored(() => this.wake());
-  }
-
-  onApplicationBootstrap(): void {
-    if (this.config.WORKERS_ENABLED) this.worker.start();
   }
 
   /** Cuts the idle wait short: new events were stored (here, or by another process of this instance). */
   wake(): void {
     this.worker.wake();
-  }
-
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.worker.stop();
   }
 
   /** Processes one batch of due events; returns how many were claimed. */
