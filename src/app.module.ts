@@ -39,12 +39,10 @@ export class AppModule {
             },
             autoLogging: { ignore: (req) => req.url === '/health' },
           },
-          // Webhook ingress is the hot path (thousands of calls/s): no per-request child logger or access line there.
-          // Its failures still reach the logs through the exception filter (5xx) and the services' own warnings.
-          exclude: [
-            { method: RequestMethod.POST, path: 'v1/whatsapp/webhook' },
-            { method: RequestMethod.POST, path: 'v1/whatsapp/webhook/bsp/:numberId' },
-          ],
+          // BSP webhook calls are a hot path too: no per-request child logger or access line there. Their failures still
+          // reach the logs through the exception filter (5xx) and the services' own warnings. (Cloud API calls are
+          // answered ahead of express: see webhook-fast-path.ts.)
+          exclude: [{ method: RequestMethod.POST, path: 'v1/whatsapp/webhook/bsp/:numberId' }],
         }),
         // 20 connections for one process; several processes of one instance share 80 (PostgreSQL allows 100 by default).
         TypeOrmModule.forRoot({ ...dataSourceOptions(databaseUrl, Math.max(4, Math.min(20, Math.floor(80 / config.PROCESSES)))), autoLoadEntities: true }),

@@ -21,7 +21,7 @@ export function configureApp(app: INestApplication, config: AppConfig): void {
   app.use(requestId);
   // Swagger UI needs inline scripts and styles; everything else gets helmet's defaults.
   app.use(helmet({ contentSecurityPolicy: false }));
-  app.use(...bodyParsers(config.BODY_LIMIT_BYTES), bodyParserErrors);
+  app.use(...bodyParsers(config.BODY_LIMIT_BYTES), bodyParserErrors(errors));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(errors);
   SwaggerModule.setup('docs', app, () => buildOpenApi(app), { jsonDocumentUrl: 'docs-json' });

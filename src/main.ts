@@ -120,11 +120,8 @@ async function bootstrap(config: AppConfig): Promise<void> {
     const { app, demo } = await serve(config, db.url, process.env[CHILD] === 'seed');
     onSignals(() => app.close());
     // Webhook calls stored here are processed by the process that runs the workers: it is told at once.
-    const tell = (message: object) => process.connected && process.send?.(message, undefined, {}, () => undefined);
-    if (!config.WORKERS_ENABLED) app.get(WebhookInboxService).onStored(() => tell({ type: STORED }));
-    process.on('message', (m: { type?: string }) => {
-      if (m?.type === STORED && config.WORKERS_ENABLED) app.get(WebhookProcessorService).wake();
-    });
+    if (config.WORKERS_ENABLED) process.on('message', (m: { type?: string }) => m?.type === STORED && app.get(WebhookProcessorService).wake());
+    else app.get(WebhookInboxService).onStored(() => process.connected && process.send?.({ type: STORED }, undefined, {}, () => undefined));
     process.send?.({ type: 'ready', demo });
     return;
   }

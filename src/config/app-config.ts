@@ -1,6 +1,7 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 
+const toNumber = ({ value }: { value: unknown }) => (value === undefined ? value : Number(value));
 const toBool = ({ value }: { value: unknown }) =>
   value === undefined ? undefined : ['1', 'true', 'yes', 'on'].includes(String(value).toLowerCase());
 
@@ -9,7 +10,7 @@ const toBool = ({ value }: { value: unknown }) =>
  * message naming the variable, instead of failing later at the first request that needs it.
  */
 export class AppConfig {
-  @IsOptional() @IsInt() @Min(0) @Max(65535) @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsOptional() @IsInt() @Min(0) @Max(65535) @Transform(toNumber)
   PORT: number = 3000;
 
   /** External PostgreSQL. Unset: an embedded PostgreSQL is started with data in DATA_DIR/postgres. */
@@ -19,7 +20,7 @@ export class AppConfig {
   @IsOptional() @IsString()
   DATA_DIR: string = '.data';
 
-  @IsOptional() @IsInt() @Min(1) @Max(65535) @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsOptional() @IsInt() @Min(1) @Max(65535) @Transform(toNumber)
   EMBEDDED_PG_PORT: number = 54329;
 
   /** Guards /v1/admin/*. Required with DATABASE_URL; generated and kept in DATA_DIR/admin-token otherwise. */
@@ -30,7 +31,7 @@ export class AppConfig {
   LOG_LEVEL: string = 'info';
 
   /** Largest accepted request body, in bytes. */
-  @IsOptional() @IsInt() @Min(1024) @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsOptional() @IsInt() @Min(1024) @Transform(toNumber)
   BODY_LIMIT_BYTES: number = 1_048_576;
 
   /** Base URL the service is reachable at (printed links, Swagger servers). */
@@ -48,14 +49,14 @@ export class AppConfig {
   GRAPH_API_VERSION: string = 'v23.0';
 
   /** Seconds before a sandbox template is approved. */
-  @IsOptional() @IsInt() @Min(0) @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsOptional() @IsInt() @Min(0) @Transform(toNumber)
   SANDBOX_APPROVAL_DELAY_SECONDS: number = 0;
 
   /**
    * Node.js processes serving this instance on one port (each runs the API and the workers; they share the
    * database as separate instances would). More than 1 uses more than one CPU core.
    */
-  @IsOptional() @IsInt() @Min(1) @Max(16) @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsOptional() @IsInt() @Min(1) @Max(16) @Transform(toNumber)
   PROCESSES: number = 1;
 
   /** Run the in-process workers (webhook processing, send queue, hook dispatch, crons). */

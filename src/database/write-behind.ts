@@ -120,8 +120,9 @@ export class WriteBehind {
     // An undefined property changes nothing (as in TypeORM's update).
     const patch = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
     if (Object.keys(patch).length === 0) return;
-    // A row still waiting to be inserted takes the change directly.
-    const pending = this.inserts.get(target)?.find((row) => row[this.primaryProperty(target)] === id);
+    // A row still waiting to be inserted takes the change directly (usually one just held: search from the end).
+    const key = this.primaryProperty(target);
+    const pending = this.inserts.get(target)?.findLast((row) => row[key] === id);
     if (pending) {
       Object.assign(pending, patch);
       return;

@@ -1,6 +1,7 @@
 import { HttpStatus } from '@nestjs/common';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { AppError, ErrorCode } from '../errors/app-error.js';
+import type { AllExceptionsFilter } from '../errors/all-exceptions.filter.js';
 
 export type RawBodyRequest = express.Request & { rawBody?: Buffer };
 
@@ -18,8 +19,8 @@ export function bodyParsers(limit: number): RequestHandler[] {
   ];
 }
 
-/** Parser failures answered in the common error shape (they happen before Nest's exception filter is in reach). */
-export const bodyParserErrors: ErrorRequestHandler = (err, req, res, next) => {
+/** Parser failures answered in the common error shape by `errors` (they happen before Nest's pipeline is in reach). */
+export const bodyParserErrors = (errors: AllExceptionsFilter): ErrorRequestHandler => (err, req, res, next) => {
   const type = (err as { type?: string }).type;
   const status = (err as { status?: number }).status ?? 400;
   let error: AppError | null = null;
@@ -31,5 +32,5 @@ export const bodyParserErrors: ErrorRequestHandler = (err, req, res, next) => {
     error = new AppError(status, status === 415 ? ErrorCode.UNSUPPORTED_MEDIA_TYPE : ErrorCode.MALFORMED_BODY, String((err as Error).message));
   }
   if (!error) return next(err);
-  res.status(error.status).json({ statusCode: error.status, code: error.code, message: error.message, requestId: (req as { id?: string }).id });
+  errors.send(error, req as { id?: string }, res);
 };

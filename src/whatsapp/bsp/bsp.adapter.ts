@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { required } from '../cloud-api/cloud-api.adapter.js';
-import { toGraphMessage, toGraphTemplate } from '../cloud-api/graph-payloads.js';
+import { rejectionReason, toGraphMessage, toGraphTemplate } from '../cloud-api/graph-payloads.js';
 import { parseCloudWebhook } from '../cloud-api/webhook-parser.js';
 import { binaryRequest, graphRequest, verifyHubSignature } from '../http.js';
 import { ProviderError } from '../provider-error.js';
@@ -40,7 +40,7 @@ export class BspAdapter implements WhatsappProvider {
     );
     const t = res.waba_templates?.find((x) => String(x.id) === providerTemplateId);
     if (!t) throw new ProviderError('TEMPLATE_PROBLEM', false, `Template ${providerTemplateId} not found at the BSP`);
-    return { status: normaliseStatus(t.status), reason: t.rejected_reason && t.rejected_reason !== 'NONE' ? t.rejected_reason : null };
+    return { status: normaliseStatus(t.status), reason: rejectionReason(t.rejected_reason) };
   }
 
   async findTemplate(line: LineCredentials, name: string, language: string): Promise<(TemplateState & { providerTemplateId: string }) | null> {
@@ -49,7 +49,7 @@ export class BspAdapter implements WhatsappProvider {
       { headers: this.auth(line) },
     );
     const t = res.waba_templates?.find((x) => x.name === name && (!x.language || x.language === language));
-    return t ? { providerTemplateId: String(t.id), status: normaliseStatus(t.status), reason: t.rejected_reason && t.rejected_reason !== 'NONE' ? t.rejected_reason : null } : null;
+    return t ? { providerTemplateId: String(t.id), status: normaliseStatus(t.status), reason: rejectionReason(t.rejected_reason) } : null;
   }
 
   async downloadMedia(line: LineCredentials, mediaId: string): Promise<DownloadedMedia> {

@@ -4,7 +4,7 @@ import { binaryRequest, graphRequest, verifyHubSignature } from '../http.js';
 import { ProviderError } from '../provider-error.js';
 import type { WhatsappProvider } from '../whatsapp-provider.port.js';
 import type { CreatedTemplate, DownloadedMedia, LineCredentials, OutgoingMessage, TemplateDefinition, TemplateState, TemplateStatus, WebhookEvent } from '../whatsapp.types.js';
-import { toGraphMessage, toGraphTemplate } from './graph-payloads.js';
+import { rejectionReason, toGraphMessage, toGraphTemplate } from './graph-payloads.js';
 import { parseCloudWebhook } from './webhook-parser.js';
 
 /** Meta's WhatsApp Cloud API (Graph API), bearer token per line. */
@@ -41,7 +41,7 @@ export class CloudApiAdapter implements WhatsappProvider {
       `${this.base}/${encodeURIComponent(providerTemplateId)}?fields=status,rejected_reason`,
       { headers: this.auth(line) },
     );
-    return { status: res.status.toUpperCase() as TemplateStatus, reason: res.rejected_reason && res.rejected_reason !== 'NONE' ? res.rejected_reason : null };
+    return { status: res.status.toUpperCase() as TemplateStatus, reason: rejectionReason(res.rejected_reason) };
   }
 
   async findTemplate(line: LineCredentials, name: string, language: string): Promise<(TemplateState & { providerTemplateId: string }) | null> {
@@ -51,7 +51,7 @@ export class CloudApiAdapter implements WhatsappProvider {
     );
     const t = res.data?.find((x) => !x.language || x.language === language);
     return t
-      ? { providerTemplateId: String(t.id), status: t.status.toUpperCase() as TemplateStatus, reason: t.rejected_reason && t.rejected_reason !== 'NONE' ? t.rejected_reason : null }
+      ? { providerTemplateId: String(t.id), status: t.status.toUpperCase() as TemplateStatus, reason: rejectionReason(t.rejected_reason) }
       : null;
   }
 

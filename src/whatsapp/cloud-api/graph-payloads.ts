@@ -36,8 +36,7 @@ export function toGraphMessage(to: string, m: OutgoingMessage): Record<string, u
       };
     case 'media': {
       const media: Record<string, unknown> = m.mediaId ? { id: m.mediaId } : { link: m.link };
-      if (m.caption && m.mediaType !== 'video') media.caption = m.caption;
-      if (m.caption && m.mediaType === 'video') media.caption = m.caption;
+      if (m.caption) media.caption = m.caption;
       if (m.filename && m.mediaType === 'document') media.filename = m.filename;
       return { ...base, type: m.mediaType, [m.mediaType]: media };
     }
@@ -74,4 +73,9 @@ export function toGraphTemplate(t: TemplateDefinition): Record<string, unknown> 
   components.push({ type: 'BODY', text: t.body, ...(t.bodyExamples.length ? { example: { body_text: [t.bodyExamples] } } : {}) });
   if (t.quickReplies?.length) components.push({ type: 'BUTTONS', buttons: t.quickReplies.map((text) => ({ type: 'QUICK_REPLY', text })) });
   return { name: t.name, language: t.language, category: t.category, components };
+}
+
+/** A template's rejection reason as Meta reports it, or null (Meta says `NONE` when there is none). */
+export function rejectionReason(reason: unknown): string | null {
+  return reason && reason !== 'NONE' ? String(reason) : null;
 }

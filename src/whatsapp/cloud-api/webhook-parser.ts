@@ -1,3 +1,4 @@
+import { rejectionReason } from './graph-payloads.js';
 import type { InboundMessageEvent, WebhookEvent } from '../whatsapp.types.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -40,7 +41,7 @@ function parseChange(entryId: string, change: Json): WebhookEvent[] {
         name: String(value.message_template_name ?? ''),
         language: String(value.message_template_language ?? ''),
         status: String(value.event ?? ''),
-        reason: value.reason && value.reason !== 'NONE' ? String(value.reason) : null,
+        reason: rejectionReason(value.reason),
       },
     ];
   }
