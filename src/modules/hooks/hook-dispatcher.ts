@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
 import { AppConfig } from '../../config/app-config.js';
 import { request, type Dispatcher } from 'undici';
+import { queryReturning } from '../../database/sql.js';
 import { HooksService } from './hooks.service.js';
 import { HostResolver, ssrfCheck } from './url-guard.js';
 
@@ -287,17 +288,20 @@ export class HookDispatcher implements OnApplicationBootstrap, BeforeApplication
         results.map((x) => x.next),
       ],
     );
-    const failed = results.filter((r) => r.status === 'failed');
-    for (const x of failed) {
-      await this.ds.query(
+    let disabled = 0;
+    for (const x of results.filter((r) => r.status === 'failed')) {
+      const rows = await queryReturning(
+        this.ds,
         `UPDATE hooks SET active = false, disabled_at = $2, updated_at = now(),
                 disabled_reason = 'Every delivery failed for 3 days (last error: ' || $3 || '). Fix the endpoint and set active=true.'
-          WHERE id = $1 AND active AND failing_since <= $4`,
+          WHERE id = $1 AND active AND failing_since <= $4
+          RETURNING id`,
         [x.row.hook_id, x.attemptedAt, x.outcome.error ?? 'unknown', new Date(x.attemptedAt.getTime() - RETRY_WINDOW_MS)],
       );
+      disabled += rows.length;
     }
-    // A hook just disabled gets no new events from this instance.
-    if (failed.length > 0) this.hooks.subscriptionsChanged();
+    // A hook just disabled gets no new events.
+    if (disabled > 0) this.hooks.subscriptionsChanged();
   }
 
   private async send(row: ClaimedDelivery, attemptedAt: Date): Promise<Outcome> {

@@ -7,7 +7,6 @@ export const HOOK_EVENTS = [
   'outbound.status',
   'signature.completed',
 ] as const;
-export type HookEventType = (typeof HOOK_EVENTS)[number];
 export const PING_EVENT = 'ping';
 
 export const DELIVERY_STATUSES = ['pending', 'sending', 'succeeded', 'failed'] as const;

@@ -83,14 +83,10 @@ export class MessagesService {
   }
 
   /**
-   * Records a user's message once: a repeated wamid (Meta delivers at least once) returns the first record with
-   * `duplicate: true`. Media messages get a pending media file, downloaded by the media worker.
+   * Records users' messages with one INSERT, results in the order given. A message is recorded once: a repeated wamid
+   * (Meta delivers at least once, also twice in one batch) answers with the first record and `duplicate: true`. Media
+   * messages get a pending media file, downloaded by the media worker.
    */
-  async recordInbound(manager: EntityManager, line: InboundLine, ev: InboundMessageEvent): Promise<RecordedInbound> {
-    return (await this.recordInboundMany(manager, [{ line, ev }]))[0];
-  }
-
-  /** `recordInbound` for several messages with one INSERT; results in the order given. */
   async recordInboundMany(manager: EntityManager, items: Array<{ line: InboundLine; ev: InboundMessageEvent }>): Promise<RecordedInbound[]> {
     if (items.length === 0) return [];
     const now = this.clock.now();
@@ -180,10 +176,10 @@ export class MessagesService {
   /**
    * Applies a delivery status monotonically (sent < delivered < read; failed is terminal), whatever order the
    * webhooks arrive in; each status keeps its own timestamp. Returns null when no message has that wamid (yet);
-   * `changed` when the message's status moved.
+   * `changed` when the message's status moved; `message()` reads the whole row (only when needed, as for a hook).
    */
-  async applyStatus(manager: EntityManager, ev: StatusUpdateEvent): Promise<{ message: Message; changed: boolean } | null> {
-    const rows = await queryReturning<{ id: string; changed: boolean }>(
+  async applyStatus(manager: EntityManager, ev: StatusUpdateEvent): Promise<{ tenantId: string; changed: boolean; message(): Promise<Message> } | null> {
+    const rows = await queryReturning<{ id: string; tenant_id: string; changed: boolean }>(
       manager,
       `WITH old AS (SELECT id, status FROM messages WHERE provider_message_id = $1 AND direction = 'outbound' FOR UPDATE)
        UPDATE messages m SET
@@ -199,10 +195,12 @@ export class MessagesService {
          error_code = CASE WHEN $2 = 'failed' AND m.status <> 'failed' THEN $4 ELSE m.error_code END,
          error_title = CASE WHEN $2 = 'failed' AND m.status <> 'failed' THEN $5 ELSE m.error_title END
        FROM old WHERE m.id = old.id
-       RETURNING m.id, m.status IS DISTINCT FROM old.status AS changed`,
+       RETURNING m.id, m.tenant_id, m.status IS DISTINCT FROM old.status AS changed`,
       [ev.wamid, ev.status, ev.timestamp, ev.error?.code ?? null, ev.error ? [ev.error.title, ev.error.details].filter(Boolean).join(': ') : null],
     );
-    return rows.length ? { message: await manager.findOneByOrFail(Message, { id: rows[0].id }), changed: rows[0].changed } : null;
+    if (rows.length === 0) return null;
+    const [{ id, tenant_id: tenantId, changed }] = rows;
+    return { tenantId, changed, message: () => manager.findOneByOrFail(Message, { id }) };
   }
 
   async get(tenantId: string, id: string): Promise<Message> {

@@ -43,6 +43,8 @@ interface QueuedRow {
 interface Outcome {
   id: string;
   status: 'queued' | 'sent' | 'failed';
+  /** A provider's definitive refusal, for the failure listeners. */
+  failure?: SendFailure;
   providerMessageId: string | null;
   nextAttemptAt: Date | null;
   errorCode: string | null;
@@ -214,14 +216,7 @@ export class SendQueueService {
       const batch = await this.capPerLine(due);
       sending = true;
       const outcomes = await this.sendAll(batch);
-      const rowsById = new Map(rows.map((r) => [r.id, r]));
-      const failures: SendFailure[] = [];
-      for (const o of outcomes) {
-        const row = rowsById.get(o.id);
-        const line = row && (await this.lines.findById(row.line_id));
-        if (o.status === 'failed' && row && line) failures.push({ messageId: o.id, tenantId: line.tenantId, lineId: row.line_id, phone: row.phone, code: o.errorCode ?? '' });
-      }
-      await this.recordWithRetries(outcomes, failures);
+      await this.recordWithRetries(outcomes, outcomes.flatMap((o) => (o.failure ? [o.failure] : [])));
       recorded = true;
       return outcomes.length;
     } finally {
@@ -413,7 +408,8 @@ export class SendQueueService {
         const next = new Date(this.clock.now().getTime() + retryDelayMs(error, attempt));
         return { id: row.id, status: 'queued', providerMessageId: null, nextAttemptAt: next, errorCode: error.code, errorTitle: error.message };
       }
-      return this.failed(row, error.code, error.message);
+      const failure = { messageId: row.id, tenantId: line.tenantId, lineId: row.line_id, phone: row.phone, code: error.code };
+      return { ...this.failed(row, error.code, error.message), failure };
     }
   }
 

@@ -1,4 +1,4 @@
-import type { OutboundCategory, OutboundOption, TemplateType } from './entities/outbound.entity.js';
+import type { OutboundCategory, OutboundOption } from './entities/outbound.entity.js';
 import { OPTION_ACTIONS } from './entities/outbound.entity.js';
 import type { TemplateCategory } from '../../whatsapp/whatsapp.types.js';
 
@@ -93,8 +93,6 @@ export function isHttpsUrl(value: string): boolean {
     return false;
   }
 }
-
-export const headerFormat = (type: TemplateType) => (type === 'TEXT' ? null : type);
 
 /** Stop/start keyword matching: case-, accent- and punctuation-insensitive, whole message. */
 export function normaliseKeyword(text: string): string {

@@ -33,10 +33,6 @@ export class FieldErrors {
     else this.list.push({ field, messages: [message] });
   }
 
-  has(field: string): boolean {
-    return this.list.some((e) => e.field === field);
-  }
-
   throwIfAny(): void {
     if (this.list.length === 0) return;
     throw new AppError(HttpStatus.BAD_REQUEST, ErrorCode.VALIDATION_FAILED, `Validation failed: ${this.list.map((e) => e.field).join(', ')}`, this.list);

@@ -18,9 +18,8 @@ import { LinesService } from '../tenants/lines.service.js';
 import { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
 import { WebhookInboxService } from './webhook-inbox.service.js';
 
+/** Events claimed, and applied in one transaction. */
 const BATCH = 200;
-/** Events applied at once (each in its own transaction and connection). */
-const CONCURRENCY = 1;
 const LEASE_MS = 60_000;
 /** A status can arrive before the send that caused it is recorded; such events are retried for a while. */
 const MAX_ATTEMPTS = 8;
@@ -112,16 +111,8 @@ export class WebhookProcessorService {
     // so it cannot hold back its user's later events for ever.
     const abandoned = rows.filter((r) => r.attempts > MAX_ATTEMPTS + 1);
     for (const row of abandoned) await this.recordFailure(row, new Error(`abandoned after ${row.attempts - 1} claims without a result`));
-    // Different users' events are applied concurrently; events without a user (template updates, mixed batches) in order.
-    const byUser = new Map<string, StoredEvent[]>();
-    for (const row of rows.filter((r) => !abandoned.includes(r)).sort((a, b) => (a.id < b.id ? -1 : 1))) {
-      const key = row.user_key ?? 'other';
-      byUser.set(key, [...(byUser.get(key) ?? []), row]);
-    }
-    const lanes = [...byUser.values()];
-    const chunks: StoredEvent[][] = Array.from({ length: Math.min(CONCURRENCY, lanes.length) }, () => []);
-    lanes.forEach((lane, i) => chunks[i % chunks.length].push(...lane));
-    await Promise.all(chunks.map((chunk) => this.processChunk(chunk)));
+    // Oldest first (a user has at most one claimed event; events without a user keep their order too).
+    await this.processChunk(rows.filter((r) => !abandoned.includes(r)).sort((a, b) => (a.id < b.id ? -1 : 1)));
     return rows.length;
   }
 
@@ -286,7 +277,7 @@ export class WebhookProcessorService {
         }
         summary.statuses++;
         if (applied.changed) {
-          await this.hooks.emit(m, { tenantId: applied.message.tenantId, type: 'message.status', data: MessageDto.from(applied.message) });
+          await this.hooks.emit(m, { tenantId: applied.tenantId, type: 'message.status', data: async () => MessageDto.from(await applied.message()) });
         }
         // A send refused as a marketing opt-out (131050) is an opt-out of the user.
         if (await this.outbounds.handleFailedStatus(m, line, ev)) summary.updates++;
