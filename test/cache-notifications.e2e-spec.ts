@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { HooksService } from '../src/modules/hooks/hooks.service.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 
@@ -20,6 +21,33 @@ describe('configuration caches across instances', () => {
   afterAll(async () => {
     await b.close();
     await a.close();
+  });
+
+  it('announces a clear to every listener, with the name of the cache', async () => {
+    const listener = new pg.Client({ connectionString: a.databaseUrl });
+    await listener.connect();
+    const heard: string[] = [];
+    listener.on('notification', (n) => heard.push(`${n.channel}:${n.payload}`));
+    await listener.query('LISTEN testigo_cache');
+    try {
+      const { apiKey } = await a.newTenant();
+      await a.http.post('/v1/hooks').set('X-API-Key', apiKey).send({ url: 'https://hooks.example.com/h', events: ['process.started'] }).expect(201);
+      await eventually(async () => heard.includes('testigo_cache:hook-subscriptions'));
+    } finally {
+      await listener.end();
+    }
+  });
+
+  it('clears an instance\'s cache when a notification arrives from elsewhere', async () => {
+    const { tenantId } = await a.newTenant();
+    const emit = () => b.db.transaction((m) => b.app.get(HooksService).emit(m, { tenantId, type: 'process.started', data: { n: 1 } }));
+    // Instance B caches "no hooks" for this tenant; a hook then appears behind its back.
+    expect(await emit()).toBeNull();
+    await a.db.query(`INSERT INTO hooks (id, tenant_id, url, events, flow_ids, active, secret) VALUES ('HOKNOTIFY', $1, 'https://hooks.example.com/n', '{process.started}', '{}', true, 'whsec_x')`, [tenantId]);
+    expect(await emit()).toBeNull();
+    // Another instance announces the change: B reads again.
+    await a.db.query(`SELECT pg_notify('testigo_cache', 'hook-subscriptions')`);
+    await eventually(async () => (await emit()) !== null);
   });
 
   it("a hook created through one instance gets the other instance's events at once, not after the cache's 10 s", async () => {
