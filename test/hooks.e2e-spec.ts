@@ -1,7 +1,7 @@
 import { Webhook } from 'standardwebhooks';
 import { HookDispatcher, LEASE_MS, PER_HOOK_IN_FLIGHT } from '../src/modules/hooks/hook-dispatcher.js';
 import { HooksService } from '../src/modules/hooks/hooks.service.js';
-import { HostResolver } from '../src/modules/hooks/url-guard.js';
+import { HostResolver } from '../src/common/http/url-guard.js';
 import { HookReceiver } from './fakes/hook-receiver.js';
 import { createTestApp, TestApp } from './support/test-app.js';
 

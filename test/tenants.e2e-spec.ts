@@ -91,7 +91,6 @@ describe('tenants, API keys and WhatsApp numbers', () => {
       }
       const [row] = await t.db.query('SELECT secrets FROM whatsapp_lines WHERE id = $1', [created.body.id]);
       expect(row.secrets.access_token).toBe('EAAG-new-token');
-      t.config.ALLOW_LOCAL_URLS = true;
     });
 
     it('accepts JSON and defaults throughput to 80', async () => {
@@ -121,6 +120,24 @@ describe('tenants, API keys and WhatsApp numbers', () => {
       expect(taken.body.code).toBe('NUMBER_TAKEN');
       await t.http.delete(`/v1/whatsapp/numbers/${line.body.id}`).set('X-API-Key', a.apiKey).expect(204);
       await t.http.post('/v1/whatsapp/numbers').set('X-API-Key', b.apiKey).send({ phone_number: '+14155550133', provider: 'sandbox' }).expect(201);
+    });
+
+    it('refuses a BSP base URL on a private, loopback or link-local address when local URLs are not allowed', async () => {
+      const { apiKey } = await t.newTenant();
+      const bsp = { phone_number: '+14155550145', provider: 'bsp', api_key: 'k' };
+      t.config.ALLOW_LOCAL_URLS = false;
+      try {
+        for (const base_url of ['https://10.0.0.1', 'https://169.254.169.254/latest', 'https://localhost:8443', 'https://user:pw@bsp.example.com']) {
+          const res = await t.http.post('/v1/whatsapp/numbers').set('X-API-Key', apiKey).send({ ...bsp, base_url }).expect(400);
+          expect(res.body.details).toEqual([{ field: 'base_url', messages: [expect.stringMatching(/private|credentials/)] }]);
+        }
+        const line = await t.http.post('/v1/whatsapp/numbers').set('X-API-Key', apiKey).send({ ...bsp, base_url: 'https://waba.example.com' }).expect(201);
+        await t.http.patch(`/v1/whatsapp/numbers/${line.body.id}`).set('X-API-Key', apiKey).send({ base_url: 'https://192.168.0.5' }).expect(400);
+        const [row] = await t.db.query('SELECT base_url FROM whatsapp_lines WHERE id = $1', [line.body.id]);
+        expect(row.base_url).toBe('https://waba.example.com');
+      } finally {
+        t.config.ALLOW_LOCAL_URLS = true;
+      }
     });
 
     it.each([

@@ -8,7 +8,7 @@ import { AppConfig } from '../../config/app-config.js';
 import { request, type Dispatcher } from 'undici';
 import { queryReturning } from '../../database/sql.js';
 import { HooksService } from './hooks.service.js';
-import { HostResolver, ssrfCheck } from './url-guard.js';
+import { HostResolver, ssrfCheck } from '../../common/http/url-guard.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;

@@ -7,7 +7,7 @@ import { Hook } from './entities/hook.entity.js';
 import { HookDispatcher } from './hook-dispatcher.js';
 import { HooksController } from './hooks.controller.js';
 import { HooksService } from './hooks.service.js';
-import { DnsHostResolver, HostResolver } from './url-guard.js';
+import { DnsHostResolver, HostResolver } from '../../common/http/url-guard.js';
 
 /** Client webhooks: subscriptions, the transactional outbox (`HooksService.emit`) and signed delivery with retries. */
 @Module({

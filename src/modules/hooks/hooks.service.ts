@@ -13,7 +13,7 @@ import { HookDeliveryAttempt } from './entities/hook-delivery-attempt.entity.js'
 import { HookDelivery } from './entities/hook-delivery.entity.js';
 import { Hook } from './entities/hook.entity.js';
 import { HOOK_EVENTS, PING_EVENT } from './hook-events.js';
-import { checkHookUrl } from './url-guard.js';
+import { checkOutgoingUrl } from '../../common/http/url-guard.js';
 
 /** After a rotation the previous secret keeps signing for this long, so clients can switch without losing a hook. */
 export const SECRET_OVERLAP_MS = 24 * 3600_000;
@@ -222,7 +222,7 @@ export class HooksService {
   }
 
   private checkUrl(url: string): void {
-    const problem = checkHookUrl(url, this.config.allowLocalUrls);
+    const problem = checkOutgoingUrl(url, this.config.allowLocalUrls);
     if (problem) throw AppError.validation('url', problem);
   }
 }

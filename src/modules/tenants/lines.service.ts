@@ -1,4 +1,5 @@
 import { LookupCache } from '../../common/cache/lookup-cache.js';
+import { checkOutgoingUrl } from '../../common/http/url-guard.js';
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
@@ -138,12 +139,10 @@ export class LinesService {
     };
   }
 
+  /** The same rule as hook URLs: the line's API key goes there. */
   private checkBaseUrl(url: string): void {
-    const { protocol, hostname } = new URL(url);
-    const local = ['localhost', '127.0.0.1', '[::1]'].includes(hostname);
-    if (protocol !== 'https:' && !(local && this.config.allowLocalUrls)) {
-      throw AppError.validation('base_url', 'base_url must be an https URL');
-    }
+    const problem = checkOutgoingUrl(url, this.config.allowLocalUrls, 'base_url');
+    if (problem) throw AppError.validation('base_url', problem);
   }
 
   private async save(line: WhatsappLine): Promise<WhatsappLine> {

@@ -64,20 +64,20 @@ const LOCAL_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
  * Create/update-time rule: https only (http://localhost and 127.0.0.1 too when local URLs are allowed), and no
  * IP-literal host in a private range. Returns an error message, or null when the URL is acceptable.
  */
-export function checkHookUrl(raw: string, allowLocal: boolean): string | null {
+export function checkOutgoingUrl(raw: string, allowLocal: boolean, field = 'url'): string | null {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    return 'url must be a valid URL';
+    return `${field} must be a valid URL`;
   }
-  if (url.username || url.password) return 'url must not carry credentials';
+  if (url.username || url.password) return `${field} must not carry credentials`;
   const local = LOCAL_HOSTS.includes(url.hostname);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && local && allowLocal)) {
-    return allowLocal ? 'url must be an https URL (or http://localhost / http://127.0.0.1)' : 'url must be an https URL';
+    return allowLocal ? `${field} must be an https URL (or http://localhost / http://127.0.0.1)` : `${field} must be an https URL`;
   }
   if (!allowLocal && (url.hostname === 'localhost' || (isIP(url.hostname.replace(/^\[|\]$/g, '')) && isPrivateAddress(url.hostname)))) {
-    return 'url must not point to a private, loopback or link-local address';
+    return `${field} must not point to a private, loopback or link-local address`;
   }
   return null;
 }
