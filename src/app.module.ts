@@ -44,7 +44,8 @@ export class AppModule {
           // answered ahead of express: see webhook-fast-path.ts.)
           exclude: [{ method: RequestMethod.POST, path: 'v1/whatsapp/webhook/bsp/:numberId' }],
         }),
-        // 20 connections for one process; several processes of one instance share 80 (PostgreSQL allows 100 by default).
+        // 20 connections for one process; several processes of one instance share 80, plus one each listening for
+        // cache notifications (PostgreSQL allows 100 by default).
         TypeOrmModule.forRoot({ ...dataSourceOptions(databaseUrl, Math.max(4, Math.min(20, Math.floor(80 / config.PROCESSES)))), autoLoadEntities: true }),
         ScheduleModule.forRoot(),
         CommonModule,

@@ -31,8 +31,8 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
   const doc = new DocumentBuilder()
     .setTitle('Testigo API')
     .setDescription(
-      'Trusted processes over WhatsApp: verification flows, templates and sends, re-engagement, signed result webhooks ' +
-        'and evidence. Authenticate with your API key in the `Truora-API-Key` header (or `X-API-Key`); admin endpoints ' +
+      'Trusted processes over WhatsApp: verification flows, templates and sends, re-engagement and signed result ' +
+        'webhooks. Authenticate with your API key in the `Truora-API-Key` header (or `X-API-Key`); admin endpoints ' +
         'take `Authorization: Bearer <ADMIN_TOKEN>`. Every POST/PATCH accepts JSON or `application/x-www-form-urlencoded`. ' +
         'Errors are `{statusCode, code, message, details?, requestId}`.',
     )

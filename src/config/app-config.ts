@@ -34,7 +34,7 @@ export class AppConfig {
   @IsOptional() @IsInt() @Min(1024) @Transform(toNumber)
   BODY_LIMIT_BYTES: number = 1_048_576;
 
-  /** Base URL the service is reachable at (printed links, Swagger servers). */
+  /** Base URL the service is reachable at (printed at start). */
   @IsOptional() @IsUrl({ require_tld: false, require_protocol: true })
   PUBLIC_URL?: string;
 
@@ -53,8 +53,8 @@ export class AppConfig {
   SANDBOX_APPROVAL_DELAY_SECONDS: number = 0;
 
   /**
-   * Node.js processes serving this instance on one port (each runs the API and the workers; they share the
-   * database as separate instances would). More than 1 uses more than one CPU core.
+   * Node.js processes serving this instance on one port: all serve HTTP, the first also runs the workers. More than
+   * 1 uses more than one CPU core.
    */
   @IsOptional() @IsInt() @Min(1) @Max(16) @Transform(toNumber)
   PROCESSES: number = 1;

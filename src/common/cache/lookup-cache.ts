@@ -38,7 +38,7 @@ export class LookupCache<V> {
   /** Bumped by `clear`. */
   private generation = 0;
 
-  /** `name` is shared by the caches of the same lookups in every process of the instance. */
+  /** `name` is shared by the caches of the same lookups in every process and instance (see clearCaches). */
   constructor(
     readonly name: string,
     max = 10_000,

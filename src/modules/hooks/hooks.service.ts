@@ -57,7 +57,7 @@ export class HooksService {
     return this.enqueue(manager, { ...event, data }, matching.map((h) => h.id));
   }
 
-  /** Drops the cached subscriptions of this instance, after hooks changed elsewhere than in this service. */
+  /** Drops the cached subscriptions (everywhere), after hooks changed elsewhere than in this service. */
   subscriptionsChanged(): void {
     this.subscriptions.clear();
   }

@@ -28,6 +28,7 @@ export class AdminController {
   @Get()
   @ApiOperation({ summary: 'List tenants, newest first' })
   @ApiPageResponse(TenantDto)
+  @ApiErrors([400, 'VALIDATION_FAILED'])
   async list(@Query() page: PageQueryDto): Promise<PageDto<TenantDto>> {
     const { items, next_cursor } = await this.tenants.list(page);
     return { data: items.map(TenantDto.from), next_cursor };
@@ -54,7 +55,7 @@ export class AdminController {
   @Get(':id/api-keys')
   @ApiOperation({ summary: "List a tenant's API keys (never the keys themselves)" })
   @ApiPageResponse(ApiKeyDto)
-  @ApiErrors([404, 'NOT_FOUND'])
+  @ApiErrors([400, 'VALIDATION_FAILED'], [404, 'NOT_FOUND'])
   async listKeys(@Param('id') id: string, @Query() page: PageQueryDto): Promise<PageDto<ApiKeyDto>> {
     const tenant = await this.tenants.get(id);
     const { items, next_cursor } = await this.keys.list(tenant.id, page);

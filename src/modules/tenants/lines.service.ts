@@ -77,8 +77,8 @@ export class LinesService {
   }
 
   /*
-   * Lookups for the hot paths (webhook ingress and processing, sends): cached for LOOKUP_TTL_MS, dropped at once when
-   * this instance changes a line; other instances see a change (a rotated app secret, say) within that time.
+   * Lookups for the hot paths (webhook ingress and processing, sends), cached (LookupCache): a change to a line
+   * clears them here at once and on the other processes and instances when its notification arrives.
    */
 
   async findById(id: string): Promise<WhatsappLine | null> {

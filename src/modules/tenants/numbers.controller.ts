@@ -25,6 +25,7 @@ export class NumbersController {
   @Get()
   @ApiOperation({ summary: 'List your WhatsApp lines, newest first' })
   @ApiPageResponse(NumberDto)
+  @ApiErrors([400, 'VALIDATION_FAILED'])
   async list(@Tenant() t: TenantContext, @Query() query: ListNumbersQueryDto): Promise<PageDto<NumberDto>> {
     const { items, next_cursor } = await this.lines.list(t.tenantId, query);
     return { data: items.map(NumberDto.from), next_cursor };

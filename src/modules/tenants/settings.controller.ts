@@ -21,7 +21,7 @@ export class SettingsController {
   }
 
   @Patch()
-  @ApiOperation({ summary: 'Change conversation settings (takes effect within 10 seconds)' })
+  @ApiOperation({ summary: 'Change conversation settings (they apply at once, on every instance)' })
   @ApiOkResponse({ type: SettingsDto })
   @ApiErrors([400, 'VALIDATION_FAILED'])
   async update(@Tenant() t: TenantContext, @Body() dto: UpdateSettingsDto): Promise<SettingsDto> {

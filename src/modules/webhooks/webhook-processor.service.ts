@@ -60,8 +60,8 @@ interface Summary {
 }
 
 /**
- * Processes stored webhook calls, oldest first, each in one transaction. Claims use FOR UPDATE SKIP LOCKED with a
- * lease, so several instances share the work and a crash mid-way leaves the row to be picked up again; applying an
+ * Processes stored webhook calls, oldest first, a claimed batch in one transaction. Claims use FOR UPDATE SKIP LOCKED
+ * with a lease, so several instances share the work and a crash mid-way leaves the row to be picked up again; applying an
  * event twice is harmless (wamid dedupe, monotonic statuses).
  */
 @Injectable()

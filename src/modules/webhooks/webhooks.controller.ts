@@ -31,7 +31,7 @@ export class WebhooksController {
     summary: 'Cloud API webhook calls. Verified (X-Hub-Signature-256 with the line app secret), stored, then answered 200; processed afterwards',
   })
   @ApiOkResponse({ description: '`{"received": true}` once the call is stored' })
-  @ApiErrors([400, 'MALFORMED_BODY'], [401, 'INVALID_SIGNATURE'])
+  @ApiErrors([400, 'MALFORMED_BODY'], [401, 'INVALID_SIGNATURE'], [413, 'PAYLOAD_TOO_LARGE'], [415, 'UNSUPPORTED_MEDIA_TYPE'])
   async receive(@Req() req: RawBodyRequest): Promise<{ received: true }> {
     await this.webhooks.receiveCloud(req.rawBody, req.body, req.headers['x-hub-signature-256'] as string | undefined);
     return { received: true };
