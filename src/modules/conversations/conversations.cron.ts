@@ -5,6 +5,7 @@ import { Clock } from '../../common/clock/clock.js';
 import type { CronRun } from '../../common/workers/cron-run.js';
 import { Workers } from '../../common/workers/workers.js';
 import { ConversationsService } from './conversations.service.js';
+import { Process } from './entities/process.entity.js';
 
 const BATCH = 100;
 
@@ -32,12 +33,16 @@ export class ConversationsCron {
     let total = 0;
     for (;;) {
       const n = await this.ds.transaction(async (m) => {
-        const rows: Array<{ id: string }> = await m.query(
-          `SELECT id FROM processes WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
-          [this.clock.now(), BATCH],
-        );
-        await this.conversations.expire(m, rows.map((r) => r.id));
-        return rows.length;
+        const due = await m
+          .createQueryBuilder(Process, 'p')
+          .where(`p.status = 'pending' AND p.expires_at <= :now`, { now: this.clock.now() })
+          .orderBy('p.expires_at')
+          .limit(BATCH)
+          .setLock('pessimistic_write')
+          .setOnLocked('skip_locked')
+          .getMany();
+        await this.conversations.expire(m, due);
+        return due.length;
       });
       total += n;
       if (n < BATCH) return total;

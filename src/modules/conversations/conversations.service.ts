@@ -21,7 +21,6 @@ import { ProcessAnswer } from './entities/process-answer.entity.js';
 import { Process, ProcessStatus } from './entities/process.entity.js';
 import { ProcessResultsService } from './process-results.service.js';
 import { handlerFor } from './steps/index.js';
-import { maxAttempts } from './steps/basic.handlers.js';
 import type { StepContext, UserInput } from './steps/step-handler.js';
 import { text } from './steps/texts.js';
 
@@ -182,8 +181,9 @@ export class ConversationsService {
       }
       // Follow-ups exist only for flows that enable them: the others skip these queries.
       if (def.settings.enable_follow_up) {
-        const followUp = await this.followUps.findPendingAnswer(m, active.id);
-        const tapped = followUp ? followUpAnswerOf(input.replyId) : null;
+        // Only a tap on a follow-up's buttons can answer one: other messages skip the lookup.
+        const tapped = followUpAnswerOf(input.replyId);
+        const followUp = tapped ? await this.followUps.findPendingAnswer(m, active.id) : null;
         if (followUp && tapped) {
           await this.followUps.recordAnswer(m, followUp.id, tapped);
           if (tapped === 'no') await this.finish(m, active, 'failed', 'user_cancelled');
@@ -225,11 +225,8 @@ export class ConversationsService {
   }
 
   /** Marks due pending processes expired (expiration_minutes reached, or the 24-hour window closed while waiting). */
-  async expire(m: EntityManager, processIds: string[]): Promise<void> {
-    for (const id of processIds) {
-      const process = await m.findOneByOrFail(Process, { id });
-      if (process.status === 'pending') await this.finish(m, process, 'expired', 'expired');
-    }
+  async expire(m: EntityManager, processes: Process[]): Promise<void> {
+    for (const process of processes) if (process.status === 'pending') await this.finish(m, process, 'expired', 'expired');
   }
 
   /** Starts the flow, or returns null when it can no longer start (archived, deleted): the message is kept anyway. */
@@ -309,7 +306,8 @@ export class ConversationsService {
     if (outcome.kind === 'fail') return this.finish(m, process, 'failed', outcome.reason);
     if (outcome.kind === 'invalid') {
       process.stepAttempts += 1;
-      if (step.type === 'question' && process.stepAttempts >= maxAttempts(step)) return this.finish(m, process, 'failed', 'validation_failed');
+      const limit = handlerFor(step).maxAttempts?.(step);
+      if (limit !== undefined && process.stepAttempts >= limit) return this.finish(m, process, 'failed', 'validation_failed');
       await this.send(m, process, { kind: 'text', body: outcome.reply });
       for (const prompt of handlerFor(step).prompt(step, ctx)) await this.send(m, process, prompt);
       process.askedAt = this.clock.now();

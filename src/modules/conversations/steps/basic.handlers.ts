@@ -6,6 +6,9 @@ import type { OutgoingMessage } from '../../../whatsapp/whatsapp.types.js';
 import type { StepContext, StepHandler, StepOutcome, UserInput } from './step-handler.js';
 import { text } from './texts.js';
 
+/** The step's text as one message. */
+const textPrompt = (step: { text: string }): OutgoingMessage[] => [{ kind: 'text', body: step.text }];
+
 const noAnswer = (): StepOutcome => {
   throw new Error('this step does not wait for an answer');
 };
@@ -27,15 +30,16 @@ export class MessageStepHandler implements StepHandler<MessageStep> {
 export class QuestionStepHandler implements StepHandler<QuestionStep> {
   readonly type = 'question';
   readonly waits = true;
-  prompt(step: QuestionStep): OutgoingMessage[] {
-    return [{ kind: 'text', body: step.text }];
-  }
+  prompt = textPrompt;
   answer(step: QuestionStep, input: UserInput, ctx: StepContext): StepOutcome {
     const value = input.text;
     if (value === null || value.trim() === '') return { kind: 'invalid', value, error: 'not_text', reply: step.error_text ?? text(ctx.language, 'invalid') };
     const result = validateAnswer(value, step.validator);
     if (!result.valid) return { kind: 'invalid', value, error: result.error ?? 'invalid', reply: step.error_text ?? text(ctx.language, 'invalid') };
     return { kind: 'accept', value, normalized: result.normalized ?? value };
+  }
+  maxAttempts(step: QuestionStep): number {
+    return step.max_attempts ?? DEFAULT_MAX_ATTEMPTS;
   }
 }
 
@@ -60,9 +64,7 @@ export class ChoiceStepHandler implements StepHandler<ChoiceStep> {
 export class MediaStepHandler implements StepHandler<MediaStep> {
   readonly type = 'media';
   readonly waits = true;
-  prompt(step: MediaStep): OutgoingMessage[] {
-    return [{ kind: 'text', body: step.text }];
-  }
+  prompt = textPrompt;
   answer(step: MediaStep, input: UserInput, ctx: StepContext): StepOutcome {
     const kind = input.type === 'image' ? 'image' : input.type === 'document' ? 'document' : null;
     if (!kind || !step.accept.includes(kind) || !input.mediaFileId) {
@@ -101,10 +103,6 @@ export class ConsentStepHandler implements StepHandler<ConsentStep> {
 export class EndStepHandler implements StepHandler<EndStep> {
   readonly type = 'end';
   readonly waits = false;
-  prompt(step: EndStep): OutgoingMessage[] {
-    return [{ kind: 'text', body: step.text }];
-  }
+  prompt = textPrompt;
   answer = noAnswer;
 }
-
-export const maxAttempts = (step: { max_attempts?: number }) => step.max_attempts ?? DEFAULT_MAX_ATTEMPTS;

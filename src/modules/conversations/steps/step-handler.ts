@@ -34,4 +34,6 @@ export interface StepHandler<S extends FlowStep = FlowStep> {
   readonly waits: boolean;
   prompt(step: S, ctx: StepContext): OutgoingMessage[];
   answer(step: S, input: UserInput, ctx: StepContext): StepOutcome;
+  /** Invalid answers after which the process fails (`validation_failed`); without it, the step asks again for ever. */
+  maxAttempts?(step: S): number;
 }
