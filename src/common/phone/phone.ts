@@ -17,6 +17,11 @@ export function toE164(input: string): string | null {
   return e164;
 }
 
+/** A WhatsApp user's number (`wa_id`) as stored: E.164 when valid, else the digits after a `+` (kept, never dropped). */
+export function userPhone(waId: string): string {
+  return toE164(waId) ?? `+${waId}`;
+}
+
 /**
  * A national number plus a calling code (`57`, `+57`) or an ISO country (`CO`); returns E.164 when the result is
  * a valid mobile (or fixed-or-mobile) number, else null.

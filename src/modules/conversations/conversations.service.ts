@@ -4,7 +4,7 @@ import { WriteBehind } from '../../database/write-behind.js';
 import { Clock } from '../../common/clock/clock.js';
 import { AppError } from '../../common/errors/app-error.js';
 import { newId } from '../../common/ids/ids.js';
-import { toE164 } from '../../common/phone/phone.js';
+import { userPhone } from '../../common/phone/phone.js';
 import type { InboundMessageEvent, OutgoingMessage } from '../../whatsapp/whatsapp.types.js';
 import type { FlowDefinition, FlowStep } from '../flows/flow-definition.js';
 import { FlowsService } from '../flows/flows.service.js';
@@ -95,7 +95,7 @@ export class ConversationsService {
     const now = this.clock.now();
     const users = messages.map(({ lineId, ev }) => ({
       lineId,
-      phone: phoneOf(ev),
+      phone: userPhone(ev.from),
       // WhatsApp counts its 24-hour window from when the user wrote, not from when we processed it.
       at: ev.timestamp.getTime() > 0 ? new Date(Math.min(ev.timestamp.getTime(), now.getTime())) : now,
     }));
@@ -136,7 +136,7 @@ export class ConversationsService {
     directive: EngineDirective = { kind: 'none' },
   ): Promise<EngineResult> {
     const now = this.clock.now();
-    const phone = phoneOf(ev);
+    const phone = userPhone(ev.from);
     const { lastUserMessageAt } = state;
     let active = state.active?.status === 'pending' ? state.active : null;
     if (active && active.expiresAt.getTime() <= now.getTime()) {
@@ -439,9 +439,4 @@ export class ConversationsService {
 /** The key of a (line, user) pair in `prepare`'s states. */
 export function userKey(lineId: string, phone: string): string {
   return `${lineId} ${phone}`;
-}
-
-/** The E.164 number of the user who wrote a message. */
-export function phoneOf(ev: InboundMessageEvent): string {
-  return toE164(ev.from) ?? `+${ev.from}`;
 }

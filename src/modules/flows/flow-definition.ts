@@ -6,6 +6,7 @@
  * `FlowStep` and one entry in `STEP_SPECS`; the compiler refuses a type without a spec. The flow graph checks
  * (`flow-validation.ts`) work from the specs' `exits`, so they need no change.
  */
+import { foldText } from '../../common/text/fold.js';
 import { REGEX_FLAGS, isSupportedDateFormat, type AnswerValidator } from './validators/answer-validators.js';
 import { NATIONAL_ID_COUNTRIES } from './validators/national-id.js';
 
@@ -243,7 +244,7 @@ function checkOptions(step: Record<string, unknown>, c: StepChecker): void {
     }
     if (typeof option.title === 'string') {
       // Free-text answers are matched to titles ignoring case and accents, so those must tell options apart.
-      const key = option.title.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().replace(/\s+/g, ' ').trim();
+      const key = foldText(option.title);
       if (titles.has(key)) c.error(`${at}.title`, `${at}.title '${option.title}' is the same as another option's`);
       titles.add(key);
     }

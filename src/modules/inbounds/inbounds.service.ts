@@ -12,7 +12,7 @@ import { FlowsService } from '../flows/flows.service.js';
 import { LinesService } from '../tenants/lines.service.js';
 import { CreateInboundDto, InboundDto, ListInboundsQueryDto } from './dto/inbound.dto.js';
 import { Inbound } from './inbound.entity.js';
-import { matchKey } from './match-key.js';
+import { foldText } from '../../common/text/fold.js';
 
 @Injectable()
 export class InboundsService {
@@ -29,7 +29,7 @@ export class InboundsService {
   async create(tenantId: string, dto: CreateInboundDto): Promise<InboundDto> {
     const line = await this.lines.getByPhone(tenantId, dto.waba_phone_number);
     await this.flowOf(tenantId, dto.flow_id);
-    const key = matchKey(dto.inbound_message);
+    const key = foldText(dto.inbound_message);
     if (!key) throw AppError.validation('inbound_message', 'inbound_message must contain text');
     const inbound = this.inbounds.create({
       id: newId('INB'),
@@ -81,7 +81,7 @@ export class InboundsService {
   /** The inbound of this line whose message matches `text`, if any. */
   async match(lineId: string, text: string): Promise<Inbound | null> {
     const byKey = await this.byLine.get(lineId, async () => new Map((await this.inbounds.findBy({ lineId })).map((i) => [i.matchKey, i])));
-    return byKey.get(matchKey(text)) ?? null;
+    return byKey.get(foldText(text)) ?? null;
   }
 
   private async flowOf(tenantId: string, flowId: string): Promise<void> {

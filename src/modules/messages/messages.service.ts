@@ -7,7 +7,7 @@ import { Clock } from '../../common/clock/clock.js';
 import { AppError } from '../../common/errors/app-error.js';
 import { PageQueryDto, paginate } from '../../common/http/pagination.js';
 import { newId } from '../../common/ids/ids.js';
-import { toE164 } from '../../common/phone/phone.js';
+import { userPhone } from '../../common/phone/phone.js';
 import type { InboundMessageEvent, OutgoingMessage, StatusUpdateEvent } from '../../whatsapp/whatsapp.types.js';
 import { MediaFile } from './entities/media-file.entity.js';
 import { Message, MessageDirection, MessageStatus } from './entities/message.entity.js';
@@ -95,7 +95,7 @@ export class MessagesService {
         id: newId('MSG'),
         tenantId: line.tenantId,
         lineId: line.id,
-        phone: toE164(ev.from) ?? `+${ev.from}`,
+        phone: userPhone(ev.from),
         direction: 'inbound',
         type: ev.type,
         content: {

@@ -5,7 +5,7 @@ import { Clock } from '../../common/clock/clock.js';
 import { AppError, ErrorCode } from '../../common/errors/app-error.js';
 import { paginate } from '../../common/http/pagination.js';
 import { newId } from '../../common/ids/ids.js';
-import { toE164, toMobileE164 } from '../../common/phone/phone.js';
+import { toMobileE164, userPhone } from '../../common/phone/phone.js';
 import type { InboundMessageEvent, OptOutEvent, OutgoingMessage, StatusUpdateEvent } from '../../whatsapp/whatsapp.types.js';
 import { FlowsService } from '../flows/flows.service.js';
 import { MessagesService } from '../messages/messages.service.js';
@@ -344,7 +344,7 @@ export class OutboundsService implements OnModuleInit {
    * stop/start keywords change the user's consent; taps on an invitation's buttons are recorded as its answer.
    */
   async handleInbound(manager: EntityManager, line: WhatsappLine, ev: InboundMessageEvent): Promise<InboundOutcome> {
-    const phone = toE164(ev.from) ?? `+${ev.from}`;
+    const phone = userPhone(ev.from);
     if (ev.replyId && PAYLOAD.test(ev.replyId)) {
       const invitation = await this.findInvitationByPayload(ev.replyId, { lineId: line.id, phone }, manager);
       if (invitation) {
@@ -379,7 +379,7 @@ export class OutboundsService implements OnModuleInit {
   async handlePreference(manager: EntityManager, line: WhatsappLine, ev: OptOutEvent): Promise<void> {
     await this.consents.record(manager, {
       tenantId: line.tenantId,
-      phone: toE164(ev.from) ?? `+${ev.from}`,
+      phone: userPhone(ev.from),
       kind: ev.kind,
       source: CONSENT_SOURCES.WHATSAPP_PREFERENCE,
       occurredAt: ev.timestamp,
@@ -394,7 +394,7 @@ export class OutboundsService implements OnModuleInit {
     if (ev.status !== 'failed' || ev.error?.code !== '131050') return false;
     await this.consents.record(manager, {
       tenantId: line.tenantId,
-      phone: toE164(ev.recipient) ?? `+${ev.recipient}`,
+      phone: userPhone(ev.recipient),
       kind: 'opt_out',
       source: CONSENT_SOURCES.MARKETING_OPT_OUT,
       occurredAt: ev.timestamp,
