@@ -9,8 +9,6 @@ export interface BusinessWindow {
   end: string;
 }
 
-export const DEFAULT_BUSINESS_WINDOW: Readonly<BusinessWindow> = { start: '13:00', end: '00:00' };
-
 const MINUTE_MS = 60_000;
 const DAY_MS = 24 * 60 * MINUTE_MS;
 const HH_MM = /^([01]\d|2[0-3]):([0-5]\d)$/;

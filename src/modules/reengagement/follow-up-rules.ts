@@ -2,15 +2,15 @@
  * What a flow's re-engagement settings mean, as pure functions: when the follow-up is due, its text and its buttons.
  * No Nest, no clock, no database.
  */
-import type { FlowSettings } from '../flows/flow-definition.js';
+import { DEFAULT_FLOW_SETTINGS, type FlowSettings } from '../flows/flow-definition.js';
 import type { OutgoingMessage } from '../../whatsapp/whatsapp.types.js';
-import { DEFAULT_BUSINESS_WINDOW, nextSendTime, parseBusinessHour, type BusinessWindow } from './business-window.js';
+import { nextSendTime, parseBusinessHour, type BusinessWindow } from './business-window.js';
 
 export const FOLLOW_UP_YES = 'follow_up:yes';
 export const FOLLOW_UP_NO = 'follow_up:no';
 
-export const DEFAULT_FOLLOW_UP_DELAY_MINUTES = 120;
-export const DEFAULT_FOLLOW_UP_MESSAGE = 'Tienes un proceso activo en curso';
+export const DEFAULT_FOLLOW_UP_DELAY_MINUTES = DEFAULT_FLOW_SETTINGS.follow_up_delay;
+export const DEFAULT_FOLLOW_UP_MESSAGE = DEFAULT_FLOW_SETTINGS.follow_up_message;
 
 const MINUTE_MS = 60_000;
 
@@ -35,8 +35,8 @@ export function followUpText(settings: FollowUpSettings): string {
 /** The flow's business window; each end that is unset (or unreadable) takes its default. */
 export function businessWindowOf(settings: FollowUpSettings): BusinessWindow {
   return {
-    start: parseBusinessHour(settings.start_business_hours) ?? DEFAULT_BUSINESS_WINDOW.start,
-    end: parseBusinessHour(settings.end_business_hours) ?? DEFAULT_BUSINESS_WINDOW.end,
+    start: parseBusinessHour(settings.start_business_hours) ?? DEFAULT_FLOW_SETTINGS.start_business_hours,
+    end: parseBusinessHour(settings.end_business_hours) ?? DEFAULT_FLOW_SETTINGS.end_business_hours,
   };
 }
 
