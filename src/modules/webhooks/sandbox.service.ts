@@ -6,6 +6,7 @@ import { digits, toE164 } from '../../common/phone/phone.js';
 import { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
 import { LinesService } from '../tenants/lines.service.js';
 import { SandboxInboundAcceptedDto, SandboxInboundDto } from './dto/sandbox.dto.js';
+import { routingKeys } from '../../whatsapp/cloud-api/webhook-parser.js';
 import { userKeyOf, WebhookInboxService } from './webhook-inbox.service.js';
 
 /**
@@ -64,7 +65,7 @@ export class SandboxService {
         },
       ],
     };
-    const eventId = await this.inbox.store('sandbox', line.id, JSON.stringify(envelope), 'pending', userKeyOf(line.id, envelope));
+    const eventId = await this.inbox.store('sandbox', line.id, JSON.stringify(envelope), 'pending', userKeyOf(line.id, routingKeys(envelope).senders));
     return { wamid, event_id: eventId };
   }
 }

@@ -77,15 +77,10 @@ export class WebhookInboxService {
 }
 
 /**
- * The one user whose messages a Cloud API envelope carries (`<line id>:<wa_id>`), or null when it carries several
- * users' messages or none. Statuses are left out: they apply in any order, and one waiting for its message to be
- * known must not hold back the user's next messages.
+ * The one user whose messages a Cloud API envelope carries (`<line id>:<wa_id>`, from `routingKeys(body).senders`), or
+ * null when it carries several users' messages or none. Statuses are left out: they apply in any order, and one
+ * waiting for its message to be known must not hold back the user's next messages.
  */
-export function userKeyOf(lineId: string, body: unknown): string | null {
-  const list = (v: unknown): Array<Record<string, any>> => (Array.isArray(v) ? v : []); // eslint-disable-line @typescript-eslint/no-explicit-any
-  const users = new Set<string>();
-  for (const entry of list((body as { entry?: unknown })?.entry)) {
-    for (const change of list(entry?.changes)) for (const m of list(change?.value?.messages)) users.add(String(m?.from));
-  }
-  return users.size === 1 ? `${lineId}:${[...users][0]}` : null;
+export function userKeyOf(lineId: string, senders: string[]): string | null {
+  return senders.length === 1 ? `${lineId}:${senders[0]}` : null;
 }

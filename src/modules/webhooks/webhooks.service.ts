@@ -45,7 +45,7 @@ export class WebhooksService {
     }
     const verified = signed.find((l) => this.providers.for(l).verifySignature(lineCredentials(l), rawBody, signature));
     if (!verified) throw new AppError(HttpStatus.UNAUTHORIZED, ErrorCode.INVALID_SIGNATURE, 'X-Hub-Signature-256 is missing or does not match');
-    return this.inbox.store('cloud_api', verified.id, rawBody.toString('utf8'), 'pending', userKeyOf(verified.id, body));
+    return this.inbox.store('cloud_api', verified.id, rawBody.toString('utf8'), 'pending', userKeyOf(verified.id, keys.senders));
   }
 
   async receiveBsp(lineId: string, raw: Buffer | undefined, body: unknown, signature: string | undefined): Promise<string> {
@@ -55,7 +55,7 @@ export class WebhooksService {
     if (!this.providers.for(line).verifySignature(lineCredentials(line), rawBody, signature)) {
       throw new AppError(HttpStatus.UNAUTHORIZED, ErrorCode.INVALID_SIGNATURE, 'X-Hub-Signature-256 is missing or does not match');
     }
-    return this.inbox.store('bsp', line.id, rawBody.toString('utf8'), 'pending', userKeyOf(line.id, body));
+    return this.inbox.store('bsp', line.id, rawBody.toString('utf8'), 'pending', userKeyOf(line.id, routingKeys(body).senders));
   }
 
   private requireJson(raw: Buffer | undefined, body: unknown): Buffer {

@@ -127,16 +127,18 @@ function parseMessage(phoneNumberId: string | null, m: Json, names: Map<string, 
 }
 
 /** The line's routing keys a body mentions: phone_number_ids of message changes, WABA ids of template changes. */
-export function routingKeys(body: unknown): { phoneNumberIds: string[]; wabaIds: string[] } {
+export function routingKeys(body: unknown): { phoneNumberIds: string[]; wabaIds: string[]; senders: string[] } {
   const phoneNumberIds = new Set<string>();
   const wabaIds = new Set<string>();
+  const senders = new Set<string>();
   const list = (v: unknown): Json[] => (Array.isArray(v) ? v : []);
   for (const entry of list((body as Json)?.entry)) {
     for (const change of list(entry?.changes)) {
       const id = change?.value?.metadata?.phone_number_id;
       if (id) phoneNumberIds.add(String(id));
       else if (entry?.id) wabaIds.add(String(entry.id));
+      for (const m of list(change?.value?.messages)) senders.add(String(m?.from));
     }
   }
-  return { phoneNumberIds: [...phoneNumberIds], wabaIds: [...wabaIds] };
+  return { phoneNumberIds: [...phoneNumberIds], wabaIds: [...wabaIds], senders: [...senders] };
 }
