@@ -63,6 +63,13 @@ export class AppConfig {
   @IsOptional() @Transform(toBool)
   WORKERS_ENABLED: boolean = true;
 
+  /**
+   * Milliseconds one webhook event may take to apply inside a batch of several users' events. One that takes longer
+   * holds the others back: the batch is applied again without it, and it is retried on its own later.
+   */
+  @IsOptional() @IsInt() @Min(0) @Transform(toNumber)
+  WEBHOOK_EVENT_BUDGET_MS: number = 2000;
+
   get embedded(): boolean {
     return !this.DATABASE_URL;
   }
@@ -77,7 +84,7 @@ export class ConfigError extends Error {}
 const KEYS = [
   'PORT', 'DATABASE_URL', 'DATA_DIR', 'EMBEDDED_PG_PORT', 'ADMIN_TOKEN', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'PUBLIC_URL',
   'ALLOW_LOCAL_URLS', 'GRAPH_API_BASE_URL', 'GRAPH_API_VERSION', 'SANDBOX_APPROVAL_DELAY_SECONDS', 'WORKERS_ENABLED',
-  'PROCESSES',
+  'PROCESSES', 'WEBHOOK_EVENT_BUDGET_MS',
 ] as const;
 
 /** Parses and validates an environment; throws ConfigError with one line per bad variable. */

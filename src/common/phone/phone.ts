@@ -7,7 +7,8 @@ const recent = new LRUCache<string, { e164: string | null }>({ max: 10_000 });
 
 /** E.164 (`+573001234567`) of a full international number, or null when it is not a valid number. */
 export function toE164(input: string): string | null {
-  if (typeof input !== 'string') return null;
+  // No number is longer (E.164 has at most 15 digits): a long input is neither parsed nor cached.
+  if (typeof input !== 'string' || input.length > 32) return null;
   const hit = recent.get(input);
   if (hit) return hit.e164;
   const cleaned = input.trim();

@@ -7,7 +7,8 @@
  * (`flow-validation.ts`) work from the specs' `exits`, so they need no change.
  */
 import { foldText } from '../../common/text/fold.js';
-import { REGEX_FLAGS, isSupportedDateFormat, type AnswerValidator } from './validators/answer-validators.js';
+import { isSupportedDateFormat, isSupportedRegexFlags, type AnswerValidator } from './validators/answer-validators.js';
+import { patternProblem } from './validators/tenant-regex.js';
 import { NATIONAL_ID_COUNTRIES } from './validators/national-id.js';
 
 interface StepBase {
@@ -192,16 +193,13 @@ function checkValidator(v: unknown, c: StepChecker): void {
     case 'regex': {
       c.text('validator.pattern', LIMITS.regexPattern);
       const flags = validator.flags ?? '';
-      if (typeof flags !== 'string' || !REGEX_FLAGS.test(flags)) {
+      if (typeof flags !== 'string' || !isSupportedRegexFlags(flags)) {
         c.error('validator.flags', 'validator.flags may only contain i, m, s and u, each once');
         break;
       }
-      if (typeof validator.pattern === 'string') {
-        try {
-          new RegExp(validator.pattern, flags);
-        } catch (err) {
-          c.error('validator.pattern', `validator.pattern is not a valid regular expression: ${(err as Error).message}`);
-        }
+      if (typeof validator.pattern === 'string' && validator.pattern.length <= LIMITS.regexPattern) {
+        const problem = patternProblem(validator.pattern, flags);
+        if (problem) c.error('validator.pattern', `validator.pattern is not a valid regular expression in RE2 syntax (no backreferences, lookaround or nested repetition): ${problem}`);
       }
       break;
     }

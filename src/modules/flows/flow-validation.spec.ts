@@ -129,6 +129,15 @@ describe('validateFlowSteps', () => {
     expect(withValidator({ type: 'regex', pattern: '([a-z' })).toEqual(['steps[0].validator.pattern']);
     expect(messages([q('a', { validator: { type: 'regex', pattern: '(' } }), end()])).toContain('not a valid regular expression');
     expect(withValidator({ type: 'regex', pattern: 'a', flags: 'g' })).toEqual(['steps[0].validator.flags']);
+    expect(withValidator({ type: 'regex', pattern: 'a', flags: 'ii' })).toEqual(['steps[0].validator.flags']);
+    expect(withValidator({ type: 'regex', pattern: 'a', flags: 'i'.repeat(100_000) })).toEqual(['steps[0].validator.flags']);
+    // What RE2 cannot run, and nested repetition, are refused with the reason.
+    expect(withValidator({ type: 'regex', pattern: '(a+)+b' })).toEqual(['steps[0].validator.pattern']);
+    expect(messages([q('a', { validator: { type: 'regex', pattern: '(a+)+b' } }), end()])).toContain('nested repetition');
+    expect(withValidator({ type: 'regex', pattern: '(?:[A-Z]{2}\\d+-)+\\d' })).toEqual(['steps[0].validator.pattern']);
+    expect(withValidator({ type: 'regex', pattern: '(?:[A-Z]{2}\\d{3}-)+\\d' })).toEqual([]);
+    expect(withValidator({ type: 'regex', pattern: '(a)\\1' })).toEqual(['steps[0].validator.pattern']);
+    expect(messages([q('a', { validator: { type: 'regex', pattern: '(?=x)y' } }), end()])).toContain('unsupported Perl syntax');
     expect(withValidator({ type: 'telepathy' })).toEqual(['steps[0].validator.type']);
     expect(withValidator(undefined)).toEqual(['steps[0].validator']);
     expect(withValidator({ type: 'email', strict: true })).toEqual(['steps[0].validator.strict']);

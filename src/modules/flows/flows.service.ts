@@ -1,5 +1,5 @@
 import { LookupCache } from '../../common/cache/lookup-cache.js';
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { HttpStatus, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
@@ -13,6 +13,8 @@ import type { FlowDefinition, FlowStep } from './flow-definition.js';
 import { resolveSettings } from './flow-settings.js';
 import { validateFlowSteps } from './flow-validation.js';
 import { flowArchived, invalidFlow } from './flows.errors.js';
+import { compilePattern } from './validators/tenant-regex.js';
+import { AppConfig } from '../../config/app-config.js';
 
 /** One version of a flow, as the engine needs it. */
 export interface FlowVersionView {
@@ -24,7 +26,8 @@ export interface FlowVersionView {
 }
 
 @Injectable()
-export class FlowsService {
+export class FlowsService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(FlowsService.name);
   /** The latest version of each flow, for starts (cached: LOOKUP_TTL_MS, dropped at once on a change here). */
   private readonly latest = new LookupCache<FlowVersionView | null>('flow-versions');
 
@@ -33,7 +36,38 @@ export class FlowsService {
     @InjectRepository(FlowVersion) private readonly versions: Repository<FlowVersion>,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly clock: Clock,
+    private readonly config: AppConfig,
   ) {}
+
+  /** Lists (in the log, once per instance) the flows stored with a regex pattern that RE2 cannot run. */
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.config.WORKERS_ENABLED) await this.warnUnsupportedPatterns();
+  }
+
+  /**
+   * Flows saved before patterns were checked may hold one RE2 cannot run (a backreference, lookaround): their
+   * answers fail closed (`unsupported_pattern`, then `validation_failed` after the step's attempts) until a new
+   * version fixes the pattern. Returns what it found (the latest version of each active flow).
+   */
+  async warnUnsupportedPatterns(): Promise<Array<{ flowId: string; version: number; stepId: string; reason: string }>> {
+    const rows: Array<{ flow_id: string; tenant_id: string; version: number; step_id: string; pattern: string; flags: string | null }> = await this.dataSource.query(
+      `SELECT f.id AS flow_id, f.tenant_id, v.version, s->>'id' AS step_id, s->'validator'->>'pattern' AS pattern, s->'validator'->>'flags' AS flags
+         FROM flows f JOIN flow_versions v ON v.flow_id = f.id AND v.version = f.latest_version
+         CROSS JOIN LATERAL jsonb_array_elements(v.definition->'steps') s
+        WHERE f.status = 'active' AND s->'validator'->>'type' = 'regex'`,
+    );
+    const found = [];
+    for (const r of rows) {
+      const compiled = compilePattern(r.pattern ?? '', r.flags ?? '');
+      if (compiled.ok) continue;
+      found.push({ flowId: r.flow_id, version: r.version, stepId: r.step_id, reason: compiled.reason });
+      this.logger.warn(
+        { flowId: r.flow_id, tenantId: r.tenant_id, version: r.version, stepId: r.step_id, reason: compiled.reason },
+        'a regex validator RE2 cannot run: its answers are refused (unsupported_pattern) until the flow gets a new version',
+      );
+    }
+    return found;
+  }
 
   async create(tenantId: string, dto: CreateFlowDto): Promise<{ flow: Flow; version: FlowVersion }> {
     const definition = this.definition(dto.name, dto.steps, resolveSettings(dto.settings));

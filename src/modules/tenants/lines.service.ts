@@ -12,6 +12,7 @@ import { uniqueViolation } from '../../database/pg-errors.js';
 import { CreateNumberDto, SECRET_FIELDS, UpdateNumberDto } from './dto/number.dto.js';
 import type { LineCredentials } from '../../whatsapp/whatsapp.types.js';
 import { LineSecrets, ProviderName, WhatsappLine } from './entities/whatsapp-line.entity.js';
+import { trimTrailing } from '../../common/text/trim.js';
 
 type CredentialField = 'phone_number_id' | 'waba_id' | 'base_url' | (typeof SECRET_FIELDS)[number];
 
@@ -134,7 +135,7 @@ export class LinesService {
     return {
       phoneNumberId: merged.phone_number_id ?? null,
       wabaId: merged.waba_id ?? null,
-      baseUrl: merged.base_url ? merged.base_url.replace(/\/+$/, '') : null,
+      baseUrl: merged.base_url ? trimTrailing(merged.base_url, '/') : null,
       secrets,
     };
   }

@@ -6,6 +6,7 @@ import { AppError, ErrorCode } from '../../common/errors/app-error.js';
 import type { AllExceptionsFilter } from '../../common/errors/all-exceptions.filter.js';
 import { requestIdOf } from '../../common/http/request-id.js';
 import { WebhooksService } from './webhooks.service.js';
+import { trimTrailing } from '../../common/text/trim.js';
 
 const PATH = '/v1/whatsapp/webhook';
 
@@ -49,7 +50,7 @@ function isCall(req: IncomingMessage): boolean {
   if (req.method !== 'POST') return false;
   const url = req.url ?? '';
   const q = url.indexOf('?');
-  return (q === -1 ? url : url.slice(0, q)).replace(/\/+$/, '').toLowerCase() === PATH;
+  return trimTrailing(q === -1 ? url : url.slice(0, q), '/').toLowerCase() === PATH;
 }
 
 const DECODERS: Record<string, () => Transform> = { gzip: createGunzip, 'x-gzip': createGunzip, deflate: createInflate, br: createBrotliDecompress };

@@ -2,6 +2,9 @@ import { Injectable, Logger } from '@nestjs/common';
 import { queryReturning } from '../../database/sql.js';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
+import { Metrics } from '../../common/metrics/metrics.js';
+import { AppConfig } from '../../config/app-config.js';
+import type { Counter } from 'prom-client';
 import type { WorkerLoop } from '../../common/workers/worker-loop.js';
 import { Workers } from '../../common/workers/workers.js';
 import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
@@ -34,6 +37,8 @@ interface StoredEvent {
 }
 
 interface Routed {
+  /** The stored call the event came in. */
+  row: StoredEvent;
   line: WhatsappLine;
   ev: WebhookEvent;
   summary: Summary;
@@ -46,6 +51,16 @@ interface RoutedMessage extends Routed {
 }
 
 const isMessage = (r: Routed): r is RoutedMessage => r.ev.kind === 'message';
+
+/** An event of a batch that took longer than its budget: the batch is rolled back and applied again without it. */
+class OverBudget extends Error {
+  constructor(
+    readonly row: StoredEvent,
+    ms: number,
+  ) {
+    super(`took ${Math.round(ms)} ms to apply, over its budget in a batch: retried on its own`);
+  }
+}
 
 const emptySummary = (): Summary => ({ messages: 0, duplicates: 0, statuses: 0, updates: 0, ignored: [], unresolved: [] });
 
@@ -68,6 +83,7 @@ interface Summary {
 export class WebhookProcessorService {
   private readonly logger = new Logger(WebhookProcessorService.name);
   private readonly worker: WorkerLoop;
+  private readonly overBudget: Counter;
 
   constructor(
     private readonly ds: DataSource,
@@ -80,9 +96,12 @@ export class WebhookProcessorService {
     private readonly conversations: ConversationsService,
     private readonly sendQueue: SendQueueService,
     private readonly hooks: HooksService,
+    private readonly config: AppConfig,
     inbox: WebhookInboxService,
     workers: Workers,
+    metrics: Metrics,
   ) {
+    this.overBudget = metrics.counter('testigo_webhook_events_over_budget_total', 'Webhook events put off (retried alone) because applying them took longer than WEBHOOK_EVENT_BUDGET_MS in a batch');
     this.worker = workers.loop('WebhookProcessor', () => this.processPending(), 200);
     inbox.onStored(() => this.wake());
   }
@@ -123,13 +142,19 @@ export class WebhookProcessorService {
 
   /**
    * Several users' events in one transaction (one commit instead of one each). If any of them fails, the chunk is
-   * rolled back and its events are applied one by one, so a bad event only holds back itself.
+   * rolled back and its events are applied one by one, so a bad event only holds back itself. One that takes longer
+   * than its budget is put off (retried alone, later) and the others are applied again without it.
    */
   private async processChunk(chunk: StoredEvent[]): Promise<void> {
     if (chunk.length === 0) return;
     try {
       await this.ds.transaction((m) => this.applyAndMark(m, chunk));
     } catch (err) {
+      if (err instanceof OverBudget) {
+        this.overBudget.inc();
+        await this.recordFailure(err.row, err);
+        return this.processChunk(chunk.filter((r) => r !== err.row));
+      }
       if (chunk.length === 1) await this.recordFailure(chunk[0], err);
       else {
         this.logger.warn({ err, events: chunk.length }, 'a batch of webhook events failed; applying them one by one');
@@ -172,7 +197,8 @@ export class WebhookProcessorService {
   }
 
   private async recordFailure(row: StoredEvent, err: unknown): Promise<void> {
-    this.logger.error({ err, eventId: row.id }, 'webhook event failed');
+    if (err instanceof OverBudget) this.logger.warn({ eventId: row.id, reason: err.message }, 'webhook event put off');
+    else this.logger.error({ err, eventId: row.id }, 'webhook event failed');
     await this.ds.query(`UPDATE webhook_events SET status = $2, error = $3, locked_until = $4 WHERE id = $1`, [
       row.id,
       row.attempts >= MAX_ATTEMPTS ? 'failed' : 'pending',
@@ -195,16 +221,22 @@ export class WebhookProcessorService {
     const results = rows.map((row) => ({ row, summary: emptySummary() }));
     const routed: Routed[] = [];
     for (const { row, summary } of results) {
-      for (const { line, ev } of await this.eventsOf(row, summary)) routed.push({ line, ev, summary });
+      for (const { line, ev } of await this.eventsOf(row, summary)) routed.push({ row, line, ev, summary });
     }
     const messages = routed.filter(isMessage);
     const recorded = await this.messages.recordInboundMany(m, messages);
     messages.forEach((r, i) => (r.recorded = recorded[i]));
     const fresh = messages.filter((r) => !r.recorded!.duplicate);
     const states = await this.conversations.prepare(m, fresh.map(({ line, ev }) => ({ lineId: line.id, ev })));
+    const budget = rows.length > 1 ? this.config.WEBHOOK_EVENT_BUDGET_MS : Infinity;
+    const spent = new Map<StoredEvent, number>();
     for (const r of routed) {
+      const started = performance.now();
       if (isMessage(r)) await this.handleMessage(m, r.line, r.ev, r.recorded!, states, r.summary);
       else await this.route(m, r.line, r.ev, r.summary);
+      const ms = (spent.get(r.row) ?? 0) + performance.now() - started;
+      if (ms > budget) throw new OverBudget(r.row, ms);
+      spent.set(r.row, ms);
     }
     await this.markDone(m, results);
   }

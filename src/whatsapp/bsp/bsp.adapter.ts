@@ -6,6 +6,7 @@ import { binaryRequest, graphRequest, verifyHubSignature } from '../http.js';
 import { ProviderError } from '../provider-error.js';
 import type { WhatsappProvider } from '../whatsapp-provider.port.js';
 import type { CreatedTemplate, DownloadedMedia, LineCredentials, OutgoingMessage, TemplateDefinition, TemplateState, TemplateStatus, WebhookEvent } from '../whatsapp.types.js';
+import { trimTrailing } from '../../common/text/trim.js';
 
 /**
  * A 360dialog-style BSP: Cloud API message JSON at `{base_url}/messages`, templates at `{base_url}/v1/configs/templates`,
@@ -67,7 +68,7 @@ export class BspAdapter implements WhatsappProvider {
   }
 
   private base(line: LineCredentials): string {
-    return required(line.baseUrl, 'base_url').replace(/\/+$/, '');
+    return trimTrailing(required(line.baseUrl, 'base_url'), '/');
   }
 
   private auth(line: LineCredentials): Record<string, string> {

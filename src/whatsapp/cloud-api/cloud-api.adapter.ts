@@ -6,6 +6,7 @@ import type { WhatsappProvider } from '../whatsapp-provider.port.js';
 import type { CreatedTemplate, DownloadedMedia, LineCredentials, OutgoingMessage, TemplateDefinition, TemplateState, TemplateStatus, WebhookEvent } from '../whatsapp.types.js';
 import { rejectionReason, toGraphMessage, toGraphTemplate } from './graph-payloads.js';
 import { parseCloudWebhook } from './webhook-parser.js';
+import { trimTrailing } from '../../common/text/trim.js';
 
 /** Meta's WhatsApp Cloud API (Graph API), bearer token per line. */
 @Injectable()
@@ -13,7 +14,7 @@ export class CloudApiAdapter implements WhatsappProvider {
   private readonly base: string;
 
   constructor(config: AppConfig) {
-    this.base = `${config.GRAPH_API_BASE_URL.replace(/\/+$/, '')}/${config.GRAPH_API_VERSION}`;
+    this.base = `${trimTrailing(config.GRAPH_API_BASE_URL, '/')}/${config.GRAPH_API_VERSION}`;
   }
 
   async send(line: LineCredentials, to: string, message: OutgoingMessage): Promise<{ providerMessageId: string }> {

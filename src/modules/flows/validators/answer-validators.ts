@@ -4,6 +4,7 @@
  */
 import { isEmail } from 'class-validator';
 import { NationalIdCountry, validateNationalId } from './national-id.js';
+import { compilePattern } from './tenant-regex.js';
 
 export interface AnswerResult {
   valid: boolean;
@@ -128,12 +129,21 @@ export function validateDate(input: string, v: Omit<DateValidator, 'type'> = {})
   return ok(iso);
 }
 
-export const REGEX_FLAGS = /^(?!.*(.).*\1)[imsu]*$/;
+/** Flags of a regex validator: i, m, s and u, each at most once. */
+export function isSupportedRegexFlags(flags: string): boolean {
+  return /^[imsu]*$/.test(flags) && new Set(flags).size === flags.length;
+}
 
-/** The whole (trimmed) answer must match the pattern: it is anchored at both ends. */
+/**
+ * The whole (trimmed) answer must match the pattern (RE2 syntax, linear time: see tenant-regex.ts). A pattern stored
+ * before patterns were checked for RE2 fails closed: `unsupported_pattern`.
+ */
 export function validateRegex(input: string, v: Omit<RegexValidator, 'type'>): AnswerResult {
   const text = input.trim();
-  return new RegExp(`^(?:${v.pattern})$`, v.flags ?? '').test(text) ? ok(text) : fail('no_match');
+  const compiled = compilePattern(v.pattern, v.flags ?? '');
+  if (!compiled.ok) return fail('unsupported_pattern');
+  if (text.length > compiled.maxInput) return fail('too_long');
+  return compiled.re.matches(text) ? ok(text) : fail('no_match');
 }
 
 export function validateAnswer(input: string, validator: AnswerValidator): AnswerResult {

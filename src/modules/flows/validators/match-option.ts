@@ -2,20 +2,20 @@
  * Free text → one of a choice step's options. Users type "si", "SÍ ", "Sí!" for a button titled "Sí": comparison
  * ignores case, accents (NFD, combining marks removed), surrounding punctuation and repeated spaces.
  */
+import { foldText } from '../../../common/text/fold.js';
+import { trimWhere } from '../../../common/text/trim.js';
+
 export interface MatchableOption {
   id: string;
   title: string;
 }
 
-/** The comparable form of a text: no accents, lower case, single spaces, no punctuation at either end. */
+/** Punctuation, symbols and spaces, which do not count at either end of an answer. */
+const EDGE = /^[\p{P}\p{S}\s]$/u;
+
+/** The comparable form of a text: no accents, lower case, single spaces, no punctuation at either end. Linear time. */
 export function normalizeForMatch(text: string): string {
-  return text
-    .normalize('NFD')
-    .replace(/\p{M}/gu, '')
-    .toLowerCase()
-    .replace(/\s+/g, ' ')
-    .trim()
-    .replace(/^[\p{P}\p{S}\s]+|[\p{P}\p{S}\s]+$/gu, '');
+  return trimWhere(foldText(text), EDGE);
 }
 
 /**
