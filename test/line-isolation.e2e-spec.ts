@@ -75,6 +75,39 @@ describe('two tenants on one instance', () => {
     t.db.query(`SELECT id, status, provider_message_id, error_code, error_title FROM messages WHERE id = ANY($1) ORDER BY id`, [ids]);
   const lineOf = (who: Tenant) => ({ phoneNumberId: who.phoneNumberId, displayPhone: who.displayPhone });
 
+  it("sends another tenant's messages once and records them sent when one provider answers two sends with the same id", async () => {
+    fake.repeatWamid(a.phoneNumberId, 'wamid.ALWAYS-THE-SAME');
+    const aPhones = ['+573009910001', '+573009910002'];
+    const bPhones = ['+573009920001', '+573009920002', '+573009920003'];
+    const aQueued = await enqueue(a, aPhones);
+    const bQueued = await enqueue(b, bPhones);
+    // One tick takes both lines' lanes: their outcomes are written together.
+    expect(await queue.tick()).toBe(5);
+    // Past any lease: nothing is due again, nothing is sent twice.
+    t.clock.advance(10 * 60_000);
+    await queue.drain();
+    for (const phone of bPhones) expect(fake.sentTo(phone.slice(1))).toHaveLength(1);
+    const bRows = await rows(bQueued.map((m) => m.id));
+    expect(bRows.map((r: { status: string }) => r.status)).toEqual(['sent', 'sent', 'sent']);
+    expect(bRows.every((r: { provider_message_id: string | null }) => r.provider_message_id?.startsWith('wamid.'))).toBe(true);
+    // Alpha's first send keeps the id; the second, given the same id, is a provider error on that message only.
+    const aRows = await rows(aQueued.map((m) => m.id));
+    expect(aRows).toEqual([
+      expect.objectContaining({ status: 'sent', provider_message_id: 'wamid.ALWAYS-THE-SAME', error_code: null }),
+      expect.objectContaining({ status: 'failed', provider_message_id: null, error_code: 'DUPLICATE_PROVIDER_ID', error_title: expect.stringContaining('wamid.ALWAYS-THE-SAME') }),
+    ]);
+    for (const phone of aPhones) expect(fake.sentTo(phone.slice(1))).toHaveLength(1);
+
+    // A later tick whose id is already recorded on the line fails that message alone, too.
+    const [late] = await enqueue(a, ['+573009910003']);
+    const [other] = await enqueue(b, ['+573009920004']);
+    expect(await queue.tick()).toBe(2);
+    expect(await rows([late.id, other.id])).toEqual([
+      expect.objectContaining({ id: late.id, status: 'failed', error_code: 'DUPLICATE_PROVIDER_ID' }),
+      expect.objectContaining({ id: other.id, status: 'sent', error_code: null }),
+    ]);
+  });
+
   it("keeps one tenant's message id apart from another's: the same id on two lines is two messages", async () => {
     fake.repeatWamid(a.phoneNumberId, 'wamid.SHARED-BY-TWO-LINES');
     fake.repeatWamid(b.phoneNumberId, 'wamid.SHARED-BY-TWO-LINES');
