@@ -299,8 +299,9 @@ describe('BSP webhook endpoint', () => {
       await t.http.post('/v1/whatsapp/webhook/bsp/WAN00000000000000000000000000').set('Content-Type', 'application/json').send(raw).expect(404);
       await t.app.get(WebhookProcessorService).drain();
       const rows = await t.db.query(`SELECT line_id FROM messages WHERE phone = '+573009990060' ORDER BY id`);
-      // Same wamid twice: recorded once, on the first line that received it.
-      expect(rows).toEqual([{ line_id: open.body.id }]);
+      // The same wamid on two lines: one message on each (a wamid is deduplicated per line), the unsigned call to the
+      // signed line recorded nothing.
+      expect(rows).toEqual([{ line_id: open.body.id }, { line_id: signed.body.id }]);
     } finally {
       await t.close();
     }

@@ -221,6 +221,7 @@ export class FakeGraph {
   private port = 0;
   private failQueue: { remaining: number; error: GraphErrorSpec } | null = null;
   private readonly failRecipients = new Map<string, GraphErrorSpec>();
+  private readonly repeatedWamids = new Map<string, string>();
   private latencyMs = 0;
   private templateSeq = 0;
 
@@ -274,6 +275,15 @@ export class FakeGraph {
     this.failRecipients.clear();
   }
 
+  /**
+   * Every send from this phone number id (cloud_api; `null`: bsp) answers with the same message id, as a faulty
+   * provider might; `null` as the id ends it.
+   */
+  repeatWamid(phoneNumberId: string | null, wamid: string | null): void {
+    if (wamid === null) this.repeatedWamids.delete(String(phoneNumberId));
+    else this.repeatedWamids.set(String(phoneNumberId), wamid);
+  }
+
   setLatency(ms: number): void {
     this.latencyMs = ms;
   }
@@ -306,6 +316,7 @@ export class FakeGraph {
     this.templates.clear();
     this.media.clear();
     this.clearFailures();
+    this.repeatedWamids.clear();
     this.latencyMs = 0;
   }
 
@@ -515,7 +526,7 @@ export class FakeGraph {
     const to = msg.to as string;
     const injected = this.failRecipients.get(to) ?? this.takeFailure();
     if (injected) return { status: injected.httpStatus ?? 400, body: FakeGraph.graphError(injected) };
-    const wamid = makeWamid(to, false);
+    const wamid = this.repeatedWamids.get(String(phoneNumberId)) ?? makeWamid(to, false);
     this.sent.push({ phoneNumberId, to, type, body: msg, wamid, at: Date.now() });
     this.onSent?.(this.sent[this.sent.length - 1]);
     return {

@@ -42,6 +42,9 @@ export interface MessageFilters extends PageQueryDto {
   direction?: MessageDirection;
 }
 
+/** A provider message id means something only on its line. */
+const providerKey = (lineId: string, wamid: string) => `${lineId} ${wamid}`;
+
 @Injectable()
 export class MessagesService {
   constructor(
@@ -83,8 +86,9 @@ export class MessagesService {
   }
 
   /**
-   * Records users' messages with one INSERT, results in the order given. A message is recorded once: a repeated wamid
-   * (Meta delivers at least once, also twice in one batch) answers with the first record and `duplicate: true`. Media
+   * Records users' messages with one INSERT, results in the order given. A message is recorded once per line: a wamid
+   * repeated on its line (Meta delivers at least once, also twice in one batch) answers with the first record and
+   * `duplicate: true`. The same wamid on another line is another message (a line cannot claim another's ids). Media
    * messages get a pending media file, downloaded by the media worker.
    */
   async recordInboundMany(manager: EntityManager, items: Array<{ line: InboundLine; ev: InboundMessageEvent }>): Promise<RecordedInbound[]> {
@@ -125,7 +129,7 @@ export class MessagesService {
          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $8::text[])
            WITH ORDINALITY AS r(id, tenant_id, line_id, phone, type, content, wamid, n)
         ORDER BY r.n
-       ON CONFLICT (provider_message_id) WHERE provider_message_id IS NOT NULL DO NOTHING
+       ON CONFLICT (line_id, provider_message_id) WHERE provider_message_id IS NOT NULL DO NOTHING
        RETURNING id`,
       [
         rows.map((r) => r.id),
@@ -140,10 +144,10 @@ export class MessagesService {
     );
     const insertedIds = new Set(inserted.map((r) => r.id));
     // A repeated wamid (also one repeated within this call) answers with the first record.
-    const firsts = await this.byProviderId(manager, rows.filter((r) => !insertedIds.has(r.id)).map((r) => r.providerMessageId!));
+    const firsts = await this.byProviderId(manager, rows.filter((r) => !insertedIds.has(r.id)));
     const media: MediaFile[] = [];
     const results = rows.map((row, i): RecordedInbound => {
-      if (!insertedIds.has(row.id)) return { message: firsts.get(row.providerMessageId!)!, duplicate: true, mediaFileId: null };
+      if (!insertedIds.has(row.id)) return { message: firsts.get(providerKey(row.lineId, row.providerMessageId!))!, duplicate: true, mediaFileId: null };
       const ev = items[i].ev;
       if (!ev.media?.id || !(ev.type === 'image' || ev.type === 'document' || ev.type === 'video' || ev.type === 'audio')) {
         return { message: row, duplicate: false, mediaFileId: null };
@@ -167,21 +171,32 @@ export class MessagesService {
     return results;
   }
 
-  private async byProviderId(manager: EntityManager, wamids: string[]): Promise<Map<string, Message>> {
-    if (wamids.length === 0) return new Map();
-    const found = await manager.findBy(Message, { providerMessageId: In(wamids) });
-    return new Map(found.map((m) => [m.providerMessageId!, m]));
+  /** The recorded messages with these (line, wamid) pairs, by providerKey. */
+  private async byProviderId(manager: EntityManager, rows: Array<{ lineId: string; providerMessageId: string | null }>): Promise<Map<string, Message>> {
+    if (rows.length === 0) return new Map();
+    // Both IN lists probe the (line_id, provider_message_id) index; pairs across lines are filtered out by the key.
+    const found = await manager.findBy(Message, {
+      lineId: In([...new Set(rows.map((r) => r.lineId))]),
+      providerMessageId: In([...new Set(rows.map((r) => r.providerMessageId!))]),
+    });
+    return new Map(found.map((m) => [providerKey(m.lineId, m.providerMessageId!), m]));
   }
 
   /**
    * Applies a delivery status monotonically (sent < delivered < read; failed is terminal), whatever order the
-   * webhooks arrive in; each status keeps its own timestamp. Returns null when no message has that wamid (yet);
-   * `changed` when the message's status moved; `message()` reads the whole row (only when needed, as for a hook).
+   * webhooks arrive in; each status keeps its own timestamp. Only a message sent from `lineId`, the line the status
+   * came for, is touched: a wamid means something only on its line. Returns null when that line has no message with
+   * that wamid (yet); `phone` is the message's user; `changed` when the message's status moved; `message()` reads the
+   * whole row (only when needed, as for a hook).
    */
-  async applyStatus(manager: EntityManager, ev: StatusUpdateEvent): Promise<{ tenantId: string; changed: boolean; message(): Promise<Message> } | null> {
-    const rows = await queryReturning<{ id: string; tenant_id: string; changed: boolean }>(
+  async applyStatus(
+    manager: EntityManager,
+    lineId: string,
+    ev: StatusUpdateEvent,
+  ): Promise<{ tenantId: string; phone: string; changed: boolean; message(): Promise<Message> } | null> {
+    const rows = await queryReturning<{ id: string; tenant_id: string; phone: string; changed: boolean }>(
       manager,
-      `WITH old AS (SELECT id, status FROM messages WHERE provider_message_id = $1 AND direction = 'outbound' FOR UPDATE)
+      `WITH old AS (SELECT id, status FROM messages WHERE line_id = $6 AND provider_message_id = $1 AND direction = 'outbound' FOR UPDATE)
        UPDATE messages m SET
          status = CASE
            WHEN m.status = 'failed' THEN m.status
@@ -195,12 +210,12 @@ export class MessagesService {
          error_code = CASE WHEN $2 = 'failed' AND m.status <> 'failed' THEN $4 ELSE m.error_code END,
          error_title = CASE WHEN $2 = 'failed' AND m.status <> 'failed' THEN $5 ELSE m.error_title END
        FROM old WHERE m.id = old.id
-       RETURNING m.id, m.tenant_id, m.status IS DISTINCT FROM old.status AS changed`,
-      [ev.wamid, ev.status, ev.timestamp, ev.error?.code ?? null, ev.error ? [ev.error.title, ev.error.details].filter(Boolean).join(': ') : null],
+       RETURNING m.id, m.tenant_id, m.phone, m.status IS DISTINCT FROM old.status AS changed`,
+      [ev.wamid, ev.status, ev.timestamp, ev.error?.code ?? null, ev.error ? [ev.error.title, ev.error.details].filter(Boolean).join(': ') : null, lineId],
     );
     if (rows.length === 0) return null;
-    const [{ id, tenant_id: tenantId, changed }] = rows;
-    return { tenantId, changed, message: () => manager.findOneByOrFail(Message, { id }) };
+    const [{ id, tenant_id: tenantId, phone, changed }] = rows;
+    return { tenantId, phone, changed, message: () => manager.findOneByOrFail(Message, { id }) };
   }
 
   async get(tenantId: string, id: string): Promise<Message> {

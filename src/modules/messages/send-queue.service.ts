@@ -30,9 +30,12 @@ const JITTER_MARGIN_MS = 20;
 /** Sends in flight at once per dispatcher: enough to keep the provider busy, few enough that each starts on its slot. */
 const MAX_IN_FLIGHT = 64;
 const IDLE_POLL_MS = 100;
+/** A provider answered a send with a message id it had already given another message of the line. */
+const DUPLICATE_PROVIDER_ID = 'DUPLICATE_PROVIDER_ID';
 
 interface QueuedRow {
   id: string;
+  tenant_id: string;
   line_id: string;
   phone: string;
   content: OutgoingMessage;
@@ -42,6 +45,7 @@ interface QueuedRow {
 
 interface Outcome {
   id: string;
+  lineId: string;
   status: 'queued' | 'sent' | 'failed';
   /** A provider's definitive refusal, for the failure listeners. */
   failure?: SendFailure;
@@ -196,7 +200,7 @@ export class SendQueueService {
     let recorded = false;
     try {
       const rows: QueuedRow[] = await this.ds.query(
-        `SELECT m.id, m.line_id, m.phone, m.content, m.attempts, m.next_attempt_at
+        `SELECT m.id, m.tenant_id, m.line_id, m.phone, m.content, m.attempts, m.next_attempt_at
            FROM messages m JOIN unnest($1::text[], $2::text[]) AS l(line_id, phone) ON m.line_id = l.line_id AND m.phone = l.phone
           WHERE m.status = 'queued' AND m.direction = 'outbound'
           ORDER BY m.id`,
@@ -215,8 +219,14 @@ export class SendQueueService {
       });
       const batch = await this.capPerLine(due);
       sending = true;
-      const outcomes = await this.sendAll(batch);
-      await this.recordWithRetries(outcomes, outcomes.flatMap((o) => (o.failure ? [o.failure] : [])));
+      const outcomes = this.withoutRepeatedIds(await this.sendAll(batch), batch);
+      const taken = await this.recordWithRetries(outcomes, outcomes.flatMap((o) => (o.failure ? [o.failure] : [])));
+      // Sends whose id another message of the line already holds were left out of that write: each is a failure.
+      if (taken.length > 0) {
+        const rowsById = new Map(batch.flat().map((r) => [r.id, r]));
+        const duplicates = taken.map((o) => this.duplicate(rowsById.get(o.id)!, o.providerMessageId!));
+        await this.recordWithRetries(duplicates, duplicates.map((o) => o.failure!));
+      }
       recorded = true;
       return outcomes.length;
     } finally {
@@ -248,8 +258,38 @@ export class SendQueueService {
     return out;
   }
 
-  /** Outcomes of sends that happened must not be lost: a failed write is tried again before giving up. */
-  private async recordWithRetries(outcomes: Outcome[], failures: SendFailure[]): Promise<void> {
+  /**
+   * A provider that answers two sends of one line with the same message id: the oldest message keeps the id, the
+   * others fail with DUPLICATE_PROVIDER_ID (statuses for that id could not tell them apart). Ids already recorded on
+   * the line are caught by the write itself.
+   */
+  private withoutRepeatedIds(outcomes: Outcome[], lanes: QueuedRow[][]): Outcome[] {
+    const holder = new Map<string, string>();
+    for (const o of outcomes) {
+      if (!o.providerMessageId) continue;
+      const key = `${o.lineId} ${o.providerMessageId}`;
+      const first = holder.get(key);
+      if (first === undefined || o.id < first) holder.set(key, o.id);
+    }
+    if (holder.size === outcomes.filter((o) => o.providerMessageId).length) return outcomes;
+    const rowsById = new Map(lanes.flat().map((r) => [r.id, r]));
+    return outcomes.map((o) =>
+      o.providerMessageId && holder.get(`${o.lineId} ${o.providerMessageId}`) !== o.id ? this.duplicate(rowsById.get(o.id)!, o.providerMessageId) : o,
+    );
+  }
+
+  private duplicate(row: QueuedRow, providerMessageId: string): Outcome {
+    this.logger.warn({ lineId: row.line_id, messageId: row.id, providerMessageId }, 'the provider answered a send with a message id the line already holds');
+    const title = `The provider answered with message id ${providerMessageId}, which another message of this line already has`;
+    const failure = { messageId: row.id, tenantId: row.tenant_id, lineId: row.line_id, phone: row.phone, code: DUPLICATE_PROVIDER_ID };
+    return { ...this.failed(row, DUPLICATE_PROVIDER_ID, title), failure };
+  }
+
+  /**
+   * Outcomes of sends that happened must not be lost: a failed write is tried again before giving up. Returns the
+   * outcomes left out because their provider id is already taken on the line.
+   */
+  private async recordWithRetries(outcomes: Outcome[], failures: SendFailure[]): Promise<Outcome[]> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.record(outcomes, failures);
@@ -400,13 +440,13 @@ export class SendQueueService {
   private async sendOne(line: WhatsappLine, row: QueuedRow): Promise<Outcome> {
     try {
       const { providerMessageId } = await this.providers.for(line).send(lineCredentials(line), row.phone, row.content);
-      return { id: row.id, status: 'sent', providerMessageId, nextAttemptAt: null, errorCode: null, errorTitle: null };
+      return { id: row.id, lineId: row.line_id, status: 'sent', providerMessageId, nextAttemptAt: null, errorCode: null, errorTitle: null };
     } catch (err) {
       const error = err instanceof ProviderError ? err : new ProviderError('TRANSIENT', true, String(err));
       const attempt = row.attempts + 1;
       if (error.retryable && attempt < MAX_ATTEMPTS) {
         const next = new Date(this.clock.now().getTime() + retryDelayMs(error, attempt));
-        return { id: row.id, status: 'queued', providerMessageId: null, nextAttemptAt: next, errorCode: error.code, errorTitle: error.message };
+        return { id: row.id, lineId: row.line_id, status: 'queued', providerMessageId: null, nextAttemptAt: next, errorCode: error.code, errorTitle: error.message };
       }
       const failure = { messageId: row.id, tenantId: line.tenantId, lineId: row.line_id, phone: row.phone, code: error.code };
       return { ...this.failed(row, error.code, error.message), failure };
@@ -414,36 +454,54 @@ export class SendQueueService {
   }
 
   private failed(row: QueuedRow, code: string, title: string): Outcome {
-    return { id: row.id, status: 'failed', providerMessageId: null, nextAttemptAt: null, errorCode: code, errorTitle: title };
+    return { id: row.id, lineId: row.line_id, status: 'failed', providerMessageId: null, nextAttemptAt: null, errorCode: code, errorTitle: title };
   }
 
-  /** One UPDATE for the whole batch. A status webhook that got there first is never overwritten. */
-  private async record(outcomes: Outcome[], failures: SendFailure[] = []): Promise<void> {
-    if (outcomes.length === 0) return;
+  /**
+   * Writes the outcomes (and hands the failures to the listeners, in the same transaction). Returns the outcomes left
+   * out because their provider id is already taken on the line.
+   */
+  private async record(outcomes: Outcome[], failures: SendFailure[] = []): Promise<Outcome[]> {
+    if (outcomes.length === 0) return [];
     if (failures.length > 0 && this.failureListeners.length > 0) {
-      await this.ds.transaction(async (m) => {
-        await this.writeOutcomes(m, outcomes);
+      return this.ds.transaction(async (m) => {
+        const taken = await this.writeOutcomes(m, outcomes);
         for (const listener of this.failureListeners) await listener(m, failures);
+        return taken;
       });
-    } else {
-      await this.writeOutcomes(this.ds.manager, outcomes);
     }
+    return this.writeOutcomes(this.ds.manager, outcomes);
   }
 
-  private async writeOutcomes(manager: EntityManager, outcomes: Outcome[]): Promise<void> {
+  /**
+   * One statement for the whole batch. A status webhook that got there first is never overwritten. An outcome whose
+   * provider id another message of the line already holds is left out and returned: written, it would break the line's
+   * unique index and with it every other line's outcomes in the batch. (Another dispatcher writing the same id at the
+   * same moment still fails the statement once; the retry then sees that id taken.)
+   */
+  private async writeOutcomes(manager: EntityManager, outcomes: Outcome[]): Promise<Outcome[]> {
     const now = this.clock.now();
-    await manager.query(
-      `UPDATE messages m SET
-         status = CASE WHEN m.status = 'queued' THEN o.status ELSE m.status END,
-         provider_message_id = COALESCE(o.pmid, m.provider_message_id),
-         attempts = m.attempts + 1,
-         next_attempt_at = o.next_at,
-         sent_at = CASE WHEN o.status = 'sent' THEN COALESCE(m.sent_at, $7) ELSE m.sent_at END,
-         failed_at = CASE WHEN o.status = 'failed' THEN $7 ELSE m.failed_at END,
-         error_code = o.code,
-         error_title = o.title
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[]) AS o(id, status, pmid, next_at, code, title)
-       WHERE m.id = o.id`,
+    const taken: Array<{ id: string }> = await manager.query(
+      `WITH o AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $8::text[])
+           AS o(id, status, pmid, next_at, code, title, line_id)
+       ), taken AS (
+         SELECT o.id FROM o
+          WHERE o.pmid IS NOT NULL
+            AND EXISTS (SELECT 1 FROM messages x WHERE x.line_id = o.line_id AND x.provider_message_id = o.pmid AND x.id <> o.id)
+       ), written AS (
+         UPDATE messages m SET
+           status = CASE WHEN m.status = 'queued' THEN o.status ELSE m.status END,
+           provider_message_id = COALESCE(o.pmid, m.provider_message_id),
+           attempts = m.attempts + 1,
+           next_attempt_at = o.next_at,
+           sent_at = CASE WHEN o.status = 'sent' THEN COALESCE(m.sent_at, $7) ELSE m.sent_at END,
+           failed_at = CASE WHEN o.status = 'failed' THEN $7 ELSE m.failed_at END,
+           error_code = o.code,
+           error_title = o.title
+         FROM o WHERE m.id = o.id AND o.id NOT IN (SELECT id FROM taken)
+       )
+       SELECT id FROM taken`,
       [
         outcomes.map((o) => o.id),
         outcomes.map((o) => o.status),
@@ -452,8 +510,11 @@ export class SendQueueService {
         outcomes.map((o) => o.errorCode),
         outcomes.map((o) => o.errorTitle?.slice(0, 500) ?? null),
         now,
+        outcomes.map((o) => o.lineId),
       ],
     );
+    if (taken.length === 0) return [];
+    const ids = new Set(taken.map((r) => r.id));
+    return outcomes.filter((o) => ids.has(o.id));
   }
-
 }

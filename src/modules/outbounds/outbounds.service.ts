@@ -389,12 +389,15 @@ export class OutboundsService implements OnModuleInit {
     });
   }
 
-  /** A `failed` status webhook with error 131050 (the send was accepted, then refused as a marketing opt-out). */
-  async handleFailedStatus(manager: EntityManager, line: WhatsappLine, ev: StatusUpdateEvent): Promise<boolean> {
+  /**
+   * A `failed` status webhook with error 131050 (the send was accepted, then refused as a marketing opt-out), applied
+   * to a message of `line` sent to `phone` (E.164): the opt-out is that user's, on that line's tenant.
+   */
+  async handleFailedStatus(manager: EntityManager, line: WhatsappLine, phone: string, ev: StatusUpdateEvent): Promise<boolean> {
     if (ev.status !== 'failed' || ev.error?.code !== '131050') return false;
     await this.consents.record(manager, {
       tenantId: line.tenantId,
-      phone: userPhone(ev.recipient),
+      phone,
       kind: 'opt_out',
       source: CONSENT_SOURCES.MARKETING_OPT_OUT,
       occurredAt: ev.timestamp,

@@ -302,7 +302,8 @@ export class WebhookProcessorService {
       case 'message':
         throw new Error('messages are applied by handleMessage');
       case 'status': {
-        const applied = await this.messages.applyStatus(m, ev);
+        // On the line of this event only: a signature vouches for its own lines' messages, never for another's.
+        const applied = await this.messages.applyStatus(m, line.id, ev);
         if (!applied) {
           summary.unresolved.push(`status ${ev.status} of unknown ${ev.wamid}`);
           return;
@@ -311,8 +312,8 @@ export class WebhookProcessorService {
         if (applied.changed) {
           await this.hooks.emit(m, { tenantId: applied.tenantId, type: 'message.status', data: async () => MessageDto.from(await applied.message()) });
         }
-        // A send refused as a marketing opt-out (131050) is an opt-out of the user.
-        if (await this.outbounds.handleFailedStatus(m, line, ev)) summary.updates++;
+        // A send refused as a marketing opt-out (131050) is an opt-out of the user it was sent to, on its line.
+        if (await this.outbounds.handleFailedStatus(m, line, applied.phone, ev)) summary.updates++;
         return;
       }
       case 'template_status': {
