@@ -93,9 +93,9 @@ describe('webhook hot path', () => {
     expect(notObject.body.code).toBe('MALFORMED_BODY');
 
     const unsigned = await t.http.post('/v1/whatsapp/webhook').set('Content-Type', 'application/json').send(JSON.stringify({ object: 'whatsapp_business_account', entry: [] }));
-    expect(unsigned.status).toBe(200);
-    expect(unsigned.body).toEqual({ received: true });
-    expect(unsigned.headers['x-request-id']).toMatch(/^[\w-]{36}$/);
+    expect(unsigned.status).toBe(401);
+    expect(unsigned.body).toEqual({ statusCode: 401, code: 'INVALID_SIGNATURE', message: expect.any(String), requestId: expect.stringMatching(/^[\w-]{36}$/) });
+    expect(unsigned.headers['x-request-id']).toBe(unsigned.body.requestId);
   });
 
   /** A POST straight through Node's client (supertest re-encodes Buffers sent as JSON). */
@@ -130,8 +130,9 @@ describe('webhook hot path', () => {
   it('reads a compressed body, and refuses an unknown encoding with 415', async () => {
     const { gzipSync, deflateSync } = await import('node:zlib');
     const envelope = JSON.stringify({ object: 'whatsapp_business_account', entry: [] });
-    expect(await rawPost({ 'content-encoding': 'gzip' }, [gzipSync(envelope)])).toEqual({ status: 200, body: { received: true } });
-    expect(await rawPost({ 'content-encoding': 'deflate' }, [deflateSync(envelope)])).toEqual({ status: 200, body: { received: true } });
+    // Decoded and parsed (a body that is not JSON would be 400): then refused for its missing signature.
+    expect(await rawPost({ 'content-encoding': 'gzip' }, [gzipSync(envelope)])).toMatchObject({ status: 401, body: { code: 'INVALID_SIGNATURE' } });
+    expect(await rawPost({ 'content-encoding': 'deflate' }, [deflateSync(envelope)])).toMatchObject({ status: 401, body: { code: 'INVALID_SIGNATURE' } });
     // Limited by the decoded size, not the compressed one.
     const bomb = await rawPost({ 'content-encoding': 'gzip' }, [gzipSync(' '.repeat(2_000_000))]);
     expect(bomb.status).toBe(413);

@@ -194,11 +194,12 @@ describe('webhook ingress', () => {
     await s.t.db.query(`DELETE FROM webhook_events WHERE id = 'WHEPOISON'`);
   });
 
-  it('stores calls for unknown lines without processing them', async () => {
-    const body = FakeGraph.textMessage({ phoneNumberId: '999999999', displayPhone: '1555', from: '573009990030', text: 'hola' });
-    expect((await post(body, 'whatever')).status).toBe(200);
-    const [row] = await s.t.db.query(`SELECT status, line_id FROM webhook_events ORDER BY id DESC LIMIT 1`);
-    expect(row).toEqual({ status: 'unknown_line', line_id: null });
+  it('refuses a call that no line of ours can verify, leaving no row', async () => {
+    const before = await s.t.db.query(`SELECT count(*)::int AS n FROM webhook_events`);
+    const body = FakeGraph.textMessage({ phoneNumberId: '999999999', displayPhone: '1555', from: '573009990030', text: 'hola', wabaId: '999999999000' });
+    expect((await post(body, 'whatever')).status).toBe(401);
+    expect((await post(body, null)).status).toBe(401);
+    expect((await s.t.db.query(`SELECT count(*)::int AS n FROM webhook_events`))[0].n).toBe(before[0].n);
   });
 
   it('refuses a body that is not a JSON object', async () => {
@@ -285,15 +286,18 @@ describe('crash safety', () => {
 });
 
 describe('BSP webhook endpoint', () => {
-  it('accepts unsigned calls for a BSP line without an app secret, and checks the signature when it has one', async () => {
+  it('accepts calls for a BSP line without an app secret only with its webhook token, and checks the signature when it has one', async () => {
     const t = await createTestApp({ env: { WORKERS_ENABLED: 'false' } });
     try {
       const { apiKey } = await t.newTenant();
       const open = await t.http.post('/v1/whatsapp/numbers').set('X-API-Key', apiKey).send({ phone_number: '+573001239000', provider: 'bsp', api_key: 'k', base_url: 'http://127.0.0.1:9' }).expect(201);
       const signed = await t.http.post('/v1/whatsapp/numbers').set('X-API-Key', apiKey).send({ phone_number: '+573001239001', provider: 'bsp', api_key: 'k', base_url: 'http://127.0.0.1:9', app_secret: 'bsp-secret' }).expect(201);
+      expect(open.body.webhook_token).toMatch(/^bwt_/);
+      expect(signed.body.webhook_token).toBeUndefined();
       const body = FakeGraph.textMessage({ phoneNumberId: 'x', displayPhone: '573001239000', from: '573009990060', text: 'hola' });
       const raw = JSON.stringify(body);
-      await t.http.post(`/v1/whatsapp/webhook/bsp/${open.body.id}`).set('Content-Type', 'application/json').send(raw).expect(200);
+      await t.http.post(`/v1/whatsapp/webhook/bsp/${open.body.id}`).set('Content-Type', 'application/json').send(raw).expect(401);
+      await t.http.post(`/v1/whatsapp/webhook/bsp/${open.body.id}`).query({ token: open.body.webhook_token }).set('Content-Type', 'application/json').send(raw).expect(200);
       await t.http.post(`/v1/whatsapp/webhook/bsp/${signed.body.id}`).set('Content-Type', 'application/json').send(raw).expect(401);
       await t.http.post(`/v1/whatsapp/webhook/bsp/${signed.body.id}`).set('Content-Type', 'application/json').set('X-Hub-Signature-256', FakeGraph.signBody('bsp-secret', raw)).send(raw).expect(200);
       await t.http.post('/v1/whatsapp/webhook/bsp/WAN00000000000000000000000000').set('Content-Type', 'application/json').send(raw).expect(404);

@@ -70,6 +70,10 @@ export class AppConfig {
   @IsOptional() @IsInt() @Min(0) @Transform(toNumber)
   WEBHOOK_EVENT_BUDGET_MS: number = 2000;
 
+  /** Days a finished webhook event (processed, ignored, unknown_line, failed) is kept before it is purged. */
+  @IsOptional() @IsInt() @Min(1) @Transform(toNumber)
+  WEBHOOK_EVENTS_RETENTION_DAYS: number = 30;
+
   get embedded(): boolean {
     return !this.DATABASE_URL;
   }
@@ -84,7 +88,7 @@ export class ConfigError extends Error {}
 const KEYS = [
   'PORT', 'DATABASE_URL', 'DATA_DIR', 'EMBEDDED_PG_PORT', 'ADMIN_TOKEN', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'PUBLIC_URL',
   'ALLOW_LOCAL_URLS', 'GRAPH_API_BASE_URL', 'GRAPH_API_VERSION', 'SANDBOX_APPROVAL_DELAY_SECONDS', 'WORKERS_ENABLED',
-  'PROCESSES', 'WEBHOOK_EVENT_BUDGET_MS',
+  'PROCESSES', 'WEBHOOK_EVENT_BUDGET_MS', 'WEBHOOK_EVENTS_RETENTION_DAYS',
 ] as const;
 
 /** Parses and validates an environment; throws ConfigError with one line per bad variable. */

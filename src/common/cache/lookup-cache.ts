@@ -65,6 +65,29 @@ export class LookupCache<V> {
     return pending;
   }
 
+  /**
+   * Several keys at once: what is not cached is loaded with one call of `loadMany`, which must return a value for
+   * every key it is given.
+   */
+  async getMany(keys: string[], loadMany: (missing: string[]) => Promise<Map<string, V>>): Promise<Map<string, V>> {
+    const found = new Map<string, V>();
+    const missing: string[] = [];
+    for (const key of keys) {
+      const hit = this.cache.get(key);
+      if (hit) found.set(key, hit.value);
+      else missing.push(key);
+    }
+    if (missing.length === 0) return found;
+    const generation = this.generation;
+    const loaded = await loadMany(missing);
+    for (const key of missing) {
+      const value = loaded.get(key) as V;
+      if (generation === this.generation) this.cache.set(key, { value });
+      found.set(key, value);
+    }
+    return found;
+  }
+
   /** Drops everything (after a change here: the next lookups read the database), here and, announced, everywhere else. */
   clear(announceIt = true): void {
     this.generation++;

@@ -1,8 +1,9 @@
 import { LookupCache } from '../../common/cache/lookup-cache.js';
 import { checkOutgoingUrl } from '../../common/http/url-guard.js';
 import { HttpStatus, Injectable } from '@nestjs/common';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { In, Repository } from 'typeorm';
 import { AppConfig } from '../../config/app-config.js';
 import { AppError, ErrorCode } from '../../common/errors/app-error.js';
 import { PageQueryDto, paginate } from '../../common/http/pagination.js';
@@ -13,6 +14,14 @@ import { CreateNumberDto, SECRET_FIELDS, UpdateNumberDto } from './dto/number.dt
 import type { LineCredentials } from '../../whatsapp/whatsapp.types.js';
 import { LineSecrets, ProviderName, WhatsappLine } from './entities/whatsapp-line.entity.js';
 import { trimTrailing } from '../../common/text/trim.js';
+
+const sha256Hex = (s: string) => createHash('sha256').update(s).digest('hex');
+
+export interface SavedLine {
+  line: WhatsappLine;
+  /** A new BSP webhook token, when one was made: it is not kept, only its hash. */
+  webhookToken: string | null;
+}
 
 type CredentialField = 'phone_number_id' | 'waba_id' | 'base_url' | (typeof SECRET_FIELDS)[number];
 
@@ -33,7 +42,8 @@ export class LinesService {
     private readonly config: AppConfig,
   ) {}
 
-  async create(tenantId: string, dto: CreateNumberDto): Promise<WhatsappLine> {
+  /** `webhookToken`: the BSP webhook token of a line without an app secret, shown only now (see webhookTokenMatches). */
+  async create(tenantId: string, dto: CreateNumberDto): Promise<SavedLine> {
     const line = this.lines.create({
       id: newId('WAN'),
       tenantId,
@@ -42,15 +52,56 @@ export class LinesService {
       throughputMps: dto.throughput_mps ?? 80,
       ...this.credentials(dto.provider, dto, {}),
     });
-    return this.save(line);
+    const webhookToken = this.keepWebhookToken(line, null);
+    return { line: await this.save(line), webhookToken };
   }
 
-  async update(tenantId: string, id: string, dto: UpdateNumberDto): Promise<WhatsappLine> {
+  async update(tenantId: string, id: string, dto: UpdateNumberDto): Promise<SavedLine> {
     const line = await this.get(tenantId, id);
     const current = { phone_number_id: line.phoneNumberId, waba_id: line.wabaId, base_url: line.baseUrl, ...line.secrets };
+    const tokenHash = line.secrets.webhook_token_sha256 ?? null;
     Object.assign(line, this.credentials(line.provider, dto, current));
     if (dto.throughput_mps !== undefined) line.throughputMps = dto.throughput_mps;
-    return this.save(line);
+    const webhookToken = this.keepWebhookToken(line, tokenHash);
+    return { line: await this.save(line), webhookToken };
+  }
+
+  /** A new webhook token for a BSP line without an app secret (the old one stops working); shown only now. */
+  async rotateWebhookToken(tenantId: string, id: string): Promise<SavedLine> {
+    const line = await this.get(tenantId, id);
+    if (line.provider !== 'bsp') throw AppError.validation('provider', 'only bsp lines have a webhook token (Cloud API calls are signed with the app secret)');
+    if (line.secrets.app_secret) throw AppError.validation('app_secret', "this line's webhook calls are verified by their signature (app_secret): it has no token");
+    const webhookToken = this.newWebhookToken(line);
+    return { line: await this.save(line), webhookToken };
+  }
+
+  /**
+   * Whether `token` (the `?token=` of a BSP webhook call) is the line's webhook token. A BSP line without an app
+   * secret has no signature to check: the token, known only to the BSP's configuration, stands in for it.
+   */
+  webhookTokenMatches(line: WhatsappLine, token: unknown): boolean {
+    const expected = line.secrets.webhook_token_sha256;
+    if (!expected || typeof token !== 'string' || token.length > 100) return false;
+    return timingSafeEqual(Buffer.from(sha256Hex(token)), Buffer.from(expected));
+  }
+
+  /**
+   * BSP lines without an app secret keep (or get) a webhook token; other lines have none. Returns a new token, which
+   * only its hash is kept of.
+   */
+  private keepWebhookToken(line: WhatsappLine, tokenHash: string | null): string | null {
+    if (line.provider !== 'bsp' || line.secrets.app_secret) return null;
+    if (tokenHash) {
+      line.secrets = { ...line.secrets, webhook_token_sha256: tokenHash };
+      return null;
+    }
+    return this.newWebhookToken(line);
+  }
+
+  private newWebhookToken(line: WhatsappLine): string {
+    const token = 'bwt_' + randomBytes(24).toString('base64url');
+    line.secrets = { ...line.secrets, webhook_token_sha256: sha256Hex(token) };
+    return token;
   }
 
   async remove(tenantId: string, id: string): Promise<void> {
@@ -86,6 +137,11 @@ export class LinesService {
     return (await this.cached(`id:${id}`, async () => [await this.lines.findOneBy({ id })]))[0] ?? null;
   }
 
+  /** Ids of every line the tenant has or had (removed ones too: their stored events stay theirs). */
+  async idsOfTenant(tenantId: string): Promise<string[]> {
+    return (await this.lines.find({ select: { id: true }, where: { tenantId }, withDeleted: true })).map((l) => l.id);
+  }
+
   /** Also a removed line: work it left behind (a media download) can still finish. */
   findByIdWithDeleted(id: string): Promise<WhatsappLine | null> {
     return this.lines.findOne({ where: { id }, withDeleted: true });
@@ -97,6 +153,31 @@ export class LinesService {
 
   findByWabaId(wabaId: string): Promise<WhatsappLine[]> {
     return this.cached(`waba:${wabaId}`, () => this.lines.findBy({ wabaId }));
+  }
+
+  /**
+   * The lines a webhook call may be about: those of its phone_number_ids and those under its WABAs, through the
+   * same cache entries as findByPhoneNumberId / findByWabaId, with every miss read in one query.
+   */
+  async findForRouting(phoneNumberIds: string[], wabaIds: string[]): Promise<{ byPhoneNumberId: Map<string, WhatsappLine>; underWabas: WhatsappLine[] }> {
+    const keys = [...phoneNumberIds.map((id) => `pnid:${id}`), ...wabaIds.map((id) => `waba:${id}`)];
+    const found = await this.lookups.getMany(keys, async (missing) => {
+      const pnids = missing.filter((k) => k.startsWith('pnid:')).map((k) => k.slice(5));
+      const wabas = missing.filter((k) => k.startsWith('waba:')).map((k) => k.slice(5));
+      const rows = await this.lines.find({ where: [...(pnids.length ? [{ phoneNumberId: In(pnids) }] : []), ...(wabas.length ? [{ wabaId: In(wabas) }] : [])] });
+      return new Map(
+        missing.map((k) => [
+          k,
+          k.startsWith('pnid:') ? rows.filter((l) => l.phoneNumberId === k.slice(5)).slice(0, 1) : rows.filter((l) => l.wabaId === k.slice(5)),
+        ]),
+      );
+    });
+    const byPhoneNumberId = new Map<string, WhatsappLine>();
+    for (const id of phoneNumberIds) {
+      const line = found.get(`pnid:${id}`)?.[0];
+      if (line) byPhoneNumberId.set(id, line);
+    }
+    return { byPhoneNumberId, underWabas: wabaIds.flatMap((id) => found.get(`waba:${id}`) ?? []) };
   }
 
   private cached(key: string, load: () => Promise<Array<WhatsappLine | null>>): Promise<WhatsappLine[]> {

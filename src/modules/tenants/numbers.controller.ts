@@ -19,7 +19,8 @@ export class NumbersController {
   @ApiCreatedResponse({ type: NumberDto })
   @ApiErrors([400, 'VALIDATION_FAILED'], [409, 'NUMBER_TAKEN', 'PHONE_NUMBER_ID_TAKEN'])
   async create(@Tenant() t: TenantContext, @Body() dto: CreateNumberDto): Promise<NumberDto> {
-    return NumberDto.from(await this.lines.create(t.tenantId, dto));
+    const { line, webhookToken } = await this.lines.create(t.tenantId, dto);
+    return NumberDto.from(line, webhookToken);
   }
 
   @Get()
@@ -28,7 +29,7 @@ export class NumbersController {
   @ApiErrors([400, 'VALIDATION_FAILED'])
   async list(@Tenant() t: TenantContext, @Query() query: ListNumbersQueryDto): Promise<PageDto<NumberDto>> {
     const { items, next_cursor } = await this.lines.list(t.tenantId, query);
-    return { data: items.map(NumberDto.from), next_cursor };
+    return { data: items.map((l) => NumberDto.from(l)), next_cursor };
   }
 
   @Get(':id')
@@ -44,7 +45,17 @@ export class NumbersController {
   @ApiOkResponse({ type: NumberDto })
   @ApiErrors([400, 'VALIDATION_FAILED'], [404, 'NOT_FOUND'], [409, 'PHONE_NUMBER_ID_TAKEN'])
   async update(@Tenant() t: TenantContext, @Param('id') id: string, @Body() dto: UpdateNumberDto): Promise<NumberDto> {
-    return NumberDto.from(await this.lines.update(t.tenantId, id, dto));
+    const { line, webhookToken } = await this.lines.update(t.tenantId, id, dto);
+    return NumberDto.from(line, webhookToken);
+  }
+
+  @Post(':id/webhook-token')
+  @ApiOperation({ summary: "A new webhook token for a bsp line without app_secret (the previous one stops working at once); shown only in this answer" })
+  @ApiCreatedResponse({ type: NumberDto })
+  @ApiErrors([400, 'VALIDATION_FAILED'], [404, 'NOT_FOUND'])
+  async rotateWebhookToken(@Tenant() t: TenantContext, @Param('id') id: string): Promise<NumberDto> {
+    const { line, webhookToken } = await this.lines.rotateWebhookToken(t.tenantId, id);
+    return NumberDto.from(line, webhookToken);
   }
 
   @Delete(':id')

@@ -7,7 +7,7 @@ export type WebhookSource = 'cloud_api' | 'bsp' | 'sandbox';
 export type InboxStatus = 'pending' | 'unknown_line';
 
 interface Pending {
-  row: [string, string, string | null, Date, string, InboxStatus, string | null];
+  row: [string, string, string | null, Date, string, InboxStatus, string | null, string | null];
   resolve: (id: string) => void;
   reject: (err: unknown) => void;
 }
@@ -31,11 +31,13 @@ export class WebhookInboxService {
     private readonly clock: Clock,
   ) {}
 
-  /** Resolves with the event id once the row is durable. */
-  /** `userKey` names the user the call is about (see `userKeyOf`): that user's calls are then applied in order. */
-  store(source: WebhookSource, lineId: string | null, raw: string, status: InboxStatus = 'pending', userKey: string | null = null): Promise<string> {
+  /**
+   * Resolves with the event id once the row is durable. `userKey` names the user the call is about (see `userKeyOf`):
+   * that user's calls are then applied in order. `summary` is what an operator sees of a call kept unprocessed.
+   */
+  store(source: WebhookSource, lineId: string | null, raw: string, status: InboxStatus = 'pending', userKey: string | null = null, summary: object | null = null): Promise<string> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ row: [newId('WHE'), source, lineId, this.clock.now(), raw, status, userKey], resolve, reject });
+      this.queue.push({ row: [newId('WHE'), source, lineId, this.clock.now(), raw, status, userKey, summary ? JSON.stringify(summary) : null], resolve, reject });
       this.schedule();
     });
   }
@@ -59,10 +61,10 @@ export class WebhookInboxService {
     if (batch.length === 0) return;
     this.inFlight++;
     try {
-      const cols = [0, 1, 2, 3, 4, 5, 6].map((i) => batch.map((p) => p.row[i]));
+      const cols = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => batch.map((p) => p.row[i]));
       await this.ds.query(
-        `INSERT INTO webhook_events (id, source, line_id, received_at, raw, status, user_key)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[])`,
+        `INSERT INTO webhook_events (id, source, line_id, received_at, raw, status, user_key, summary)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::jsonb[])`,
         cols,
       );
       for (const p of batch) p.resolve(p.row[0]);

@@ -39,11 +39,16 @@ export class WebhooksController {
 
   @Post('bsp/:numberId')
   @HttpCode(200)
-  @ApiOperation({ summary: "A BSP line's webhook calls (Cloud API envelope; signature checked when the line has an app secret)" })
+  @ApiOperation({
+    summary:
+      "A BSP line's webhook calls (Cloud API envelope). With an app_secret on the line: X-Hub-Signature-256 is checked. " +
+      "Without: the line's webhook token must be in ?token= (shown once, when the line is created or the token rotated)",
+  })
+  @ApiQuery({ name: 'token', required: false, description: "The line's webhook token (lines without app_secret)" })
   @ApiOkResponse({ description: '`{"received": true}` once the call is stored' })
   @ApiErrors([400, 'MALFORMED_BODY'], [401, 'INVALID_SIGNATURE'], [404, 'NOT_FOUND'])
-  async receiveBsp(@Param('numberId') numberId: string, @Req() req: RawBodyRequest): Promise<{ received: true }> {
-    await this.webhooks.receiveBsp(numberId, req.rawBody, req.body, req.headers['x-hub-signature-256'] as string | undefined);
+  async receiveBsp(@Param('numberId') numberId: string, @Query('token') token: unknown, @Req() req: RawBodyRequest): Promise<{ received: true }> {
+    await this.webhooks.receiveBsp(numberId, req.rawBody, req.body, req.headers['x-hub-signature-256'] as string | undefined, token);
     return { received: true };
   }
 }

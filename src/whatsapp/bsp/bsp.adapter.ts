@@ -60,7 +60,8 @@ export class BspAdapter implements WhatsappProvider {
   }
 
   verifySignature(line: LineCredentials, rawBody: Buffer, signatureHeader: string | undefined): boolean {
-    return line.appSecret ? verifyHubSignature(line.appSecret, rawBody, signatureHeader) : true;
+    // A line without an app secret is authenticated by its webhook token instead (WebhooksService).
+    return verifyHubSignature(line.appSecret, rawBody, signatureHeader);
   }
 
   parseWebhook(body: unknown): WebhookEvent[] {

@@ -126,19 +126,37 @@ function parseMessage(phoneNumberId: string | null, m: Json, names: Map<string, 
   }
 }
 
-/** The line's routing keys a body mentions: phone_number_ids of message changes, WABA ids of template changes. */
-export function routingKeys(body: unknown): { phoneNumberIds: string[]; wabaIds: string[]; senders: string[] } {
+/** Changes a webhook call carries at most (Meta batches up to 1,000): ingress looks no further for routing keys. */
+export const MAX_ROUTED_CHANGES = 1000;
+
+export interface RoutingKeys {
+  /** `metadata.phone_number_id` of the changes that have one. */
+  phoneNumberIds: string[];
+  /** `entry[].id` (the WABA) of every change: a WABA's lines can vouch for a number of it not registered here. */
+  wabaIds: string[];
+  /** Senders (`from`) of the messages. */
+  senders: string[];
+}
+
+/**
+ * The routing keys a body mentions, from its first MAX_ROUTED_CHANGES changes: the signature covers the whole body,
+ * so they are enough to find the secret, and a call cannot make ingress look up more.
+ */
+export function routingKeys(body: unknown): RoutingKeys {
   const phoneNumberIds = new Set<string>();
   const wabaIds = new Set<string>();
   const senders = new Set<string>();
   const list = (v: unknown): Json[] => (Array.isArray(v) ? v : []);
+  let changes = 0;
   for (const entry of list((body as Json)?.entry)) {
     for (const change of list(entry?.changes)) {
+      if (++changes > MAX_ROUTED_CHANGES) break;
       const id = change?.value?.metadata?.phone_number_id;
       if (id) phoneNumberIds.add(String(id));
-      else if (entry?.id) wabaIds.add(String(entry.id));
+      if (entry?.id) wabaIds.add(String(entry.id));
       for (const m of list(change?.value?.messages)) senders.add(String(m?.from));
     }
+    if (changes > MAX_ROUTED_CHANGES) break;
   }
   return { phoneNumberIds: [...phoneNumberIds], wabaIds: [...wabaIds], senders: [...senders] };
 }

@@ -71,11 +71,19 @@ export class NumberDto {
   credentials_set: string[];
   @ApiProperty({ example: '/v1/whatsapp/webhook', description: 'Where the provider must send this line\'s webhooks' })
   webhook_path: string;
+  @ApiPropertyOptional({
+    example: 'bwt_6QpX0c1Yb3…',
+    description:
+      'Only in the answer that creates it (a bsp line without app_secret, or POST …/webhook-token): the BSP must call ' +
+      '`webhook_path?token=<this>`. Calls without it are refused with 401. It is not kept, only its hash.',
+  })
+  webhook_token?: string;
   @ApiProperty() created_at: string;
   @ApiProperty() updated_at: string;
 
-  static from(l: WhatsappLine): NumberDto {
+  static from(l: WhatsappLine, webhookToken: string | null = null): NumberDto {
     return {
+      ...(webhookToken ? { webhook_token: webhookToken } : {}),
       id: l.id,
       phone_number: l.phoneNumber,
       provider: l.provider,

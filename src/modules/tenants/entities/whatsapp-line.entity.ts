@@ -9,6 +9,8 @@ export interface LineSecrets {
   app_secret?: string;
   verify_token?: string;
   api_key?: string;
+  /** SHA-256 (hex) of a BSP line's webhook token (`?token=`), for lines without an app secret. */
+  webhook_token_sha256?: string;
 }
 
 /** A business's WhatsApp number (WABA phone number) and how to reach it. */
