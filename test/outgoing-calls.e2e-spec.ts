@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { HostResolver } from '../src/common/http/url-guard.js';
+import { HookDispatcher } from '../src/modules/hooks/hook-dispatcher.js';
 import { MediaDownloaderService } from '../src/modules/messages/media-downloader.service.js';
 import { MessagesService } from '../src/modules/messages/messages.service.js';
 import { SendQueueService } from '../src/modules/messages/send-queue.service.js';
@@ -224,6 +225,18 @@ describe('outgoing calls: tenant-given hosts with local URLs not allowed', () =>
     const res = await submit(phone);
     expect(res.body.submission_error).toBe('PROVIDER_UNREACHABLE: The provider address is not allowed');
     expect(resolver.asked).toContain(host);
+  });
+
+  it("refuses a hook whose host answers the delivery check with a public address and the connection with loopback", async () => {
+    const host = 'hooks.rebind.example.com';
+    resolver.answers.set(host, [['93.184.216.34'], ['127.0.0.1']]);
+    const hook = await s.t.http.post('/v1/hooks').set('X-API-Key', other.apiKey).send({ url: `https://${host}/h`, events: ['process.started'] }).expect(201);
+    await s.t.http.post(`/v1/hooks/${hook.body.id}/test`).set('X-API-Key', other.apiKey).expect(202);
+    await s.t.app.get(HookDispatcher).dispatchDue();
+    const log = await s.t.http.get(`/v1/hooks/${hook.body.id}/deliveries`).set('X-API-Key', other.apiKey).expect(200);
+    expect(log.body.data[0].attempts[0].error).toMatch(/^SSRF_BLOCKED: .*127\.0\.0\.1/);
+    // Once for the delivery's check, once for the socket: the socket used its own checked answer.
+    expect(resolver.asked.filter((h) => h === host)).toHaveLength(2);
   });
 
   it('refuses a media URL that is not https, and one whose host resolves to a private address', async () => {
