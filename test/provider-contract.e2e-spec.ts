@@ -1,4 +1,6 @@
-import { loadConfig } from '../src/config/app-config.js';
+import { OutgoingHttp } from '../src/common/http/outgoing-http.js';
+import { DnsHostResolver } from '../src/common/http/url-guard.js';
+import { AppConfig, loadConfig } from '../src/config/app-config.js';
 import { BspAdapter } from '../src/whatsapp/bsp/bsp.adapter.js';
 import { CloudApiAdapter } from '../src/whatsapp/cloud-api/cloud-api.adapter.js';
 import { ProviderError } from '../src/whatsapp/provider-error.js';
@@ -15,17 +17,24 @@ interface Harness {
   close(): Promise<void>;
 }
 
+const http = (config: AppConfig) => new OutgoingHttp(config, new DnsHostResolver());
+const cloud = (env: Record<string, string>) => {
+  const config = loadConfig(env);
+  return new CloudApiAdapter(config, http(config));
+};
+
 const harnesses: Record<string, () => Promise<Harness>> = {
   cloud_api: async () => {
     const fake = await FakeGraph.start({ mode: 'cloud_api', accessToken: 'tok' });
-    const provider = new CloudApiAdapter(loadConfig({ GRAPH_API_BASE_URL: fake.baseUrl, GRAPH_API_VERSION: 'v23.0' }));
+    const provider = cloud({ GRAPH_API_BASE_URL: fake.baseUrl, GRAPH_API_VERSION: 'v23.0' });
     const line: LineCredentials = { lineId: 'WAN1', provider: 'cloud_api', phoneNumber: '+573001230000', phoneNumberId: '1065', wabaId: '1022', accessToken: 'tok', appSecret: 's3cret' };
     return { provider, line, fake, close: () => fake.close() };
   },
   bsp: async () => {
     const fake = await FakeGraph.start({ mode: 'bsp', apiKey: 'd360-key' });
     const line: LineCredentials = { lineId: 'WAN2', provider: 'bsp', phoneNumber: '+573001230001', apiKey: 'd360-key', baseUrl: fake.baseUrl, appSecret: 's3cret' };
-    return { provider: new BspAdapter(), line, fake, close: () => fake.close() };
+    const config = loadConfig({});
+    return { provider: new BspAdapter(config, http(config)), line, fake, close: () => fake.close() };
   },
   sandbox: async () => {
     const line: LineCredentials = { lineId: 'WAN3', provider: 'sandbox', phoneNumber: '+14155550100' };
@@ -124,11 +133,11 @@ describe.each(Object.keys(harnesses))('provider contract: %s', (name) => {
       expect({ code: (err as ProviderError).code, retryable: (err as ProviderError).retryable }).toEqual({ code, retryable });
     });
 
-    it('reports an unreachable provider as transient', async () => {
+    it('reports an unreachable provider as retryable PROVIDER_UNREACHABLE, naming neither address nor socket error', async () => {
       const down = { ...h.line, baseUrl: 'http://127.0.0.1:9' };
-      const provider = name === 'cloud_api' ? new CloudApiAdapter(loadConfig({ GRAPH_API_BASE_URL: 'http://127.0.0.1:9' })) : h.provider;
+      const provider = name === 'cloud_api' ? cloud({ GRAPH_API_BASE_URL: 'http://127.0.0.1:9' }) : h.provider;
       const err = await provider.send(down, '+573009998877', { kind: 'text', body: 'x' }).catch((e: unknown) => e);
-      expect(err).toMatchObject({ code: 'TRANSIENT', retryable: true });
+      expect(err).toMatchObject({ code: 'PROVIDER_UNREACHABLE', retryable: true, message: 'The provider could not be reached' });
     });
   }
 });

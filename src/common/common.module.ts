@@ -3,11 +3,22 @@ import { AdminGuard } from './auth/admin.guard.js';
 import { Clock, SystemClock } from './clock/clock.js';
 import { Metrics } from './metrics/metrics.js';
 import { Workers } from './workers/workers.js';
+import { OutgoingHttp } from './http/outgoing-http.js';
+import { DnsHostResolver, HostResolver } from './http/url-guard.js';
 import { CacheNotifications } from '../database/cache-notifications.js';
 
 @Global()
 @Module({
-  providers: [{ provide: Clock, useClass: SystemClock }, AdminGuard, CacheNotifications, Metrics, Workers],
-  exports: [Clock, AdminGuard, Metrics, Workers],
+  providers: [
+    { provide: Clock, useClass: SystemClock },
+    // Resolves the hosts of tenant-given URLs (hooks, BSP base URLs, media); tests replace it to map names.
+    { provide: HostResolver, useClass: DnsHostResolver },
+    OutgoingHttp,
+    AdminGuard,
+    CacheNotifications,
+    Metrics,
+    Workers,
+  ],
+  exports: [Clock, HostResolver, OutgoingHttp, AdminGuard, Metrics, Workers],
 })
 export class CommonModule {}

@@ -25,4 +25,12 @@ describe('loadConfig', () => {
     expect(bad).toThrow(/PORT="eighty"/);
     expect(bad).toThrow(/DATABASE_URL must start with postgres/);
   });
+
+  it('caps media downloads at 20 MB unless MEDIA_MAX_BYTES says otherwise, within 1 kB to 100 MB', () => {
+    expect(loadConfig({}).MEDIA_MAX_BYTES).toBe(20 * 1024 * 1024);
+    expect(loadConfig({ MEDIA_MAX_BYTES: '5000000' }).MEDIA_MAX_BYTES).toBe(5_000_000);
+    for (const bad of ['lots', '100', '1.5', String(200 * 1024 * 1024)]) {
+      expect(() => loadConfig({ MEDIA_MAX_BYTES: bad })).toThrow(/MEDIA_MAX_BYTES=/);
+    }
+  });
 });

@@ -38,7 +38,11 @@ export class AppConfig {
   @IsOptional() @IsUrl({ require_tld: false, require_protocol: true })
   PUBLIC_URL?: string;
 
-  /** Allow http://localhost / 127.0.0.1 and private addresses as outgoing URLs (hooks, BSP base URLs). */
+  /** Largest inbound media file downloaded, in bytes (WhatsApp documents go up to 100 MB). A larger one is not kept. */
+  @IsOptional() @IsInt() @Min(1024) @Max(104_857_600) @Transform(toNumber)
+  MEDIA_MAX_BYTES: number = 20_971_520;
+
+  /** Allow http://localhost / 127.0.0.1 and private addresses as outgoing URLs (hooks, BSP base URLs, media URLs). */
   @IsOptional() @Transform(toBool)
   ALLOW_LOCAL_URLS?: boolean;
 
@@ -88,7 +92,7 @@ export class ConfigError extends Error {}
 const KEYS = [
   'PORT', 'DATABASE_URL', 'DATA_DIR', 'EMBEDDED_PG_PORT', 'ADMIN_TOKEN', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'PUBLIC_URL',
   'ALLOW_LOCAL_URLS', 'GRAPH_API_BASE_URL', 'GRAPH_API_VERSION', 'SANDBOX_APPROVAL_DELAY_SECONDS', 'WORKERS_ENABLED',
-  'PROCESSES', 'WEBHOOK_EVENT_BUDGET_MS', 'WEBHOOK_EVENTS_RETENTION_DAYS',
+  'PROCESSES', 'WEBHOOK_EVENT_BUDGET_MS', 'WEBHOOK_EVENTS_RETENTION_DAYS', 'MEDIA_MAX_BYTES',
 ] as const;
 
 /** Parses and validates an environment; throws ConfigError with one line per bad variable. */

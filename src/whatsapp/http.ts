@@ -1,58 +1,99 @@
+import { Logger } from '@nestjs/common';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { getGlobalDispatcher, interceptors, request, type Dispatcher } from 'undici';
-import { networkError, normaliseGraphError } from './provider-error.js';
+import type { Dispatcher } from 'undici';
+import { API_MAX_BYTES, API_TOTAL_MS, MAX_REDIRECTS, MEDIA_TOTAL_MS, OutgoingHttp, OutgoingHttpError, type OutgoingResponse } from '../common/http/outgoing-http.js';
+import { normaliseGraphError, ProviderError } from './provider-error.js';
 
-const TIMEOUT_MS = 15_000;
+const logger = new Logger('ProviderHttp');
+
+export interface ApiCall {
+  method?: string;
+  headers: Record<string, string>;
+  body?: unknown;
+  /** A tenant-given URL (a BSP's base URL): checked and connected through pinned resolution. */
+  guarded?: boolean;
+}
 
 /**
  * JSON request to a Graph-style API; non-2xx answers become normalised ProviderErrors. Sent with undici's `request`,
  * which costs a fraction of the CPU of `fetch` per call: this is the path of every outgoing message.
  */
-export async function graphRequest<T>(url: string, init: { method?: string; headers: Record<string, string>; body?: unknown }): Promise<T> {
-  let status: number;
-  let text: string;
-  try {
-    const res = await request(url, {
-      method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
-      headers: { ...init.headers, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
-      // 15 s to the answer's headers and at most 15 s between body chunks (a timer per call would cost more CPU).
-      headersTimeout: TIMEOUT_MS,
-      bodyTimeout: TIMEOUT_MS,
-    });
-    status = res.statusCode;
-    text = await res.body.text().catch(() => '');
-  } catch (err) {
-    throw networkError(err);
-  }
-  let json: unknown = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = null;
-  }
-  if (status < 200 || status >= 300) throw normaliseGraphError(status, json);
+export async function graphRequest<T>(http: OutgoingHttp, url: string, init: ApiCall): Promise<T> {
+  const res = await send(http, url, {
+    method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
+    headers: { ...init.headers, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
+    maxBytes: API_MAX_BYTES,
+    totalMs: API_TOTAL_MS,
+    guarded: init.guarded ?? false,
+  });
+  const json = parseJson(res.body);
+  if (res.status < 200 || res.status >= 300) throw normaliseGraphError(res.status, json);
   return json as T;
 }
 
-/** Media URLs may redirect (to a CDN); API calls never do. */
-let redirecting: Dispatcher | null = null;
-const followingRedirects = () => (redirecting ??= getGlobalDispatcher().compose(interceptors.redirect({ maxRedirections: 5 })));
+/**
+ * Raw bytes (media downloads): at most `maxBytes`, 60 s in all, following up to 5 redirects, each hop checked like a
+ * tenant-given URL (media URLs come from the provider's answer) and credentials kept to the first origin.
+ */
+export async function binaryRequest(http: OutgoingHttp, url: string, headers: Record<string, string>, maxBytes: number): Promise<{ data: Buffer; mimeType: string }> {
+  const res = await send(http, url, {
+    headers,
+    maxBytes,
+    totalMs: MEDIA_TOTAL_MS,
+    guarded: true,
+    redirects: MAX_REDIRECTS,
+    originOnlyHeaders: Object.keys(headers),
+  });
+  if (res.status < 200 || res.status >= 300) throw normaliseGraphError(res.status, parseJson(res.body));
+  const type = res.headers['content-type'];
+  return { data: res.body, mimeType: (Array.isArray(type) ? type[0] : type) ?? 'application/octet-stream' };
+}
 
-/** Raw bytes (media downloads), following up to 5 redirects. */
-export async function binaryRequest(url: string, headers: Record<string, string>): Promise<{ data: Buffer; mimeType: string }> {
-  let res: Dispatcher.ResponseData;
+async function send(http: OutgoingHttp, url: string, call: Parameters<OutgoingHttp['call']>[1]): Promise<OutgoingResponse> {
   try {
-    res = await request(url, { headers, signal: AbortSignal.timeout(60_000), dispatcher: followingRedirects() });
+    return await http.call(url, call);
   } catch (err) {
-    throw networkError(err);
+    throw providerFailure(err, url);
   }
-  if (res.statusCode < 200 || res.statusCode >= 300) throw normaliseGraphError(res.statusCode, await res.body.json().catch(() => null));
+}
+
+function parseJson(body: Buffer): unknown {
+  if (body.length === 0) return null;
   try {
-    const type = res.headers['content-type'];
-    return { data: Buffer.from(await res.body.arrayBuffer()), mimeType: (Array.isArray(type) ? type[0] : type) ?? 'application/octet-stream' };
-  } catch (err) {
-    throw networkError(err);
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A failed call as tenants may see it: what went wrong in kind, never the address, port or socket error (which would
+ * make the service a port scanner of its own network). The raw error goes to the logs.
+ */
+export function providerFailure(err: unknown, url: string): ProviderError {
+  const e = err instanceof OutgoingHttpError ? err : new OutgoingHttpError('network', String(err), { cause: err });
+  logger.warn({ kind: e.kind, host: safeHost(url), err: e.message, cause: (e.cause as Error | undefined)?.message }, 'provider call failed');
+  switch (e.kind) {
+    case 'too_large':
+      return new ProviderError('RESPONSE_TOO_LARGE', false, 'The provider answered with more data than allowed');
+    case 'blocked':
+      // Retried like a refused connection: the host's DNS may be fixed meanwhile.
+      return new ProviderError('PROVIDER_UNREACHABLE', true, 'The provider address is not allowed');
+    case 'redirects':
+      return new ProviderError('PROVIDER_UNREACHABLE', false, 'The provider redirected too many times');
+    case 'timeout':
+      return new ProviderError('PROVIDER_UNREACHABLE', true, 'The provider did not answer in time');
+    default:
+      return new ProviderError('PROVIDER_UNREACHABLE', true, 'The provider could not be reached');
+  }
+}
+
+function safeHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'invalid URL';
   }
 }
 

@@ -8,7 +8,11 @@ export type ProviderErrorCode =
   | 'TEMPLATE_PROBLEM'
   | 'AUTH'
   | 'INVALID_REQUEST'
-  | 'TRANSIENT';
+  | 'TRANSIENT'
+  /** No answer: connection failed, timed out, or the address is not allowed. Details only in the logs. */
+  | 'PROVIDER_UNREACHABLE'
+  /** The answer was cut off at its byte cap (1 MB for API calls, MEDIA_MAX_BYTES for media). */
+  | 'RESPONSE_TOO_LARGE';
 
 export class ProviderError extends Error {
   constructor(
@@ -40,10 +44,4 @@ export function normaliseGraphError(httpStatus: number, body: unknown): Provider
   if (httpStatus === 429) return make('RATE_LIMITED', true);
   if (httpStatus >= 500 || code === 1 || code === 2 || code === 131000 || code === 131016) return make('TRANSIENT', true);
   return make('INVALID_REQUEST', false);
-}
-
-/** Network failures and timeouts are transient. */
-export function networkError(err: unknown): ProviderError {
-  const msg = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  return new ProviderError('TRANSIENT', true, msg);
 }

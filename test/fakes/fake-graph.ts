@@ -216,6 +216,16 @@ export class FakeGraph {
   private readonly media = new Map<string, { data: Buffer; mimeType: string }>();
   /** Media URLs answer with a redirect to the file (as a CDN may), which downloads must follow. */
   redirectMediaDownloads = false;
+  /** Where `/media-redirect/{id}` sends the download (default: this fake's `/media-download/{id}`). */
+  mediaRedirectTarget: ((id: string) => string) | null = null;
+  /** Origin put in media URLs instead of this fake's own (e.g. a host name a test resolver maps). */
+  mediaOrigin: string | null = null;
+  /** Spaces put before every JSON answer (a bloated but valid answer, with its content-length). */
+  answerPadding = 0;
+  /** Every request is answered 200 with this many bytes, streamed as the reader takes them (no content-length). */
+  streamedAnswerBytes = 0;
+  /** What the last streamed answer managed to write, and whether its reader hung up before the end. */
+  readonly streamed = { bytes: 0, closedEarly: false };
   private readonly version: string;
   private server!: Server;
   private port = 0;
@@ -318,6 +328,11 @@ export class FakeGraph {
     this.clearFailures();
     this.repeatedWamids.clear();
     this.latencyMs = 0;
+    this.redirectMediaDownloads = false;
+    this.mediaRedirectTarget = null;
+    this.mediaOrigin = null;
+    this.answerPadding = 0;
+    this.streamedAnswerBytes = 0;
   }
 
   // ---- HTTP -----------------------------------------------------------------------------------
@@ -338,9 +353,10 @@ export class FakeGraph {
     const url = new URL(req.url ?? '/', this.baseUrl);
     const method = req.method ?? 'GET';
     this.requests.push({ method, path: url.pathname + url.search, headers: req.headers, body: parsed });
+    if (this.streamedAnswerBytes > 0) return this.streamAnswer(res, this.streamedAnswerBytes);
     const redirect = /^\/media-redirect\/([^/]+)$/.exec(url.pathname);
     if (redirect && method === 'GET') {
-      res.writeHead(302, { location: `/media-download/${redirect[1]}`, 'content-length': 0 }).end();
+      res.writeHead(302, { location: this.mediaRedirectTarget?.(redirect[1]!) ?? `/media-download/${redirect[1]}`, 'content-length': 0 }).end();
       return;
     }
     try {
@@ -361,8 +377,27 @@ export class FakeGraph {
     }
   }
 
+  /** `total` bytes in 64 kB chunks, each written once the previous one drained: a reader that stops stops the writing. */
+  private streamAnswer(res: ServerResponse, total: number): void {
+    this.streamed.bytes = 0;
+    this.streamed.closedEarly = false;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    const chunk = Buffer.alloc(65_536, 0x20);
+    res.on('close', () => {
+      if (this.streamed.bytes < total) this.streamed.closedEarly = true;
+    });
+    const pump = () => {
+      while (this.streamed.bytes < total && !res.destroyed) {
+        this.streamed.bytes += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+      if (!res.destroyed) res.end();
+    };
+    pump();
+  }
+
   private json(res: ServerResponse, status: number, body: unknown): void {
-    const text = JSON.stringify(body);
+    const text = ' '.repeat(this.answerPadding) + JSON.stringify(body);
     res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   }
@@ -487,7 +522,7 @@ export class FakeGraph {
     const m = this.media.get(id)!;
     return {
       messaging_product: 'whatsapp',
-      url: `${this.baseUrl}/${this.redirectMediaDownloads ? 'media-redirect' : 'media-download'}/${id}`,
+      url: `${this.mediaOrigin ?? this.baseUrl}/${this.redirectMediaDownloads ? 'media-redirect' : 'media-download'}/${id}`,
       mime_type: m.mimeType,
       sha256: createHash('sha256').update(m.data).digest('hex'),
       file_size: m.data.length,

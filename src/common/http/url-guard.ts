@@ -15,7 +15,10 @@ export class DnsHostResolver extends HostResolver {
   }
 }
 
-/** Addresses a hook may never reach unless local URLs are allowed: private, loopback, link-local (cloud metadata), CGNAT… */
+/**
+ * Addresses an outgoing call (hooks, BSP APIs, media) may never reach unless local URLs are allowed: private, loopback,
+ * link-local (cloud metadata), CGNAT, and the IPv6 forms that lead to an IPv4 address through a translator…
+ */
 const blocked = new BlockList();
 for (const [net, bits] of [
   ['0.0.0.0', 8],
@@ -33,10 +36,18 @@ for (const [net, bits] of [
   blocked.addSubnet(net, bits, 'ipv4');
 }
 for (const [net, bits] of [
-  ['::', 128],
-  ['::1', 128],
+  // IPv4-compatible (::a.b.c.d, deprecated), which also holds :: and ::1.
+  ['::', 96],
+  // IPv4-translated (::ffff:0:a.b.c.d) and NAT64 prefixes: they reach an IPv4 address through a translator.
+  ['::ffff:0:0:0', 96],
+  ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48],
+  ['100::', 64],
+  ['2001:db8::', 32],
   ['fc00::', 7],
   ['fe80::', 10],
+  // Site-local (deprecated, still routed as private on some networks).
+  ['fec0::', 10],
   ['ff00::', 8],
 ] as const) {
   blocked.addSubnet(net, bits, 'ipv6');
@@ -51,11 +62,16 @@ export function isPrivateAddress(address: string): boolean {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
   if (mapped) return blocked.check(mapped[1], 'ipv4');
   const mappedHex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(ip);
-  if (mappedHex) {
-    const n = (parseInt(mappedHex[1], 16) << 16) | parseInt(mappedHex[2], 16);
-    return blocked.check([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.'), 'ipv4');
-  }
+  if (mappedHex) return blocked.check(ipv4Of(mappedHex[1], mappedHex[2]), 'ipv4');
+  // 6to4 (2002:AABB:CCDD::/48) carries the IPv4 address it is routed to.
+  const sixToFour = /^2002:([0-9a-f]{1,4}):([0-9a-f]{1,4})(:|$)/i.exec(ip);
+  if (sixToFour && blocked.check(ipv4Of(sixToFour[1], sixToFour[2]), 'ipv4')) return true;
   return blocked.check(ip, 'ipv6');
+}
+
+function ipv4Of(high: string, low: string): string {
+  const n = (parseInt(high, 16) << 16) | parseInt(low, 16);
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 }
 
 const LOCAL_HOSTS = ['localhost', '127.0.0.1', '[::1]'];

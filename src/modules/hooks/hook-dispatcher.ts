@@ -9,6 +9,7 @@ import { request, type Dispatcher } from 'undici';
 import { queryReturning } from '../../database/sql.js';
 import { HooksService } from './hooks.service.js';
 import { HostResolver, ssrfCheck } from '../../common/http/url-guard.js';
+import { API_MAX_BYTES, OutgoingHttp, OutgoingHttpError } from '../../common/http/outgoing-http.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -94,6 +95,7 @@ export class HookDispatcher implements OnApplicationBootstrap, BeforeApplication
     private readonly config: AppConfig,
     private readonly resolver: HostResolver,
     private readonly hooks: HooksService,
+    private readonly http: OutgoingHttp,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -324,8 +326,10 @@ export class HookDispatcher implements OnApplicationBootstrap, BeforeApplication
     const signedAt = new Date();
     const signature = secrets.map((s) => new Webhook(s).sign(row.event_id, signedAt, body)).join(' ');
     try {
-      // undici's `request` follows no redirects: a 3xx is the receiver's answer, not a place to go.
+      // undici's `request` follows no redirects: a 3xx is the receiver's answer, not a place to go. The guarded agent
+      // connects only to addresses it resolved and checked itself, so a DNS answer changed since the check is not used.
       const res = await request(row.url, {
+        dispatcher: this.http.guarded,
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -344,20 +348,23 @@ export class HookDispatcher implements OnApplicationBootstrap, BeforeApplication
       return { ok, httpStatus: res.statusCode, latencyMs, error: ok ? null : `HTTP_${res.statusCode}`, excerpt };
     } catch (err) {
       const e = err as Error & { code?: string; cause?: { code?: string; message?: string } };
-      const error = e.name === 'TimeoutError' ? 'TIMEOUT' : `CONNECTION_FAILED: ${e.code ?? e.cause?.code ?? e.cause?.message ?? e.message}`;
+      const refused = [err, e.cause].find((x) => x instanceof OutgoingHttpError);
+      const error = refused ? `SSRF_BLOCKED: ${(refused as Error).message}` : e.name === 'TimeoutError' ? 'TIMEOUT' : `CONNECTION_FAILED: ${e.code ?? e.cause?.code ?? e.cause?.message ?? e.message}`;
       return { ok: false, httpStatus: null, latencyMs: elapsed(), error, excerpt: null };
     }
   }
 }
 
-/** The first characters of a response body, reading no more of it than needed. */
+/** The first characters of a response body, reading no more of it than needed (and never more than 1 MB). */
 async function readExcerpt(body: Dispatcher.ResponseData['body']): Promise<string | null> {
   const decoder = new TextDecoder();
   let text = '';
+  let bytes = 0;
   try {
     for await (const chunk of body) {
+      bytes += (chunk as Buffer).length;
       text += decoder.decode(chunk as Buffer, { stream: true });
-      if (text.length >= EXCERPT_CHARS) break;
+      if (text.length >= EXCERPT_CHARS || bytes >= API_MAX_BYTES) break;
     }
   } finally {
     body.destroy();

@@ -7,13 +7,12 @@ import { Hook } from './entities/hook.entity.js';
 import { HookDispatcher } from './hook-dispatcher.js';
 import { HooksController } from './hooks.controller.js';
 import { HooksService } from './hooks.service.js';
-import { DnsHostResolver, HostResolver } from '../../common/http/url-guard.js';
 
 /** Client webhooks: subscriptions, the transactional outbox (`HooksService.emit`) and signed delivery with retries. */
 @Module({
   imports: [TypeOrmModule.forFeature([Hook, HookEvent, HookDelivery, HookDeliveryAttempt])],
   controllers: [HooksController],
-  providers: [HooksService, HookDispatcher, { provide: HostResolver, useClass: DnsHostResolver }],
+  providers: [HooksService, HookDispatcher],
   exports: [HooksService],
 })
 export class HooksModule {}

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { queryReturning } from '../../database/sql.js';
 import { DataSource } from 'typeorm';
@@ -18,6 +18,7 @@ const MAX_ATTEMPTS = 6;
  */
 @Injectable()
 export class MediaDownloaderService {
+  private readonly logger = new Logger(MediaDownloaderService.name);
   private readonly worker: WorkerLoop;
 
   constructor(
@@ -65,13 +66,17 @@ export class MediaDownloaderService {
       });
     } catch (err) {
       const attempts = file.attempts + 1;
-      // Any failure but bad credentials is retried a few times: a media id the provider does not know yet may appear.
-      const retry = attempts < MAX_ATTEMPTS && !(err instanceof ProviderError && err.code === 'AUTH');
+      // Any failure but bad credentials or a file over the cap is retried a few times: a media id the provider does not
+      // know yet may appear.
+      const final = err instanceof ProviderError && (err.code === 'AUTH' || err.code === 'RESPONSE_TOO_LARGE');
+      const retry = attempts < MAX_ATTEMPTS && !final;
+      // Provider errors are already worded for tenants; anything else stays in the logs.
+      if (!(err instanceof ProviderError)) this.logger.error({ err, mediaFileId: file.id }, 'media download failed');
       await repo.update(file.id, {
         status: retry ? 'pending' : 'failed',
         attempts,
         nextAttemptAt: retry ? new Date(this.clock.now().getTime() + 2 ** attempts * 1000) : null,
-        error: String((err as Error).message ?? err).slice(0, 500),
+        error: (err instanceof ProviderError ? `${err.code}: ${err.message}` : 'INTERNAL: the download failed').slice(0, 500),
       });
     }
   }

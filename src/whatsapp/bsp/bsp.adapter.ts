@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { OutgoingHttp } from '../../common/http/outgoing-http.js';
+import { AppConfig } from '../../config/app-config.js';
 import { required } from '../cloud-api/cloud-api.adapter.js';
 import { rejectionReason, toGraphMessage, toGraphTemplate } from '../cloud-api/graph-payloads.js';
 import { parseCloudWebhook } from '../cloud-api/webhook-parser.js';
@@ -10,14 +12,25 @@ import { trimTrailing } from '../../common/text/trim.js';
 
 /**
  * A 360dialog-style BSP: Cloud API message JSON at `{base_url}/messages`, templates at `{base_url}/v1/configs/templates`,
- * header `D360-API-KEY`; webhooks arrive in the Cloud API envelope, signed only when the line has an app secret.
+ * header `D360-API-KEY`; webhooks arrive in the Cloud API envelope, signed only when the line has an app secret. The base
+ * URL is the tenant's: every call is checked and connected through pinned resolution (OutgoingHttp's guarded agent).
  */
 @Injectable()
 export class BspAdapter implements WhatsappProvider {
+  private readonly mediaMaxBytes: number;
+
+  constructor(
+    config: AppConfig,
+    private readonly http: OutgoingHttp,
+  ) {
+    this.mediaMaxBytes = config.MEDIA_MAX_BYTES;
+  }
+
   async send(line: LineCredentials, to: string, message: OutgoingMessage): Promise<{ providerMessageId: string }> {
-    const res = await graphRequest<{ messages?: Array<{ id: string }> }>(`${this.base(line)}/messages`, {
+    const res = await graphRequest<{ messages?: Array<{ id: string }> }>(this.http, `${this.base(line)}/messages`, {
       method: 'POST',
       headers: this.auth(line),
+      guarded: true,
       body: toGraphMessage(to, message),
     });
     const id = res?.messages?.[0]?.id;
@@ -26,18 +39,19 @@ export class BspAdapter implements WhatsappProvider {
   }
 
   async createTemplate(line: LineCredentials, template: TemplateDefinition): Promise<CreatedTemplate> {
-    const res = await graphRequest<{ id: string; status?: string }>(`${this.base(line)}/v1/configs/templates`, {
+    const res = await graphRequest<{ id: string; status?: string }>(this.http, `${this.base(line)}/v1/configs/templates`, {
       method: 'POST',
       headers: this.auth(line),
+      guarded: true,
       body: toGraphTemplate(template),
     });
     return { providerTemplateId: String(res.id), status: normaliseStatus(res.status) };
   }
 
   async getTemplate(line: LineCredentials, providerTemplateId: string): Promise<TemplateState> {
-    const res = await graphRequest<{ waba_templates?: Array<{ id: string; status: string; rejected_reason?: string }> }>(
+    const res = await graphRequest<{ waba_templates?: Array<{ id: string; status: string; rejected_reason?: string }> }>(this.http,
       `${this.base(line)}/v1/configs/templates`,
-      { headers: this.auth(line) },
+      { headers: this.auth(line), guarded: true },
     );
     const t = res.waba_templates?.find((x) => String(x.id) === providerTemplateId);
     if (!t) throw new ProviderError('TEMPLATE_PROBLEM', false, `Template ${providerTemplateId} not found at the BSP`);
@@ -45,17 +59,17 @@ export class BspAdapter implements WhatsappProvider {
   }
 
   async findTemplate(line: LineCredentials, name: string, language: string): Promise<(TemplateState & { providerTemplateId: string }) | null> {
-    const res = await graphRequest<{ waba_templates?: Array<{ id: string; name: string; language?: string; status: string; rejected_reason?: string }> }>(
+    const res = await graphRequest<{ waba_templates?: Array<{ id: string; name: string; language?: string; status: string; rejected_reason?: string }> }>(this.http,
       `${this.base(line)}/v1/configs/templates`,
-      { headers: this.auth(line) },
+      { headers: this.auth(line), guarded: true },
     );
     const t = res.waba_templates?.find((x) => x.name === name && (!x.language || x.language === language));
     return t ? { providerTemplateId: String(t.id), status: normaliseStatus(t.status), reason: rejectionReason(t.rejected_reason) } : null;
   }
 
   async downloadMedia(line: LineCredentials, mediaId: string): Promise<DownloadedMedia> {
-    const meta = await graphRequest<{ url: string; mime_type?: string }>(`${this.base(line)}/${encodeURIComponent(mediaId)}`, { headers: this.auth(line) });
-    const file = await binaryRequest(meta.url, this.auth(line));
+    const meta = await graphRequest<{ url: string; mime_type?: string }>(this.http, `${this.base(line)}/${encodeURIComponent(mediaId)}`, { headers: this.auth(line), guarded: true });
+    const file = await binaryRequest(this.http, meta.url, this.auth(line), this.mediaMaxBytes);
     return { data: file.data, mimeType: meta.mime_type ?? file.mimeType };
   }
 

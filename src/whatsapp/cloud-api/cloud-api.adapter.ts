@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { OutgoingHttp } from '../../common/http/outgoing-http.js';
 import { AppConfig } from '../../config/app-config.js';
 import { binaryRequest, graphRequest, verifyHubSignature } from '../http.js';
 import { ProviderError } from '../provider-error.js';
@@ -12,13 +13,18 @@ import { trimTrailing } from '../../common/text/trim.js';
 @Injectable()
 export class CloudApiAdapter implements WhatsappProvider {
   private readonly base: string;
+  private readonly mediaMaxBytes: number;
 
-  constructor(config: AppConfig) {
+  constructor(
+    config: AppConfig,
+    private readonly http: OutgoingHttp,
+  ) {
     this.base = `${trimTrailing(config.GRAPH_API_BASE_URL, '/')}/${config.GRAPH_API_VERSION}`;
+    this.mediaMaxBytes = config.MEDIA_MAX_BYTES;
   }
 
   async send(line: LineCredentials, to: string, message: OutgoingMessage): Promise<{ providerMessageId: string }> {
-    const res = await graphRequest<{ messages?: Array<{ id: string }> }>(`${this.base}/${required(line.phoneNumberId, 'phone_number_id')}/messages`, {
+    const res = await graphRequest<{ messages?: Array<{ id: string }> }>(this.http, `${this.base}/${required(line.phoneNumberId, 'phone_number_id')}/messages`, {
       method: 'POST',
       headers: this.auth(line),
       body: toGraphMessage(to, message),
@@ -29,7 +35,7 @@ export class CloudApiAdapter implements WhatsappProvider {
   }
 
   async createTemplate(line: LineCredentials, template: TemplateDefinition): Promise<CreatedTemplate> {
-    const res = await graphRequest<{ id: string; status?: string }>(`${this.base}/${required(line.wabaId, 'waba_id')}/message_templates`, {
+    const res = await graphRequest<{ id: string; status?: string }>(this.http, `${this.base}/${required(line.wabaId, 'waba_id')}/message_templates`, {
       method: 'POST',
       headers: this.auth(line),
       body: toGraphTemplate(template),
@@ -38,7 +44,7 @@ export class CloudApiAdapter implements WhatsappProvider {
   }
 
   async getTemplate(line: LineCredentials, providerTemplateId: string): Promise<TemplateState> {
-    const res = await graphRequest<{ status: string; rejected_reason?: string }>(
+    const res = await graphRequest<{ status: string; rejected_reason?: string }>(this.http,
       `${this.base}/${encodeURIComponent(providerTemplateId)}?fields=status,rejected_reason`,
       { headers: this.auth(line) },
     );
@@ -46,7 +52,7 @@ export class CloudApiAdapter implements WhatsappProvider {
   }
 
   async findTemplate(line: LineCredentials, name: string, language: string): Promise<(TemplateState & { providerTemplateId: string }) | null> {
-    const res = await graphRequest<{ data?: Array<{ id: string; language?: string; status: string; rejected_reason?: string }> }>(
+    const res = await graphRequest<{ data?: Array<{ id: string; language?: string; status: string; rejected_reason?: string }> }>(this.http,
       `${this.base}/${required(line.wabaId, 'waba_id')}/message_templates?name=${encodeURIComponent(name)}&fields=id,name,language,status,rejected_reason`,
       { headers: this.auth(line) },
     );
@@ -57,8 +63,9 @@ export class CloudApiAdapter implements WhatsappProvider {
   }
 
   async downloadMedia(line: LineCredentials, mediaId: string): Promise<DownloadedMedia> {
-    const meta = await graphRequest<{ url: string; mime_type?: string }>(`${this.base}/${encodeURIComponent(mediaId)}`, { headers: this.auth(line) });
-    const file = await binaryRequest(meta.url, this.auth(line));
+    const meta = await graphRequest<{ url: string; mime_type?: string }>(this.http, `${this.base}/${encodeURIComponent(mediaId)}`, { headers: this.auth(line) });
+    // The file URL is in Meta's answer, yet it is fetched like any outside URL: checked at every redirect hop.
+    const file = await binaryRequest(this.http, meta.url, this.auth(line), this.mediaMaxBytes);
     return { data: file.data, mimeType: meta.mime_type ?? file.mimeType };
   }
 
