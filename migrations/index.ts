@@ -7,6 +7,7 @@ import { FollowUps1732300000000 } from './1732300000000-follow-ups.js';
 import { Conversations1732310000000 } from './1732310000000-conversations.js';
 import { WebhookEventOrder1732320000000 } from './1732320000000-webhook-event-order.js';
 import { LineSendQueue1732330000000 } from './1732330000000-line-send-queue.js';
+import { LineOwnership1732340000000 } from './1732340000000-line-ownership.js';
 
 /** Every migration, oldest first. Listed explicitly so the app, the tests and the CLI load the same set. */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   Conversations1732310000000,
   WebhookEventOrder1732320000000,
   LineSendQueue1732330000000,
+  LineOwnership1732340000000,
 ];

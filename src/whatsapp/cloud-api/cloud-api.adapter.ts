@@ -3,7 +3,17 @@ import { AppConfig } from '../../config/app-config.js';
 import { binaryRequest, graphRequest, verifyHubSignature } from '../http.js';
 import { ProviderError } from '../provider-error.js';
 import type { WhatsappProvider } from '../whatsapp-provider.port.js';
-import type { CreatedTemplate, DownloadedMedia, LineCredentials, OutgoingMessage, TemplateDefinition, TemplateState, TemplateStatus, WebhookEvent } from '../whatsapp.types.js';
+import type {
+  CreatedTemplate,
+  DownloadedMedia,
+  LineCredentials,
+  OutgoingMessage,
+  ProviderNumber,
+  TemplateDefinition,
+  TemplateState,
+  TemplateStatus,
+  WebhookEvent,
+} from '../whatsapp.types.js';
 import { rejectionReason, toGraphMessage, toGraphTemplate } from './graph-payloads.js';
 import { parseCloudWebhook } from './webhook-parser.js';
 
@@ -59,6 +69,17 @@ export class CloudApiAdapter implements WhatsappProvider {
     const meta = await graphRequest<{ url: string; mime_type?: string }>(`${this.base}/${encodeURIComponent(mediaId)}`, { headers: this.auth(line) });
     const file = await binaryRequest(meta.url, this.auth(line));
     return { data: file.data, mimeType: meta.mime_type ?? file.mimeType };
+  }
+
+  /** Graph's phone number node (GET /{phone_number_id}), read with the line's own access token. */
+  async describeNumber(line: LineCredentials): Promise<ProviderNumber> {
+    const id = required(line.phoneNumberId, 'phone_number_id');
+    const res = await graphRequest<{ id?: string; display_phone_number?: string; verified_name?: string }>(
+      `${this.base}/${encodeURIComponent(id)}?fields=id,display_phone_number,verified_name`,
+      { headers: this.auth(line) },
+    );
+    if (typeof res?.display_phone_number !== 'string') throw new ProviderError('TRANSIENT', true, 'Graph API answered without display_phone_number');
+    return { id: String(res.id ?? id), displayPhoneNumber: res.display_phone_number, verifiedName: res.verified_name };
   }
 
   verifySignature(line: LineCredentials, rawBody: Buffer, signatureHeader: string | undefined): boolean {
