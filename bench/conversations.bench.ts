@@ -60,6 +60,7 @@ export default async function run(): Promise<void> {
     const api = { 'x-api-key': key };
     const flow = JSON.parse((await httpJson('POST', `${svc.url}/v1/flows`, JSON.stringify(FLOW), api)).body);
     for (let l = 0; l < LINES; l++) {
+      fake.addPhoneNumber({ id: pnid(l), phoneNumber: `+${linePhone(l)}` });
       const line = { phone_number: `+${linePhone(l)}`, provider: 'cloud_api', phone_number_id: pnid(l), waba_id: '800000000002', access_token: TOKEN, app_secret: APP_SECRET, verify_token: 'v', throughput_mps: 1000 };
       await httpJson('POST', `${svc.url}/v1/whatsapp/numbers`, JSON.stringify(line), api);
       await httpJson('POST', `${svc.url}/v1/whatsapp/inbounds`, JSON.stringify({ waba_phone_number: `+${linePhone(l)}`, flow_id: flow.id, inbound_message: 'empezar' }), api);

@@ -55,8 +55,9 @@ export default async function outboundSends(): Promise<void> {
       const ds = app.get(DataSource);
       const tenant = await app.get(TenantsService).create('Bench');
       const lines = app.get(LinesService);
-      const line = async (phone: string, pnid: string, mps: number) =>
-        (await lines.create(tenant.id, {
+      const line = async (phone: string, pnid: string, mps: number) => {
+        fake.addPhoneNumber({ id: pnid, phoneNumber: phone });
+        const created = await lines.create(tenant.id, {
           phone_number: phone,
           provider: 'cloud_api',
           phone_number_id: pnid,
@@ -65,7 +66,9 @@ export default async function outboundSends(): Promise<void> {
           app_secret: 'bench-secret',
           verify_token: `verify-${pnid}`,
           throughput_mps: mps,
-        } as CreateNumberDto)).line;
+        } as CreateNumberDto);
+        return created.line;
+      };
       const fastLine = await line('+573001230001', '900000000000001', FAST_MPS);
       const pacedLine = await line('+573001230002', '900000000000002', PACED_MPS);
       fake.seedTemplate({ name: 'bench_receipt', language: 'es', status: 'APPROVED', category: 'UTILITY', components: [{ type: 'BODY', text: 'Hola {{1}}, tu recibo está listo.' }] });

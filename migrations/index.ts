@@ -8,6 +8,7 @@ import { Conversations1732310000000 } from './1732310000000-conversations.js';
 import { WebhookEventOrder1732320000000 } from './1732320000000-webhook-event-order.js';
 import { LineSendQueue1732330000000 } from './1732330000000-line-send-queue.js';
 import { LineProviderIds1732340000000 } from './1732340000000-line-provider-ids.js';
+import { LineOwnership1732350000000 } from './1732350000000-line-ownership.js';
 import { WebhookEventRetention1732360000000 } from './1732360000000-webhook-event-retention.js';
 
 /** Every migration, oldest first. Listed explicitly so the app, the tests and the CLI load the same set. */
@@ -22,5 +23,6 @@ export const migrations = [
   WebhookEventOrder1732320000000,
   LineSendQueue1732330000000,
   LineProviderIds1732340000000,
+  LineOwnership1732350000000,
   WebhookEventRetention1732360000000,
 ];

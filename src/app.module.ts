@@ -3,6 +3,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import { CommonModule } from './common/common.module.js';
+import { logError, redactUrl } from './common/logging/log-redaction.js';
 import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { dataSourceOptions } from './database/data-source.js';
@@ -32,11 +33,15 @@ export class AppModule {
             level: config.LOG_LEVEL,
             // Set by the requestId middleware, which runs before anything else.
             genReqId: (req) => (req as { id?: string }).id ?? '',
-            // Headers stay out of the logs: they carry API keys and tokens.
+            // Headers stay out of the logs: they carry API keys and tokens. So do query values (verify tokens, phone
+            // numbers) and SQL parameters: see log-redaction.ts.
             serializers: {
-              req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+              req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url) }),
               res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+              err: logError,
             },
+            // The senders of a webhook call for an unknown line are users' phone numbers.
+            redact: { paths: ['keys.senders'], censor: '[REDACTED]' },
             autoLogging: { ignore: (req) => req.url === '/health' },
           },
           // BSP webhook calls are a hot path too: no per-request child logger or access line there. Their failures still

@@ -5,6 +5,7 @@ import { Logger } from 'nestjs-pino';
 import { AppConfig } from './config/app-config.js';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter.js';
 import { createValidationPipe } from './common/errors/validation.js';
+import { bodyGuard } from './common/http/body-guard.js';
 import { bodyParserErrors, bodyParsers } from './common/http/body-parsers.js';
 import { requestId } from './common/http/request-id.js';
 import { installWebhookFastPath } from './modules/webhooks/webhook-fast-path.js';
@@ -21,7 +22,8 @@ export function configureApp(app: INestApplication, config: AppConfig): void {
   app.use(requestId);
   // Swagger UI needs inline scripts and styles; everything else gets helmet's defaults.
   app.use(helmet({ contentSecurityPolicy: false }));
-  app.use(...bodyParsers(config.BODY_LIMIT_BYTES), bodyParserErrors(errors));
+  // The guard (depth and prototype keys) runs before validation copies a body onto DTO instances.
+  app.use(...bodyParsers(config.BODY_LIMIT_BYTES), bodyParserErrors(errors), bodyGuard(errors));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(errors);
   SwaggerModule.setup('docs', app, () => buildOpenApi(app), { jsonDocumentUrl: 'docs-json' });

@@ -100,6 +100,7 @@ describe('outbound messages (/v1/whatsapp/outbounds, /v1/whatsapp/consents)', ()
     });
     const { apiKey } = await t.newTenant('Banco');
     key = { 'Truora-API-Key': apiKey };
+    fake.addPhoneNumber({ id: PNID, phoneNumber: LINE_PHONE, accessToken: TOKEN });
     await t.http.post('/v1/whatsapp/numbers').set(key).type('form').send(cloudLine).expect(201);
     webhookUrl = `${(await t.app.getUrl()).replace('[::1]', '127.0.0.1')}/v1/whatsapp/webhook`;
   });
@@ -483,9 +484,13 @@ describe('outbound messages (/v1/whatsapp/outbounds, /v1/whatsapp/consents)', ()
   });
 
   it('a failed submission keeps the outbound, shows the error, and is retried', async () => {
+    const number = { id: '106540352242999', phoneNumber: '+573001112244' };
+    fake.addPhoneNumber({ ...number, accessToken: 'soon-revoked-token' });
     await t.http.post('/v1/whatsapp/numbers').set(key).type('form')
-      .send({ ...cloudLine, phone_number: '+573001112244', phone_number_id: '106540352242999', access_token: 'wrong-token' })
+      .send({ ...cloudLine, phone_number: number.phoneNumber, phone_number_id: number.id, access_token: 'soon-revoked-token' })
       .expect(201);
+    // The business revokes that token and issues another: Meta now refuses the line's token.
+    fake.addPhoneNumber({ ...number, accessToken: TOKEN });
     const created = await create({ ...plain, waba_phone_number: '+573001112244' }).expect(201);
     expect(created.body.status).toBe('PENDING');
     expect(created.body.submission_error).toMatch(/^AUTH/);

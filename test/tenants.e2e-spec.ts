@@ -1,3 +1,5 @@
+import { LinesService } from '../src/modules/tenants/lines.service.js';
+import { FakeGraph } from './fakes/fake-graph.js';
 import { ADMIN_TOKEN, createTestApp, TestApp } from './support/test-app.js';
 
 const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -13,10 +15,17 @@ const cloudLine = {
 
 describe('tenants, API keys and WhatsApp numbers', () => {
   let t: TestApp;
+  let fake: FakeGraph;
   beforeAll(async () => {
-    t = await createTestApp();
+    fake = await FakeGraph.start({ mode: 'cloud_api', accessToken: cloudLine.access_token });
+    // Two of its business's tokens read it: the PATCH below rotates to the second.
+    fake.addPhoneNumber({ id: cloudLine.phone_number_id, phoneNumber: cloudLine.phone_number, accessToken: [cloudLine.access_token, 'EAAG-new-token'] });
+    t = await createTestApp({ env: { GRAPH_API_BASE_URL: fake.baseUrl, GRAPH_API_VERSION: 'v23.0' } });
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    await t.close();
+    await fake.close();
+  });
 
   describe('admin API', () => {
     it('refuses requests without the admin token', async () => {
@@ -112,14 +121,79 @@ describe('tenants, API keys and WhatsApp numbers', () => {
       await t.http.get(`/v1/whatsapp/numbers/${line.body.id}`).set('X-API-Key', a.apiKey).expect(200);
     });
 
-    it('a phone number belongs to one tenant at a time', async () => {
+    it('a sandbox number is unique within its tenant only: it proves nothing, so it claims nothing from others', async () => {
       const a = await t.newTenant('A');
       const b = await t.newTenant('B');
       const line = await t.http.post('/v1/whatsapp/numbers').set('X-API-Key', a.apiKey).send({ phone_number: '+14155550133', provider: 'sandbox' }).expect(201);
-      const taken = await t.http.post('/v1/whatsapp/numbers').set('X-API-Key', b.apiKey).send({ phone_number: '+1 415 555 0133', provider: 'sandbox' }).expect(409);
-      expect(taken.body.code).toBe('NUMBER_TAKEN');
-      await t.http.delete(`/v1/whatsapp/numbers/${line.body.id}`).set('X-API-Key', a.apiKey).expect(204);
+      const taken = await t.http.post('/v1/whatsapp/numbers').set('X-API-Key', a.apiKey).send({ phone_number: '+1 415 555 0133', provider: 'sandbox' }).expect(409);
+      expect(taken.body).toMatchObject({ code: 'NUMBER_TAKEN', message: 'This number cannot be registered' });
       await t.http.post('/v1/whatsapp/numbers').set('X-API-Key', b.apiKey).send({ phone_number: '+14155550133', provider: 'sandbox' }).expect(201);
+      await t.http.delete(`/v1/whatsapp/numbers/${line.body.id}`).set('X-API-Key', a.apiKey).expect(204);
+      await t.http.post('/v1/whatsapp/numbers').set('X-API-Key', a.apiKey).send({ phone_number: '+14155550133', provider: 'sandbox' }).expect(201);
+    });
+
+    describe('ownership of cloud_api numbers', () => {
+      const owned = {
+        phone_number: '+573005550001',
+        provider: 'cloud_api',
+        phone_number_id: '200000000000001',
+        waba_id: '200000000000009',
+        access_token: 'EAAG-owner-token',
+        app_secret: 'owner-app-secret',
+        verify_token: 'owner-verify-token',
+      };
+      beforeAll(() => {
+        fake.addPhoneNumber({ id: owned.phone_number_id, phoneNumber: owned.phone_number, accessToken: owned.access_token });
+        // Another business's number: its token is one Meta knows, but it cannot read the number above.
+        fake.addPhoneNumber({ id: '200000000000002', phoneNumber: '+573005550002', accessToken: 'EAAG-other-business-token' });
+      });
+      const stored = async () => (await t.db.query(`SELECT count(*)::int AS n FROM whatsapp_lines WHERE phone_number_id = $1`, [owned.phone_number_id]))[0].n;
+      const register = (apiKey: string, body: object) => t.http.post('/v1/whatsapp/numbers').set('X-API-Key', apiKey).send(body);
+
+      it('accepts a line only when its access token reads its phone_number_id and Meta shows its phone_number', async () => {
+        const { apiKey } = await t.newTenant('Squatter');
+        for (const [body, field] of [
+          [{ ...owned, access_token: 'EAAG-made-up-token' }, 'access_token'],
+          [{ ...owned, access_token: 'EAAG-other-business-token' }, 'phone_number_id'],
+          [{ ...owned, phone_number: '+573005550099' }, 'phone_number'],
+        ] as const) {
+          const res = await register(apiKey, body).expect(422);
+          expect(res.body).toMatchObject({ code: 'LINE_NOT_VERIFIED', details: [{ field, messages: [expect.any(String)] }] });
+        }
+        expect(await stored()).toBe(0);
+        const seen = fake.requests.filter((r) => r.path === `/v23.0/${owned.phone_number_id}?fields=id,display_phone_number,verified_name`);
+        expect(seen.map((r) => r.headers.authorization)).toEqual(['Bearer EAAG-made-up-token', 'Bearer EAAG-other-business-token', 'Bearer EAAG-owner-token']);
+
+        const line = await register(apiKey, owned).expect(201);
+        // A new token is checked the same way before it replaces the stored one.
+        const patched = await t.http.patch(`/v1/whatsapp/numbers/${line.body.id}`).set('X-API-Key', apiKey).send({ access_token: 'EAAG-other-business-token' }).expect(422);
+        expect(patched.body.details[0].field).toBe('phone_number_id');
+        const [row] = await t.db.query('SELECT secrets FROM whatsapp_lines WHERE id = $1', [line.body.id]);
+        expect(row.secrets.access_token).toBe(owned.access_token);
+        await t.http.delete(`/v1/whatsapp/numbers/${line.body.id}`).set('X-API-Key', apiKey).expect(204);
+      });
+
+      it('answers a taken number with one neutral 409, the same for its own holder and for anyone else', async () => {
+        const a = await t.newTenant('Owner');
+        const b = await t.newTenant('Other');
+        const line = await register(a.apiKey, owned).expect(201);
+        const answers = [
+          await register(b.apiKey, owned).expect(409),
+          await register(a.apiKey, owned).expect(409),
+          await register(a.apiKey, { phone_number: owned.phone_number, provider: 'sandbox' }).expect(409),
+        ];
+        for (const res of answers) {
+          const { requestId: _, ...body } = res.body;
+          expect(body).toEqual({ statusCode: 409, code: 'NUMBER_TAKEN', message: 'This number cannot be registered' });
+          for (const leak of [a.tenantId, line.body.id, owned.phone_number_id]) expect(JSON.stringify(res.body)).not.toContain(leak);
+        }
+        // Without the number's token nobody learns it is taken: the ownership check answers first.
+        const probe = await register(b.apiKey, { ...owned, access_token: 'EAAG-other-business-token' }).expect(422);
+        expect(probe.body.code).toBe('LINE_NOT_VERIFIED');
+        // An unproven BSP line may name the same phone_number_id, but never receives the number's webhooks.
+        await register(b.apiKey, { phone_number: owned.phone_number, provider: 'bsp', api_key: 'k', base_url: 'https://waba.example.com', phone_number_id: owned.phone_number_id }).expect(201);
+        expect((await t.app.get(LinesService).findByPhoneNumberId(owned.phone_number_id))?.id).toBe(line.body.id);
+      });
     });
 
     it('refuses a BSP base URL on a private, loopback or link-local address when local URLs are not allowed', async () => {

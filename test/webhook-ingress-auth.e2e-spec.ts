@@ -84,7 +84,7 @@ describe('webhook ingress stores only calls a secret we hold verifies', () => {
     try {
       await post(many, 'some-secret').expect(401);
       expect(find).toHaveBeenCalledTimes(1);
-      const where = find.mock.calls[0][0]!.where as Array<{ phoneNumberId?: { value: string[] }; wabaId?: { value: string[] } }>;
+      const where = find.mock.calls[0][0]!.where as unknown as Array<{ phoneNumberId?: { value: string[] }; wabaId?: { value: string[] } }>;
       expect(where[0].phoneNumberId!.value).toHaveLength(1000);
       expect(where[1].wabaId!.value).toHaveLength(1000);
       // The same call again is answered from the cache.
@@ -191,6 +191,23 @@ describe('webhook ingress in the built service', () => {
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toContain('109999999999992');
       expect(svc.output()).not.toContain('SECRET-BODY-TEXT');
+      // A signed call for a registered line is stored and processed.
+      const { apiKey } = await svc.newTenant();
+      fake.addPhoneNumber({ id: CLOUD.phoneNumberId, phoneNumber: CLOUD.phoneNumber, accessToken: CLOUD.accessToken });
+      const line = await svc.request('POST', '/v1/whatsapp/numbers', {
+        headers: { 'Truora-API-Key': apiKey },
+        body: { phone_number: CLOUD.phoneNumber, provider: 'cloud_api', phone_number_id: CLOUD.phoneNumberId, waba_id: CLOUD.wabaId, access_token: CLOUD.accessToken, app_secret: CLOUD.appSecret, verify_token: CLOUD.verifyToken },
+      });
+      expect(line.status).toBe(201);
+      const signed = FakeGraph.textMessage({ phoneNumberId: CLOUD.phoneNumberId, displayPhone: CLOUD.displayPhone, from: '573009993002', text: 'hola' });
+      expect((await FakeGraph.postWebhook(`${svc.url}/v1/whatsapp/webhook`, signed, CLOUD.appSecret)).status).toBe(200);
+      for (let i = 0; i < 50; i++) {
+        const { rows } = await db.query(`SELECT status FROM webhook_events`);
+        if (rows[0]?.status === 'processed') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect((await db.query(`SELECT status, line_id FROM webhook_events`)).rows).toEqual([{ status: 'processed', line_id: line.body.id }]);
+
       const metrics = await svc.request('GET', '/metrics', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
       expect(metrics.body).toMatch(/^testigo_webhook_calls_refused_total\{route="cloud_api",reason="no_signature"\} 10$/m);
       expect(metrics.body).toMatch(/^testigo_webhook_calls_refused_total\{route="cloud_api",reason="unknown_number"\} 10$/m);

@@ -167,6 +167,7 @@ describe('webhook ingress', () => {
 
   it("a tenant's app secret never vouches for another tenant's line", async () => {
     const other = await s.t.newTenant('Mallory');
+    s.fake.addPhoneNumber({ id: '777000777', phoneNumber: '+573001239999', accessToken: 'x' });
     await s.t.http
       .post('/v1/whatsapp/numbers')
       .set('X-API-Key', other.apiKey)

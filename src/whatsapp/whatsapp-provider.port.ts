@@ -3,6 +3,7 @@ import type {
   DownloadedMedia,
   LineCredentials,
   OutgoingMessage,
+  ProviderNumber,
   TemplateDefinition,
   TemplateState,
   WebhookEvent,
@@ -20,6 +21,11 @@ export interface WhatsappProvider {
   /** A template the provider already has under this name and language, or null (finds a creation whose answer was lost). */
   findTemplate(line: LineCredentials, name: string, language: string): Promise<(TemplateState & { providerTemplateId: string }) | null>;
   downloadMedia(line: LineCredentials, mediaId: string): Promise<DownloadedMedia>;
+  /**
+   * The number these credentials serve, read from the provider with them (proof that whoever registers the line
+   * holds them); null when the provider has nothing to read. Fails with ProviderError like any call.
+   */
+  describeNumber(line: LineCredentials): Promise<ProviderNumber | null>;
   /** Checks a webhook call's signature header against the raw body. */
   verifySignature(line: LineCredentials, rawBody: Buffer, signatureHeader: string | undefined): boolean;
   /** Normalised events of a webhook body (Cloud API envelope). Never throws: unknown parts become `ignored` events. */

@@ -12,6 +12,15 @@ export interface LineCredentials {
   baseUrl?: string | null;
 }
 
+/** The business number a provider serves for a line's credentials, as the provider reports it. */
+export interface ProviderNumber {
+  /** The provider's id of the number (Cloud API phone_number_id). */
+  id: string;
+  /** As the provider shows it (Meta formats it: `+57 300 1230000`). */
+  displayPhoneNumber: string;
+  verifiedName?: string;
+}
+
 export interface ReplyButton {
   id: string;
   title: string;

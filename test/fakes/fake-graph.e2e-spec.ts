@@ -72,6 +72,27 @@ describe('FakeGraph (cloud_api)', () => {
     expect(graph.sent).toHaveLength(0);
   });
 
+  it("answers the phone number node as Meta does, to its business's token only", async () => {
+    graph.addPhoneNumber({ id: '106540352242922', phoneNumber: '+573001230000', verifiedName: 'Banco', accessToken: 'EAAG-owner' });
+    const get = async (path: string, token: string) => {
+      const res = await fetch(`${graph.baseUrl}/v23.0/${path}`, { headers: { authorization: `Bearer ${token}` } });
+      return { status: res.status, json: (await res.json()) as any };
+    };
+    expect(await get('106540352242922?fields=display_phone_number,verified_name', 'EAAG-owner')).toEqual({
+      status: 200,
+      json: { display_phone_number: '+57 300 1230000', verified_name: 'Banco', id: '106540352242922' },
+    });
+    const full = await get('106540352242922', 'EAAG-owner');
+    expect(Object.keys(full.json).sort()).toEqual(['code_verification_status', 'display_phone_number', 'id', 'platform_type', 'quality_rating', 'throughput', 'verified_name']);
+    // The fake's own token is valid, but belongs to another business: the number does not exist for it.
+    const other = await get('106540352242922?fields=display_phone_number', TOKEN);
+    expect(other.status).toBe(400);
+    expect(other.json.error).toMatchObject({ code: 100, error_subcode: 33, type: 'OAuthException', fbtrace_id: expect.any(String) });
+    const unknown = await get('106540352242922?fields=display_phone_number', 'EAAG-made-up');
+    expect(unknown.status).toBe(401);
+    expect(unknown.json.error).toMatchObject({ code: 190, type: 'OAuthException' });
+  });
+
   it('rejects 4 reply buttons, naming buttons', async () => {
     const res = await post(messagesUrl, buttons(4), auth);
     expect(res.status).toBe(400);

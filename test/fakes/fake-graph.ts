@@ -60,6 +60,21 @@ export interface StoredTemplate {
   components: Array<Record<string, unknown>>;
 }
 
+/** A business phone number of the fake's WhatsApp Business Accounts (Graph's phone number node). */
+export interface FakePhoneNumber {
+  /** phone_number_id. */
+  id: string;
+  /** E.164; shown as Meta formats it (`+57 300 1230000`) unless displayPhoneNumber is given. */
+  phoneNumber: string;
+  displayPhoneNumber?: string;
+  verifiedName?: string;
+  /**
+   * The token(s) of the business that owns the number (its system users): only they read the node. Unset: whatever
+   * token the fake accepts (options.accessToken, or any when that is unset).
+   */
+  accessToken?: string | string[];
+}
+
 export interface WebhookChange {
   value: Record<string, unknown>;
   field: string;
@@ -214,6 +229,7 @@ export class FakeGraph {
   readonly templates = new Map<string, StoredTemplate>();
 
   private readonly media = new Map<string, { data: Buffer; mimeType: string }>();
+  private readonly phoneNumbers = new Map<string, FakePhoneNumber>();
   /** Media URLs answer with a redirect to the file (as a CDN may), which downloads must follow. */
   redirectMediaDownloads = false;
   /** Where `/media-redirect/{id}` sends the download (default: this fake's `/media-download/{id}`). */
@@ -265,6 +281,11 @@ export class FakeGraph {
   }
 
   // ---- controls -------------------------------------------------------------------------------
+
+  /** A number the fake serves (kept across reset(): lines registered against it stay valid). */
+  addPhoneNumber(n: FakePhoneNumber): void {
+    this.phoneNumbers.set(n.id, n);
+  }
 
   addMedia(id: string, data: Buffer, mimeType: string): void {
     this.media.set(id, { data, mimeType });
@@ -447,9 +468,20 @@ export class FakeGraph {
     };
   }
 
+  private bearer(req: IncomingMessage): string | null {
+    return /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? null;
+  }
+
+  /** A token Meta knows: the fake's own, or the token of the business owning one of its numbers. */
   private bearerOk(req: IncomingMessage): boolean {
-    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
-    return !!m && (this.options.accessToken === undefined || m[1] === this.options.accessToken);
+    const token = this.bearer(req);
+    if (token === null) return false;
+    if (this.options.accessToken === undefined || token === this.options.accessToken) return true;
+    return [...this.phoneNumbers.values()].some((n) => FakeGraph.owns(n, token));
+  }
+
+  private static owns(n: FakePhoneNumber, token: string | null): boolean {
+    return token !== null && n.accessToken !== undefined && [n.accessToken].flat().includes(token);
   }
 
   private apiKeyOk(req: IncomingMessage): boolean {
@@ -484,6 +516,11 @@ export class FakeGraph {
       const t = this.templates.get(id);
       if (t) return { status: 200, body: this.templateView(t, url.searchParams.get('fields')) };
       if (this.media.has(id)) return { status: 200, body: this.mediaInfo(id) };
+      const number = this.phoneNumbers.get(id);
+      // A valid token of another business sees no such object: Meta answers as for a missing one.
+      if (number && (number.accessToken === undefined || FakeGraph.owns(number, this.bearer(req)))) {
+        return { status: 200, body: this.phoneNumberView(number, url.searchParams.get('fields')) };
+      }
       return this.missingObject(id, 'get');
     }
     return { status: 400, body: FakeGraph.graphError({ code: 2500, message: `Unknown path components: ${url.pathname}` }) };
@@ -516,6 +553,28 @@ export class FakeGraph {
         message: `Unsupported ${verb} request. Object with ID '${id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`,
       }),
     };
+  }
+
+  /** Graph's phone number node; `fields` picks fields (id always included), as Graph does. */
+  private phoneNumberView(n: FakePhoneNumber, fields: string | null): Json {
+    const full: Json = {
+      verified_name: n.verifiedName ?? 'Fake Business',
+      code_verification_status: 'VERIFIED',
+      display_phone_number: n.displayPhoneNumber ?? FakeGraph.displayFormat(n.phoneNumber),
+      quality_rating: 'GREEN',
+      platform_type: 'CLOUD_API',
+      throughput: { level: 'STANDARD' },
+      id: n.id,
+    };
+    if (!fields) return full;
+    const wanted = new Set(fields.split(',').map((f) => f.trim()));
+    return Object.fromEntries(Object.entries(full).filter(([k]) => k === 'id' || wanted.has(k)));
+  }
+
+  /** Meta shows numbers spaced, country code first (`+57 300 1230000`, `+1 415 5550100`). */
+  static displayFormat(e164: string): string {
+    const d = e164.replace(/\D/g, '');
+    return `+${d.slice(0, -10)} ${d.slice(-10, -7)} ${d.slice(-7)}`;
   }
 
   private mediaInfo(id: string): Json {

@@ -31,6 +31,8 @@ export async function cloudSetup(options: TestAppOptions & { throughputMps?: num
   });
   const { apiKey, tenantId } = await t.newTenant();
   const line = { ...CLOUD, ...options.line };
+  // The line's business owns the number at Meta: its token reads the number, which registration checks.
+  fake.addPhoneNumber({ id: line.phoneNumberId, phoneNumber: line.phoneNumber, accessToken: line.accessToken });
   const res = await t.http
     .post('/v1/whatsapp/numbers')
     .set('X-API-Key', apiKey)

@@ -11,6 +11,8 @@ import { newId } from '../../common/ids/ids.js';
 import { toE164 } from '../../common/phone/phone.js';
 import { uniqueViolation } from '../../database/pg-errors.js';
 import { CreateNumberDto, SECRET_FIELDS, UpdateNumberDto } from './dto/number.dto.js';
+import { ProviderError } from '../../whatsapp/provider-error.js';
+import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
 import type { LineCredentials } from '../../whatsapp/whatsapp.types.js';
 import { LineSecrets, ProviderName, WhatsappLine } from './entities/whatsapp-line.entity.js';
 import { trimTrailing } from '../../common/text/trim.js';
@@ -32,6 +34,11 @@ const RULES: Record<ProviderName, { required: CredentialField[]; optional: Crede
   bsp: { required: ['api_key', 'base_url'], optional: ['app_secret', 'phone_number_id', 'waba_id'] },
 };
 const ALL_FIELDS: CredentialField[] = ['phone_number_id', 'waba_id', 'base_url', ...SECRET_FIELDS];
+const TAKEN_CONSTRAINTS = new Set(['whatsapp_lines_phone_uq', 'whatsapp_lines_tenant_phone_uq', 'whatsapp_lines_pnid_uq']);
+
+function notVerified(field: string, message: string): AppError {
+  return new AppError(HttpStatus.UNPROCESSABLE_ENTITY, ErrorCode.LINE_NOT_VERIFIED, message, [{ field, messages: [message] }]);
+}
 
 @Injectable()
 export class LinesService {
@@ -40,6 +47,7 @@ export class LinesService {
   constructor(
     @InjectRepository(WhatsappLine) private readonly lines: Repository<WhatsappLine>,
     private readonly config: AppConfig,
+    private readonly providers: WhatsappProviders,
   ) {}
 
   /** `webhookToken`: the BSP webhook token of a line without an app secret, shown only now (see webhookTokenMatches). */
@@ -52,6 +60,7 @@ export class LinesService {
       throughputMps: dto.throughput_mps ?? 80,
       ...this.credentials(dto.provider, dto, {}),
     });
+    await this.verifyOwnership(line);
     const webhookToken = this.keepWebhookToken(line, null);
     return { line: await this.save(line), webhookToken };
   }
@@ -61,6 +70,7 @@ export class LinesService {
     const current = { phone_number_id: line.phoneNumberId, waba_id: line.wabaId, base_url: line.baseUrl, ...line.secrets };
     const tokenHash = line.secrets.webhook_token_sha256 ?? null;
     Object.assign(line, this.credentials(line.provider, dto, current));
+    if (line.phoneNumberId !== current.phone_number_id || line.secrets.access_token !== current.access_token) await this.verifyOwnership(line);
     if (dto.throughput_mps !== undefined) line.throughputMps = dto.throughput_mps;
     const webhookToken = this.keepWebhookToken(line, tokenHash);
     return { line: await this.save(line), webhookToken };
@@ -147,8 +157,9 @@ export class LinesService {
     return this.lines.findOne({ where: { id }, withDeleted: true });
   }
 
+  /** Only Cloud API lines: theirs are the phone_number_ids proven at registration (a BSP line's is unproven). */
   async findByPhoneNumberId(phoneNumberId: string): Promise<WhatsappLine | null> {
-    return (await this.cached(`pnid:${phoneNumberId}`, async () => [await this.lines.findOneBy({ phoneNumberId })]))[0] ?? null;
+    return (await this.cached(`pnid:${phoneNumberId}`, async () => [await this.lines.findOneBy({ phoneNumberId, provider: 'cloud_api' })]))[0] ?? null;
   }
 
   findByWabaId(wabaId: string): Promise<WhatsappLine[]> {
@@ -164,11 +175,13 @@ export class LinesService {
     const found = await this.lookups.getMany(keys, async (missing) => {
       const pnids = missing.filter((k) => k.startsWith('pnid:')).map((k) => k.slice(5));
       const wabas = missing.filter((k) => k.startsWith('waba:')).map((k) => k.slice(5));
-      const rows = await this.lines.find({ where: [...(pnids.length ? [{ phoneNumberId: In(pnids) }] : []), ...(wabas.length ? [{ wabaId: In(wabas) }] : [])] });
+      const rows = await this.lines.find({ where: [...(pnids.length ? [{ phoneNumberId: In(pnids), provider: 'cloud_api' as const }] : []), ...(wabas.length ? [{ wabaId: In(wabas) }] : [])] });
       return new Map(
         missing.map((k) => [
           k,
-          k.startsWith('pnid:') ? rows.filter((l) => l.phoneNumberId === k.slice(5)).slice(0, 1) : rows.filter((l) => l.wabaId === k.slice(5)),
+          k.startsWith('pnid:')
+            ? rows.filter((l) => l.phoneNumberId === k.slice(5) && l.provider === 'cloud_api').slice(0, 1)
+            : rows.filter((l) => l.wabaId === k.slice(5)),
         ]),
       );
     });
@@ -221,6 +234,30 @@ export class LinesService {
     };
   }
 
+  /**
+   * A Cloud API line is accepted only when its access token reads its phone_number_id from the Graph API and Meta
+   * shows that number as the line's phone_number: a number and its webhooks cannot be claimed without the
+   * credentials of its WhatsApp Business Account. Runs before the uniqueness check, so the 409 below answers only
+   * someone who holds them.
+   */
+  private async verifyOwnership(line: WhatsappLine): Promise<void> {
+    let number;
+    try {
+      number = await this.providers.for(line).describeNumber(lineCredentials(line));
+    } catch (err) {
+      if (!(err instanceof ProviderError)) throw err;
+      if (err.code === 'AUTH') throw notVerified('access_token', `The Graph API refused access_token: ${err.message}`);
+      if (err.retryable) {
+        throw new AppError(HttpStatus.BAD_GATEWAY, ErrorCode.PROVIDER_UNAVAILABLE, `The line could not be checked with the Graph API now; try again (${err.message})`);
+      }
+      throw notVerified('phone_number_id', `phone_number_id ${line.phoneNumberId} cannot be read with this access_token: ${err.message}`);
+    }
+    if (!number) return;
+    if (number.displayPhoneNumber.replace(/\D/g, '') !== line.phoneNumber.slice(1)) {
+      throw notVerified('phone_number', `phone_number ${line.phoneNumber} is not the number of phone_number_id ${line.phoneNumberId} (WhatsApp shows ${number.displayPhoneNumber})`);
+    }
+  }
+
   /** The same rule as hook URLs: the line's API key goes there. */
   private checkBaseUrl(url: string): void {
     const problem = checkOutgoingUrl(url, this.config.allowLocalUrls, 'base_url');
@@ -233,12 +270,10 @@ export class LinesService {
       this.lookups.clear();
       return saved;
     } catch (err) {
-      const constraint = uniqueViolation(err);
-      if (constraint === 'whatsapp_lines_phone_uq') {
-        throw new AppError(HttpStatus.CONFLICT, ErrorCode.NUMBER_TAKEN, `${line.phoneNumber} is already registered`);
-      }
-      if (constraint === 'whatsapp_lines_pnid_uq') {
-        throw new AppError(HttpStatus.CONFLICT, 'PHONE_NUMBER_ID_TAKEN', `phone_number_id ${line.phoneNumberId} is already registered`);
+      // One answer whichever index refused it and whoever holds the number (this tenant or another): it must not
+      // tell who registered what.
+      if (TAKEN_CONSTRAINTS.has(uniqueViolation(err) ?? '')) {
+        throw new AppError(HttpStatus.CONFLICT, ErrorCode.NUMBER_TAKEN, 'This number cannot be registered');
       }
       throw err;
     }

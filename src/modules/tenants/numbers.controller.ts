@@ -17,7 +17,7 @@ export class NumbersController {
   @Post()
   @ApiOperation({ summary: 'Register a WhatsApp line (a WABA phone number) and its provider credentials' })
   @ApiCreatedResponse({ type: NumberDto })
-  @ApiErrors([400, 'VALIDATION_FAILED'], [409, 'NUMBER_TAKEN', 'PHONE_NUMBER_ID_TAKEN'])
+  @ApiErrors([400, 'VALIDATION_FAILED'], [409, 'NUMBER_TAKEN'], [422, 'LINE_NOT_VERIFIED'], [502, 'PROVIDER_UNAVAILABLE'])
   async create(@Tenant() t: TenantContext, @Body() dto: CreateNumberDto): Promise<NumberDto> {
     const { line, webhookToken } = await this.lines.create(t.tenantId, dto);
     return NumberDto.from(line, webhookToken);
@@ -43,7 +43,7 @@ export class NumbersController {
   @Patch(':id')
   @ApiOperation({ summary: "Update a line's credentials or throughput" })
   @ApiOkResponse({ type: NumberDto })
-  @ApiErrors([400, 'VALIDATION_FAILED'], [404, 'NOT_FOUND'], [409, 'PHONE_NUMBER_ID_TAKEN'])
+  @ApiErrors([400, 'VALIDATION_FAILED'], [404, 'NOT_FOUND'], [409, 'NUMBER_TAKEN'], [422, 'LINE_NOT_VERIFIED'], [502, 'PROVIDER_UNAVAILABLE'])
   async update(@Tenant() t: TenantContext, @Param('id') id: string, @Body() dto: UpdateNumberDto): Promise<NumberDto> {
     const { line, webhookToken } = await this.lines.update(t.tenantId, id, dto);
     return NumberDto.from(line, webhookToken);

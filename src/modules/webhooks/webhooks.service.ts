@@ -62,7 +62,7 @@ export class WebhooksService {
     if (!signature || !SIGNATURE.test(signature)) throw this.refuse('cloud_api', 'no_signature', keys.phoneNumberIds);
     const { byPhoneNumberId, underWabas } = await this.lines.findForRouting(keys.phoneNumberIds, keys.wabaIds);
     // The lines the call names first: their secret is the one that signs it.
-    const candidates = [...new Set([...byPhoneNumberId.values(), ...underWabas])].filter((l) => l.provider !== 'sandbox' && l.secrets.app_secret);
+    const candidates = [...new Set([...byPhoneNumberId.values(), ...underWabas])].filter((l) => l.provider === 'cloud_api' && l.secrets.app_secret);
     const verified = this.verifiedBy(candidates, rawBody, signature);
     if (!verified) throw this.refuse('cloud_api', candidates.length > 0 ? 'bad_signature' : 'unknown_number', keys.phoneNumberIds);
     const secret = verified.secrets.app_secret;

@@ -73,6 +73,12 @@ export class BspAdapter implements WhatsappProvider {
     return { data: file.data, mimeType: meta.mime_type ?? file.mimeType };
   }
 
+  async describeNumber(): Promise<null> {
+    // A 360dialog-style API key names its number itself; there is no number node to read. A BSP line claims its
+    // number only within its tenant.
+    return null;
+  }
+
   verifySignature(line: LineCredentials, rawBody: Buffer, signatureHeader: string | undefined): boolean {
     // A line without an app secret is authenticated by its webhook token instead (WebhooksService).
     return verifyHubSignature(line.appSecret, rawBody, signatureHeader);

@@ -4,7 +4,17 @@ import { AppConfig } from '../../config/app-config.js';
 import { binaryRequest, graphRequest, verifyHubSignature } from '../http.js';
 import { ProviderError } from '../provider-error.js';
 import type { WhatsappProvider } from '../whatsapp-provider.port.js';
-import type { CreatedTemplate, DownloadedMedia, LineCredentials, OutgoingMessage, TemplateDefinition, TemplateState, TemplateStatus, WebhookEvent } from '../whatsapp.types.js';
+import type {
+  CreatedTemplate,
+  DownloadedMedia,
+  LineCredentials,
+  OutgoingMessage,
+  ProviderNumber,
+  TemplateDefinition,
+  TemplateState,
+  TemplateStatus,
+  WebhookEvent,
+} from '../whatsapp.types.js';
 import { rejectionReason, toGraphMessage, toGraphTemplate } from './graph-payloads.js';
 import { parseCloudWebhook } from './webhook-parser.js';
 import { trimTrailing } from '../../common/text/trim.js';
@@ -67,6 +77,17 @@ export class CloudApiAdapter implements WhatsappProvider {
     // The file URL is in Meta's answer, yet it is fetched like any outside URL: checked at every redirect hop.
     const file = await binaryRequest(this.http, meta.url, this.auth(line), this.mediaMaxBytes);
     return { data: file.data, mimeType: meta.mime_type ?? file.mimeType };
+  }
+
+  /** Graph's phone number node (GET /{phone_number_id}), read with the line's own access token. */
+  async describeNumber(line: LineCredentials): Promise<ProviderNumber> {
+    const id = required(line.phoneNumberId, 'phone_number_id');
+    const res = await graphRequest<{ id?: string; display_phone_number?: string; verified_name?: string }>(this.http,
+      `${this.base}/${encodeURIComponent(id)}?fields=id,display_phone_number,verified_name`,
+      { headers: this.auth(line) },
+    );
+    if (typeof res?.display_phone_number !== 'string') throw new ProviderError('TRANSIENT', true, 'Graph API answered without display_phone_number');
+    return { id: String(res.id ?? id), displayPhoneNumber: res.display_phone_number, verifiedName: res.verified_name };
   }
 
   verifySignature(line: LineCredentials, rawBody: Buffer, signatureHeader: string | undefined): boolean {

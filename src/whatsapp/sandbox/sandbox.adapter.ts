@@ -50,6 +50,11 @@ export class SandboxAdapter implements WhatsappProvider {
     return mediaId.includes('document') ? { data: PDF, mimeType: 'application/pdf' } : { data: PNG, mimeType: 'image/png' };
   }
 
+  async describeNumber(): Promise<null> {
+    // Nothing real to read: a sandbox line claims its number only within its tenant.
+    return null;
+  }
+
   verifySignature(): boolean {
     // Sandbox events come in through the authenticated sandbox API, never through the public webhook.
     return false;

@@ -1,0 +1,74 @@
+import pg from 'pg';
+import { FakeGraph } from './fakes/fake-graph.js';
+import { startBuiltService, type BuiltService } from './support/built-service.js';
+
+/** Everything secret or personal the scenario sends; none of it may reach the service's logs. */
+const LINE = {
+  phone_number: '+573007770001',
+  provider: 'cloud_api',
+  phone_number_id: '308000000000001',
+  waba_id: '308000000000009',
+  access_token: 'EAAG-log-hygiene-access-token',
+  app_secret: 'log-hygiene-app-secret',
+  verify_token: 'log-hygiene-verify-token',
+};
+const CHALLENGE = '1158201444';
+const USER = '+573008880002';
+const OTHER_USER = '+573008880003';
+
+describe('logs of the built service carry no secrets or phone numbers', () => {
+  let svc: BuiltService;
+  let fake: FakeGraph;
+  beforeAll(async () => {
+    fake = await FakeGraph.start({ mode: 'cloud_api' });
+    fake.addPhoneNumber({ id: LINE.phone_number_id, phoneNumber: LINE.phone_number, accessToken: LINE.access_token });
+    svc = await startBuiltService({ LOG_LEVEL: 'info', GRAPH_API_BASE_URL: fake.baseUrl, GRAPH_API_VERSION: 'v23.0', WORKERS_ENABLED: 'false' });
+  }, 60_000);
+  afterAll(async () => {
+    await svc?.stop();
+    await fake?.close();
+  });
+
+  it('after a line, a webhook handshake, phone filters and a failing query', async () => {
+    const { apiKey } = await svc.newTenant('Logs');
+    const api = { 'x-api-key': apiKey };
+    expect((await svc.request('POST', '/v1/whatsapp/numbers', { body: LINE, headers: api })).status).toBe(201);
+    // A failed verification too: its message must not carry the token either.
+    expect((await svc.request('POST', '/v1/whatsapp/numbers', { body: { ...LINE, phone_number: '+573007770009', access_token: 'EAAG-wrong-log-token' }, headers: api })).status).toBe(422);
+
+    const handshake = await svc.request('GET', `/v1/whatsapp/webhook?hub.mode=subscribe&hub.verify_token=${LINE.verify_token}&hub.challenge=${CHALLENGE}`);
+    expect(handshake).toMatchObject({ status: 200, body: Number(CHALLENGE) });
+    expect((await svc.request('GET', `/v1/whatsapp/webhook?hub.mode=subscribe&hub.verify_token=wrong-${LINE.verify_token}&hub.challenge=${CHALLENGE}`)).status).toBe(403);
+    expect((await svc.request('GET', `/v1/processes?phone=${encodeURIComponent(USER)}&limit=5`, { headers: api })).status).toBe(200);
+    expect((await svc.request('GET', `/v1/whatsapp/consents?phone=${encodeURIComponent(USER)}`, { headers: api })).status).toBe(200);
+    expect((await svc.request('GET', `/v1/sandbox/messages?waba_phone_number=${encodeURIComponent(LINE.phone_number)}&phone=${USER}`, { headers: api })).status).toBeLessThan(500);
+
+    // A query error the service cannot answer other than 500: the database refuses this user's consent.
+    const db = new pg.Client({ connectionString: svc.databaseUrl });
+    await db.connect();
+    try {
+      await db.query(`CREATE FUNCTION refuse_consent() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused for %', NEW.phone; END $$`);
+      await db.query(`CREATE TRIGGER refuse_consent BEFORE INSERT ON consents FOR EACH ROW EXECUTE FUNCTION refuse_consent()`);
+    } finally {
+      await db.end();
+    }
+    const failed = await svc.request('POST', '/v1/whatsapp/consents', {
+      body: { phone: OTHER_USER, given_at: '2026-03-02T14:30:00Z', source: 'web_form', evidence: `https://example.com/consents/${LINE.app_secret}.pdf` },
+      headers: api,
+    });
+    expect(failed.status).toBe(500);
+
+    // Give the process a moment to flush its last lines.
+    await new Promise((r) => setTimeout(r, 200));
+    const logs = svc.output();
+    // The scenario was logged (access lines and the 500), so the checks below look at real lines.
+    expect(logs).toContain('/v1/whatsapp/webhook?hub.mode=subscribe&hub.verify_token=[REDACTED]&hub.challenge=[REDACTED]');
+    expect(logs).toContain('"type":"QueryFailedError"');
+    const digits = (p: string) => p.slice(1);
+    for (const secret of [LINE.access_token, 'EAAG-wrong-log-token', LINE.app_secret, LINE.verify_token, CHALLENGE, apiKey, digits(USER), digits(OTHER_USER), digits(LINE.phone_number)]) {
+      // The offending lines, if any, show in the failure.
+      expect(logs.split('\n').filter((line) => line.includes(secret))).toEqual([]);
+    }
+    expect(logs).not.toMatch(/INSERT INTO|"parameters"|"query"/);
+  }, 60_000);
+});
