@@ -23,14 +23,11 @@ describe('request bodies: nesting depth and prototype keys', () => {
     ['/v1/flows', 'steps', `{"name":"deep","steps":${deepArray}}`],
     ['/v1/flows', 'settings', `{"name":"deep","steps":${JSON.stringify(steps)},"settings":${deepArray}}`],
     ['/v1/hooks', 'events', `{"url":"https://api.example.com/hooks","events":${deepArray}}`],
-  ])('answers %s with %s nested 200,000 levels deep 400 MALFORMED_BODY, quickly', async (path, _field, raw) => {
-    const started = performance.now();
+  ])('answers %s with %s nested 200,000 levels deep 400 MALFORMED_BODY (was a 500 from a stack overflow)', async (path, _field, raw) => {
+    // Refused from a scan of its text, before validation builds or walks the nested value.
     const res = await postJson(path, raw);
-    const elapsed = performance.now() - started;
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ code: 'MALFORMED_BODY', message: expect.stringContaining('32 levels') });
-    // The body is refused from a scan of its text, without building or walking the nested value.
-    expect(elapsed).toBeLessThan(250);
   });
 
   it('answers a form field that carries deeply nested JSON 400 MALFORMED_BODY naming the field', async () => {

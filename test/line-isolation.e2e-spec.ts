@@ -31,6 +31,7 @@ describe('two tenants on one instance', () => {
 
   const addTenant = async (name: string, phoneNumberId: string, displayPhone: string, appSecret: string): Promise<Tenant> => {
     const { tenantId, apiKey } = await t.newTenant(name);
+    fake.addPhoneNumber({ id: phoneNumberId, phoneNumber: `+${displayPhone}`, accessToken: `token-${name}` });
     const res = await t.http
       .post('/v1/whatsapp/numbers')
       .set('X-API-Key', apiKey)

@@ -52,6 +52,7 @@ describe('inbound media in the built service (dist/, as npm start runs it)', () 
   async function tenantWithFlow(name: string, line: Record<string, unknown>): Promise<{ apiKey: string; post: (body: object) => Promise<void> }> {
     const { apiKey } = await svc.newTenant(name);
     const auth = { 'X-API-Key': apiKey };
+    if (line.provider === 'cloud_api') cloud.addPhoneNumber({ id: String(line.phone_number_id), phoneNumber: String(line.phone_number), accessToken: String(line.access_token) });
     const created = await svc.request('POST', '/v1/whatsapp/numbers', { body: line, headers: auth });
     expect(created.status).toBe(201);
     const flow = await svc.request('POST', '/v1/flows', { body: FLOW, headers: auth });
@@ -62,7 +63,7 @@ describe('inbound media in the built service (dist/, as npm start runs it)', () 
       const raw = JSON.stringify(body);
       const res =
         line.provider === 'bsp'
-          ? await svc.request('POST', `/v1/whatsapp/webhook/bsp/${created.body.id}`, { raw, headers: { 'content-type': 'application/json' } })
+          ? await svc.request('POST', `/v1/whatsapp/webhook/bsp/${created.body.id}?token=${created.body.webhook_token}`, { raw, headers: { 'content-type': 'application/json' } })
           : await svc.request('POST', '/v1/whatsapp/webhook', { raw, headers: { 'content-type': 'application/json', 'x-hub-signature-256': FakeGraph.signBody(CLOUD.appSecret, raw) } });
       expect(res.status).toBe(200);
     };

@@ -42,9 +42,13 @@ async function setup(env: Record<string, string>) {
   return { s, bsp, other, resolver };
 }
 
+/** The BSP line's webhook token, by line id (lines without an app secret are called with it). */
+const webhookTokens = new Map<string, string>();
+
 async function bspLine(s: CloudSetup, apiKey: string, baseUrl: string, phone: string): Promise<string> {
   const res = await s.t.http.post('/v1/whatsapp/numbers').set('X-API-Key', apiKey).send({ phone_number: phone, provider: 'bsp', api_key: 'd360-key', base_url: baseUrl });
   expect(res.status).toBe(201);
+  webhookTokens.set(res.body.id, res.body.webhook_token);
   return res.body.id;
 }
 
@@ -58,7 +62,7 @@ async function receiveCloudImage(s: CloudSetup, from: string, mediaId: string) {
 
 async function receiveBspImage(s: CloudSetup, lineId: string, from: string, mediaId: string) {
   const raw = JSON.stringify(FakeGraph.imageMessage({ phoneNumberId: 'bsp', displayPhone: '1', from, mediaId, mimeType: 'image/png' }));
-  await s.t.http.post(`/v1/whatsapp/webhook/bsp/${lineId}`).set('Content-Type', 'application/json').send(raw).expect(200);
+  await s.t.http.post(`/v1/whatsapp/webhook/bsp/${lineId}`).query({ token: webhookTokens.get(lineId) }).set('Content-Type', 'application/json').send(raw).expect(200);
   await s.t.app.get(WebhookProcessorService).drain();
   await s.t.app.get(MediaDownloaderService).downloadDue();
   const [file] = await s.t.db.query(`SELECT status, sha256, attempts, error FROM media_files WHERE provider_media_id = $1`, [mediaId]);

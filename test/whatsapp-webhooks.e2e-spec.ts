@@ -195,6 +195,27 @@ describe('webhook ingress', () => {
     await s.t.db.query(`DELETE FROM webhook_events WHERE id = 'WHEPOISON'`);
   });
 
+  it('cuts every inbound text to 4,096 characters at ingress, with a flag, and ignores messages with oversized ids', async () => {
+    const long = 'a' + '!'.repeat(200_000) + 'a';
+    await post(FakeGraph.textMessage({ ...line, from: '573009990040', text: long })).then((r) => expect(r.status).toBe(200));
+    const caption = FakeGraph.textMessage({ ...line, from: '573009990041', text: 'x' });
+    const change = caption.entry[0].changes[0].value as { messages: Array<Record<string, unknown>> };
+    change.messages[0] = { ...change.messages[0], type: 'image', text: undefined, image: { id: 'MEDIA1', mime_type: 'image/jpeg', caption: 'c'.repeat(5000), filename: { not: 'a string' } } };
+    await post(caption).then((r) => expect(r.status).toBe(200));
+    await post(FakeGraph.textMessage({ ...line, from: '573009990042', text: 'hola', wamid: 'wamid.' + 'x'.repeat(1000) })).then((r) => expect(r.status).toBe(200));
+    await processor.drain();
+    const [text] = await s.t.db.query(`SELECT content FROM messages WHERE phone = '+573009990040'`);
+    expect(text.content.text).toHaveLength(4096);
+    expect(text.content.truncated).toBe(true);
+    const [image] = await s.t.db.query(`SELECT content FROM messages WHERE phone = '+573009990041'`);
+    expect(image.content.media).toMatchObject({ caption: 'c'.repeat(4096), filename: '[object Object]' });
+    expect(image.content.truncated).toBe(true);
+    expect(await s.t.db.query(`SELECT 1 FROM messages WHERE phone = '+573009990042'`)).toEqual([]);
+    const [ignored] = await s.t.db.query(`SELECT status, summary FROM webhook_events ORDER BY id DESC LIMIT 1`);
+    expect(ignored).toMatchObject({ status: 'ignored', summary: { ignored: ['message with an id longer than WhatsApp ids'] } });
+    await s.t.db.query(`DELETE FROM media_files WHERE provider_media_id = 'MEDIA1'`); // not for the download tests
+  });
+
   it('refuses a call that no line of ours can verify, leaving no row', async () => {
     const before = await s.t.db.query(`SELECT count(*)::int AS n FROM webhook_events`);
     const body = FakeGraph.textMessage({ phoneNumberId: '999999999', displayPhone: '1555', from: '573009990030', text: 'hola', wabaId: '999999999000' });

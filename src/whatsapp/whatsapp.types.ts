@@ -102,6 +102,8 @@ export interface InboundMessageEvent {
   contextWamid?: string;
   /** The type as the provider named it (sticker, reaction, …) when `type` is `other`. */
   providerType?: string;
+  /** A text of it was longer than MAX_INBOUND_TEXT characters and was cut there. */
+  truncated?: true;
 }
 
 export type DeliveryStatus = 'sent' | 'delivered' | 'read' | 'failed';

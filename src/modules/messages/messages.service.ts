@@ -111,6 +111,7 @@ export class MessagesService {
           context_wamid: ev.contextWamid ?? null,
           profile_name: ev.profileName ?? null,
           provider_type: ev.providerType ?? null,
+          ...(ev.truncated ? { truncated: true } : {}),
           sent_at: ev.timestamp.toISOString(),
         },
         providerMessageId: ev.wamid,

@@ -4,6 +4,11 @@ import type { InboundMessageEvent, WebhookEvent } from '../whatsapp.types.js';
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const toDate = (ts: unknown) => new Date(Number(ts) * 1000 || 0);
+
+/** WhatsApp's own limit for a text message: no inbound text, title or caption is kept longer. */
+export const MAX_INBOUND_TEXT = 4096;
+/** Ids (wamid, sender, reply ids) longer than this are not WhatsApp's: the message is ignored. */
+const MAX_ID = 256;
 const MEDIA_TYPES = ['image', 'document', 'video', 'audio'] as const;
 const IGNORED_TYPES = ['sticker', 'reaction', 'contacts', 'order', 'system', 'unsupported', 'unknown', 'request_welcome'];
 
@@ -84,6 +89,36 @@ function parseChange(entryId: string, change: Json): WebhookEvent[] {
 }
 
 function parseMessage(phoneNumberId: string | null, m: Json, names: Map<string, string>): WebhookEvent {
+  const event = parseMessageAsSent(phoneNumberId, m, names);
+  return event.kind === 'message' ? capped(event) : event;
+}
+
+/**
+ * The message with every text cut to MAX_INBOUND_TEXT characters (`truncated` says so), so that nothing downstream
+ * (matching, validators, storage) ever sees more; ignored when its ids are not WhatsApp-sized.
+ */
+function capped(ev: InboundMessageEvent): WebhookEvent {
+  if (ev.wamid.length > MAX_ID || ev.from.length > MAX_ID || (ev.replyId?.length ?? 0) > MAX_ID) {
+    return { kind: 'ignored', phoneNumberId: ev.phoneNumberId, reason: 'message with an id longer than WhatsApp ids' };
+  }
+  let truncated = false;
+  // Strings, whatever the provider sent (an object there would be kept whole).
+  const cut = (value: unknown): string | undefined => {
+    if (value === undefined || value === null) return undefined;
+    const text = String(value);
+    if (text.length <= MAX_INBOUND_TEXT) return text;
+    truncated = true;
+    return text.slice(0, MAX_INBOUND_TEXT);
+  };
+  const out: InboundMessageEvent = { ...ev, text: cut(ev.text), replyTitle: cut(ev.replyTitle), profileName: cut(ev.profileName), contextWamid: ev.contextWamid?.slice(0, MAX_ID) };
+  if (ev.media) out.media = { ...ev.media, caption: cut(ev.media.caption), filename: cut(ev.media.filename), url: cut(ev.media.url), mimeType: cut(ev.media.mimeType), id: ev.media.id?.slice(0, MAX_ID), sha256: cut(ev.media.sha256) };
+  if (ev.location) out.location = { ...ev.location, name: cut(ev.location.name), address: cut(ev.location.address) };
+  if (ev.providerType) out.providerType = ev.providerType.slice(0, 64);
+  if (truncated) out.truncated = true;
+  return out;
+}
+
+function parseMessageAsSent(phoneNumberId: string | null, m: Json, names: Map<string, string>): WebhookEvent {
   const type = String(m.type ?? 'unknown');
   if (IGNORED_TYPES.includes(type) || m.errors) return { kind: 'ignored', phoneNumberId, reason: `message type ${type}` };
   const base: Omit<InboundMessageEvent, 'type'> = {
