@@ -6,6 +6,8 @@ import { benchDatabase, httpJson, percentile, runLoad, startService } from './su
 const ADMIN = 'bench-admin-token-123456';
 const USERS = Number(process.env.BENCH_USERS ?? 200);
 const ANSWERS = 5;
+/** Answers in flight (BENCH_CONCURRENCY). */
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const LINE = '+14155550100';
 /** A pattern RE2 runs without its DFA (too many states), and the longest answer its budget lets through. */
 const PATTERN = '[ab]*a[ab]{400}';
@@ -73,7 +75,7 @@ export default async function run(): Promise<void> {
         }
       })();
       const t0 = performance.now();
-      await runLoad(USERS * ANSWERS, 16, async (i) => void (await json('POST', '/v1/sandbox/messages', { waba_phone_number: LINE, from: user(i % USERS), text }, auth)));
+      await runLoad(USERS * ANSWERS, CONCURRENCY, async (i) => void (await json('POST', '/v1/sandbox/messages', { waba_phone_number: LINE, from: user(i % USERS), text }, auth)));
       sent += USERS * ANSWERS;
       let applied = 0;
       while (applied < sent && performance.now() - t0 < 120_000) {
