@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
@@ -8,6 +9,10 @@ import { createValidationPipe } from './common/errors/validation.js';
 import { bodyGuard } from './common/http/body-guard.js';
 import { bodyParserErrors, bodyParsers } from './common/http/body-parsers.js';
 import { requestId } from './common/http/request-id.js';
+import { FLOW_STEP_SCHEMA } from './modules/flows/dto/flow.dto.js';
+import { LIMITS, STEP_ID } from './modules/flows/flow-definition.js';
+import type { StepTypeMeta } from './modules/flows/steps/step-type.js';
+import { stepTypeMetas } from './modules/flows/steps/step-types.service.js';
 import { installWebhookFastPath } from './modules/webhooks/webhook-fast-path.js';
 import { WebhooksService } from './modules/webhooks/webhooks.service.js';
 
@@ -42,5 +47,32 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
     .addApiKey({ type: 'apiKey', in: 'header', name: 'Truora-API-Key' }, 'api-key')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' }, 'admin')
     .build();
-  return SwaggerModule.createDocument(app, doc);
+  const document = SwaggerModule.createDocument(app, doc);
+  addStepSchemas(document, stepTypeMetas(app.get(ModulesContainer)));
+  return document;
+}
+
+/**
+ * `FlowStep`: one schema per registered step type (`Step.<type>`, from its @RegisterStepType metadata), joined as a
+ * oneOf with `type` as the discriminator.
+ */
+function addStepSchemas(document: OpenAPIObject, metas: StepTypeMeta[]): void {
+  const schemas = (document.components ??= {}).schemas ??= {};
+  const mapping: Record<string, string> = {};
+  for (const meta of metas) {
+    const name = `Step.${meta.type}`;
+    mapping[meta.type] = `#/components/schemas/${name}`;
+    schemas[name] = {
+      type: 'object',
+      description: meta.summary,
+      required: ['id', 'type', ...(meta.schema.required ?? [])],
+      properties: {
+        id: { type: 'string', maxLength: LIMITS.stepId, pattern: STEP_ID.source, description: 'Unique within the flow' },
+        type: { type: 'string', enum: [meta.type] },
+        ...meta.schema.properties,
+      },
+      additionalProperties: false,
+    };
+  }
+  schemas[FLOW_STEP_SCHEMA] = { oneOf: Object.values(mapping).map(($ref) => ({ $ref })), discriminator: { propertyName: 'type', mapping } };
 }

@@ -1,4 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
+import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
@@ -30,6 +30,8 @@ export interface TestAppOptions {
   clock?: FakeClock;
   /** Providers to replace, e.g. a boundary such as the hooks' HostResolver. */
   overrides?: Array<{ provide: unknown; useValue: unknown }>;
+  /** More modules beside the app's (e.g. one that registers a step type). */
+  imports?: Array<Type | DynamicModule>;
 }
 
 /** The real HTTP app on a real (per-suite) PostgreSQL database, with an injected clock. */
@@ -43,7 +45,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     ...options.env,
   });
   const clock = options.clock ?? new FakeClock();
-  const builder = Test.createTestingModule({ imports: [AppModule.forRoot(config, database.url)] }).overrideProvider(Clock).useValue(clock);
+  const builder = Test.createTestingModule({ imports: [AppModule.forRoot(config, database.url), ...(options.imports ?? [])] }).overrideProvider(Clock).useValue(clock);
   for (const o of options.overrides ?? []) builder.overrideProvider(o.provide).useValue(o.useValue);
   const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication({ bodyParser: false });

@@ -6,8 +6,10 @@ import { AppError } from '../../common/errors/app-error.js';
 import { newId } from '../../common/ids/ids.js';
 import { userPhone } from '../../common/phone/phone.js';
 import type { InboundMessageEvent, OutgoingMessage } from '../../whatsapp/whatsapp.types.js';
-import type { FlowDefinition, FlowStep } from '../flows/flow-definition.js';
+import type { FlowDefinition } from '../flows/flow-definition.js';
 import { FlowsService } from '../flows/flows.service.js';
+import type { StepContext, StepDefinition, UserInput } from '../flows/steps/step-type.js';
+import { StepTypes } from '../flows/steps/step-types.service.js';
 import { HooksService } from '../hooks/hooks.service.js';
 import { InboundsService } from '../inbounds/inbounds.service.js';
 import { Message } from '../messages/entities/message.entity.js';
@@ -20,8 +22,6 @@ import { TenantsService } from '../tenants/tenants.service.js';
 import { ProcessAnswer } from './entities/process-answer.entity.js';
 import { Process, ProcessStatus } from './entities/process.entity.js';
 import { ProcessResultsService } from './process-results.service.js';
-import { handlerFor } from './steps/index.js';
-import type { StepContext, UserInput } from './steps/step-handler.js';
 import { text } from './steps/texts.js';
 
 /** WhatsApp lets a business write freely for 24 hours after the user's last message. */
@@ -82,6 +82,7 @@ export class ConversationsService {
     private readonly tenants: TenantsService,
     private readonly results: ProcessResultsService,
     private readonly followUps: FollowUpsService,
+    private readonly steps: StepTypes,
   ) {}
 
   /**
@@ -288,8 +289,14 @@ export class ConversationsService {
       await this.save(m, process);
       return;
     }
-    const ctx: StepContext = { language: def.settings.language };
-    const outcome = handlerFor(step).answer(step, input, ctx);
+    const ctx = this.stepContext(m, process, def);
+    const type = this.steps.of(step);
+    if (!type.answer) {
+      // Not a step that waits (an old process, or a type that changed): keep the process as it is.
+      await this.save(m, process);
+      return;
+    }
+    const outcome = await type.answer(step, input, ctx);
     await WriteBehind.insert(m, ProcessAnswer, [{
       id: newId('ANS'),
       processId: process.id,
@@ -304,12 +311,17 @@ export class ConversationsService {
       createdAt: this.clock.now(),
     }]);
     if (outcome.kind === 'fail') return this.finish(m, process, 'failed', outcome.reason);
+    if (outcome.kind === 'stay') {
+      for (const message of outcome.send) await this.send(m, process, message);
+      await this.save(m, process);
+      return;
+    }
     if (outcome.kind === 'invalid') {
       process.stepAttempts += 1;
-      const limit = handlerFor(step).maxAttempts?.(step);
+      const limit = type.maxAttempts?.(step);
       if (limit !== undefined && process.stepAttempts >= limit) return this.finish(m, process, 'failed', 'validation_failed');
       await this.send(m, process, { kind: 'text', body: outcome.reply });
-      for (const prompt of handlerFor(step).prompt(step, ctx)) await this.send(m, process, prompt);
+      for (const prompt of await this.reprompt(step, ctx)) await this.send(m, process, prompt);
       process.askedAt = this.clock.now();
       await this.save(m, process);
       return this.scheduleFollowUp(m, process, def, lastUserMessageAt);
@@ -317,12 +329,22 @@ export class ConversationsService {
     return this.runFrom(m, process, def, this.nextStep(def, step, outcome.next), lastUserMessageAt);
   }
 
+  /** What asking `step` again sends. */
+  private async reprompt(step: StepDefinition, ctx: StepContext) {
+    const type = this.steps.of(step);
+    return type.reprompt ? type.reprompt(step, ctx) : (await type.enter(step, ctx)).send;
+  }
+
+  private stepContext(m: EntityManager, process: Process, def: FlowDefinition): StepContext {
+    return { language: def.settings.language, manager: m, process, now: this.clock.now() };
+  }
+
   /** "Yes" to a follow-up: the unanswered question is asked again. */
   private async reask(m: EntityManager, process: Process, lastUserMessageAt: Date): Promise<void> {
     const def = await this.definition(process);
     process.expiresAt = this.expiry(process.startedAt, def, lastUserMessageAt);
     const step = def.steps.find((s) => s.id === process.currentStepId);
-    if (step) for (const prompt of handlerFor(step).prompt(step, { language: def.settings.language })) await this.send(m, process, prompt);
+    if (step) for (const prompt of await this.reprompt(step, this.stepContext(m, process, def))) await this.send(m, process, prompt);
     process.askedAt = this.clock.now();
     await this.save(m, process);
   }
@@ -342,29 +364,27 @@ export class ConversationsService {
     });
   }
 
-  /** Prompts from `step` on, through steps that do not wait, until one waits for an answer or an `end` finishes. */
-  private async runFrom(m: EntityManager, process: Process, def: FlowDefinition, first: FlowStep | undefined, lastUserMessageAt: Date): Promise<void> {
-    const ctx: StepContext = { language: def.settings.language };
+  /** Enters steps from `first` on, through those that go on by themselves, until one waits for an answer or finishes. */
+  private async runFrom(m: EntityManager, process: Process, def: FlowDefinition, first: StepDefinition | undefined, lastUserMessageAt: Date): Promise<void> {
+    const ctx = this.stepContext(m, process, def);
     let step = first;
     for (let guard = 0; step && guard < def.steps.length + 1; guard++) {
-      const handler = handlerFor(step);
-      for (const prompt of handler.prompt(step, ctx)) await this.send(m, process, prompt);
-      if (step.type === 'end') {
-        return this.finish(m, process, step.outcome, step.outcome === 'failed' ? (step.failure_reason ?? 'flow_failed') : null);
-      }
-      if (handler.waits) {
+      const entry = await this.steps.of(step).enter(step, ctx);
+      for (const message of entry.send) await this.send(m, process, message);
+      if (entry.then.kind === 'finish') return this.finish(m, process, entry.then.status, entry.then.reason);
+      if (entry.then.kind === 'wait') {
         Object.assign(process, { currentStepId: step.id, stepAttempts: 0, askedAt: this.clock.now() });
         await this.save(m, process);
         return this.scheduleFollowUp(m, process, def, lastUserMessageAt);
       }
       step = this.nextStep(def, step);
     }
-    // Flow validation makes every path end at an `end` step; an old definition that does not is taken as finished.
+    // Flow validation makes every path end at a step that finishes; an old definition that does not is taken as finished.
     return this.finish(m, process, 'succeeded', null);
   }
 
-  private nextStep(def: FlowDefinition, step: FlowStep, override?: string): FlowStep | undefined {
-    const id = override ?? ('next' in step ? step.next : undefined);
+  private nextStep(def: FlowDefinition, step: StepDefinition, override?: string): StepDefinition | undefined {
+    const id = override ?? step.next;
     if (id) return def.steps.find((s) => s.id === id);
     return def.steps[def.steps.indexOf(step) + 1];
   }

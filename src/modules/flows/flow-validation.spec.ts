@@ -1,4 +1,8 @@
-import { validateFlowSteps } from './flow-validation.js';
+import { stepTypesByName } from '../../../test/support/step-types.js';
+import { validateFlowSteps as validateWith } from './flow-validation.js';
+
+const TYPES = stepTypesByName();
+const validateFlowSteps = (steps: unknown) => validateWith(steps, TYPES);
 
 const end = (id = 'done', extra: Record<string, unknown> = {}) => ({ id, type: 'end', outcome: 'succeeded', text: 'Listo', ...extra });
 const q = (id: string, extra: Record<string, unknown> = {}) => ({ id, type: 'question', text: '¿Tu correo?', validator: { type: 'email' }, ...extra });

@@ -11,7 +11,11 @@
  * - every step is reachable from the first one (an unreachable step is a broken branch).
  */
 import type { FieldError } from '../../common/errors/app-error.js';
-import { FlowStep, LIMITS, STEP_ID, STEP_SPECS, STEP_TYPES, StepChecker, StepSpec } from './flow-definition.js';
+import { LIMITS, STEP_ID } from './flow-definition.js';
+import type { StepChecker, StepDefinition, StepType } from './steps/step-type.js';
+
+/** The step types a flow may use, by name (`StepTypes.all()`). */
+export type StepTypesByName = ReadonlyMap<string, { type: StepType }>;
 
 interface Issue {
   field: string;
@@ -69,7 +73,7 @@ function checkerFor(step: Record<string, unknown>, prefix: string, label: string
 const labelOf = (i: number, step: unknown) =>
   isObject(step) && typeof step.id === 'string' ? `steps[${i}] (id '${step.id}')` : `steps[${i}]`;
 
-function checkShapes(steps: unknown[], issues: Issue[]): void {
+function checkShapes(steps: unknown[], types: StepTypesByName, issues: Issue[]): void {
   const seen = new Map<string, number>();
   steps.forEach((step, i) => {
     const prefix = `steps[${i}]`;
@@ -83,10 +87,8 @@ function checkShapes(steps: unknown[], issues: Issue[]): void {
     } else {
       seen.set(step.id, i);
     }
-    const spec: StepSpec | undefined = Object.hasOwn(STEP_SPECS, String(step.type))
-      ? (STEP_SPECS[step.type as FlowStep['type']] as StepSpec)
-      : undefined;
-    if (!spec) return c.error('type', `type must be one of: ${STEP_TYPES.join(', ')}`);
+    const spec = typeof step.type === 'string' ? types.get(step.type)?.type : undefined;
+    if (!spec) return c.error('type', `type must be one of: ${[...types.keys()].join(', ')}`);
     for (const key of Object.keys(step)) {
       if (key !== 'id' && key !== 'type' && !spec.fields.includes(key)) c.error(key, `${key} is not a field of a ${String(step.type)} step`);
     }
@@ -96,12 +98,12 @@ function checkShapes(steps: unknown[], issues: Issue[]): void {
 }
 
 /** Successor indexes of each step; records unknown targets and runs off the end. */
-function buildGraph(steps: FlowStep[], issues: Issue[]): number[][] {
+function buildGraph(steps: StepDefinition[], exitsOf: (s: StepDefinition) => ReturnType<StepType['exits']>, issues: Issue[]): number[][] {
   const index = new Map(steps.map((s, i) => [s.id, i]));
   return steps.map((step, i) => {
     const label = labelOf(i, step);
     const successors = new Set<number>();
-    const exits = (STEP_SPECS[step.type] as StepSpec).exits(step);
+    const exits = exitsOf(step);
     let ranOff = false;
     for (const exit of exits) {
       if (exit.next !== undefined) {
@@ -122,16 +124,18 @@ function buildGraph(steps: FlowStep[], issues: Issue[]): number[][] {
   });
 }
 
-function checkGraph(steps: FlowStep[], issues: Issue[]): void {
+function checkGraph(steps: StepDefinition[], types: StepTypesByName, issues: Issue[]): void {
   const before = issues.length;
-  const successors = buildGraph(steps, issues);
+  const exitsOf = (s: StepDefinition) => types.get(s.type)!.type.exits(s);
+  const successors = buildGraph(steps, exitsOf, issues);
   if (issues.length > before) return;
 
   // Steps that can reach an end: walk the edges backwards from every end step.
   const predecessors: number[][] = steps.map(() => []);
   successors.forEach((next, i) => next.forEach((j) => predecessors[j].push(i)));
   const reachesEnd = new Set<number>();
-  const queue = steps.flatMap((s, i) => (s.type === 'end' ? [i] : []));
+  // A step with no exit finishes the process (an `end`).
+  const queue = steps.flatMap((s, i) => (exitsOf(s).length === 0 ? [i] : []));
   queue.forEach((i) => reachesEnd.add(i));
   while (queue.length > 0) {
     for (const p of predecessors[queue.pop()!]) if (!reachesEnd.has(p)) (reachesEnd.add(p), queue.push(p));
@@ -154,7 +158,7 @@ function checkGraph(steps: FlowStep[], issues: Issue[]): void {
 }
 
 /** From a step that cannot reach an end, follow the way until a step repeats: that is the loop. */
-function describeLoop(start: number, successors: number[][], steps: FlowStep[]): string {
+function describeLoop(start: number, successors: number[][], steps: StepDefinition[]): string {
   const path: number[] = [];
   const at = new Map<number, number>();
   let i = start;
@@ -172,12 +176,12 @@ function group(issues: Issue[]): FieldError[] {
   return [...byField].map(([field, messages]) => ({ field, messages }));
 }
 
-/** Every problem of a flow's steps; empty when the steps form a valid flow. */
-export function validateFlowSteps(steps: unknown): FieldError[] {
+/** Every problem of a flow's steps, checked with the registered step `types`; empty when they form a valid flow. */
+export function validateFlowSteps(steps: unknown, types: StepTypesByName): FieldError[] {
   if (!Array.isArray(steps) || steps.length === 0) return [{ field: 'steps', messages: ['steps must be a non-empty array'] }];
   if (steps.length > LIMITS.steps) return [{ field: 'steps', messages: [`steps: a flow has at most ${LIMITS.steps} steps, got ${steps.length}`] }];
   const issues: Issue[] = [];
-  checkShapes(steps, issues);
-  if (issues.length === 0) checkGraph(steps as FlowStep[], issues);
+  checkShapes(steps, types, issues);
+  if (issues.length === 0) checkGraph(steps as StepDefinition[], types, issues);
   return group(issues);
 }

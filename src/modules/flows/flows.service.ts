@@ -9,7 +9,9 @@ import { newId } from '../../common/ids/ids.js';
 import type { CreateFlowDto, ListFlowsQueryDto, PatchFlowDto } from './dto/flow.dto.js';
 import { Flow } from './entities/flow.entity.js';
 import { FlowVersion } from './entities/flow-version.entity.js';
-import type { FlowDefinition, FlowStep } from './flow-definition.js';
+import type { FlowDefinition } from './flow-definition.js';
+import type { StepDefinition } from './steps/step-type.js';
+import { StepTypes } from './steps/step-types.service.js';
 import { resolveSettings } from './flow-settings.js';
 import { validateFlowSteps } from './flow-validation.js';
 import { flowArchived, invalidFlow } from './flows.errors.js';
@@ -37,6 +39,7 @@ export class FlowsService implements OnApplicationBootstrap {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    private readonly stepTypes: StepTypes,
   ) {}
 
   /** Lists (in the log, once per instance) the flows stored with a regex pattern that RE2 cannot run. */
@@ -149,8 +152,8 @@ export class FlowsService implements OnApplicationBootstrap {
   }
 
   private definition(name: string, steps: unknown[], settings: FlowDefinition['settings']): FlowDefinition {
-    const problems = validateFlowSteps(steps);
+    const problems = validateFlowSteps(steps, this.stepTypes.all());
     if (problems.length > 0) throw invalidFlow(problems);
-    return { name, steps: steps as FlowStep[], settings };
+    return { name, steps: steps as StepDefinition[], settings };
   }
 }

@@ -1,17 +1,9 @@
-import type { FlowStep, StepType } from '../../flows/flow-definition.js';
-import { ChoiceStepHandler, ConsentStepHandler, EndStepHandler, MediaStepHandler, MessageStepHandler, QuestionStepHandler } from './basic.handlers.js';
-import type { StepHandler } from './step-handler.js';
+import { ChoiceStepType } from './choice.step.js';
+import { ConsentStepType } from './consent.step.js';
+import { EndStepType } from './end.step.js';
+import { MediaStepType } from './media.step.js';
+import { MessageStepType } from './message.step.js';
+import { QuestionStepType } from './question.step.js';
 
-/** Every step type's handler: the one place a new step type is registered. */
-export const STEP_HANDLERS: { [K in StepType]: StepHandler<Extract<FlowStep, { type: K }>> } = {
-  message: new MessageStepHandler(),
-  question: new QuestionStepHandler(),
-  choice: new ChoiceStepHandler(),
-  media: new MediaStepHandler(),
-  consent: new ConsentStepHandler(),
-  end: new EndStepHandler(),
-};
-
-export function handlerFor<S extends FlowStep>(step: S): StepHandler<S> {
-  return STEP_HANDLERS[step.type] as unknown as StepHandler<S>;
-}
+/** The engine's basic step types, provided (and so registered) by the conversations module. */
+export const BASIC_STEP_TYPES = [MessageStepType, QuestionStepType, ChoiceStepType, MediaStepType, ConsentStepType, EndStepType];

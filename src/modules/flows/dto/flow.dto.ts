@@ -19,7 +19,8 @@ import {
 import { PageQueryDto } from '../../../common/http/pagination.js';
 import { ParseJsonString, ToBoolean, ToInt, Trim } from '../../../common/http/transforms.js';
 import { parseBusinessHour } from '../../reengagement/business-window.js';
-import { DEFAULT_FLOW_SETTINGS, type FlowSettings, type FlowStep, LIMITS, STEP_TYPES } from '../flow-definition.js';
+import { DEFAULT_FLOW_SETTINGS, type FlowSettings, LIMITS } from '../flow-definition.js';
+import type { StepDefinition } from '../steps/step-type.js';
 import { EXPIRATION_MINUTES, FOLLOW_UP_DELAY } from '../flow-settings.js';
 import { FLOW_STATUSES, type Flow, type FlowStatus } from '../entities/flow.entity.js';
 import type { FlowVersion } from '../entities/flow-version.entity.js';
@@ -48,7 +49,7 @@ const IsBusinessHour = () =>
     },
   });
 
-export const EXAMPLE_STEPS: FlowStep[] = [
+export const EXAMPLE_STEPS: Array<StepDefinition & Record<string, unknown>> = [
   { id: 'welcome', type: 'message', text: 'Hola 👋 Vamos a verificar tu identidad.' },
   { id: 'terms', type: 'consent', text: '¿Aceptas el tratamiento de tus datos personales?', accept_title: 'Acepto', decline_title: 'No acepto' },
   {
@@ -75,16 +76,14 @@ export const EXAMPLE_STEPS: FlowStep[] = [
 ];
 
 const STEPS_DESCRIPTION =
-  `Ordered steps (1 to ${LIMITS.steps}), each an object with a unique \`id\` and a \`type\` (${STEP_TYPES.join(', ')}); ` +
-  'any step but `end` may have `next` (a step id), else the following step runs. ' +
-  '`message` {text, media_url?, media_type? image|document, filename?}; ' +
-  '`question` {text, validator {type: text (min_length, max_length) | email | number (min, max) | date (format, min, max as YYYY-MM-DD) | ' +
-  'regex (pattern, flags) | national_id (country CO|MX|ES)}, error_text?, max_attempts? (1-10, default 3)}; ' +
-  `\`choice\` {text, style buttons|list, options [{id, title, next?}], button_text? (lists)}: at most ${LIMITS.buttons} buttons ` +
-  `with titles up to ${LIMITS.buttonTitle} characters, or ${LIMITS.listRows} list rows with titles up to ${LIMITS.listRowTitle}; ` +
-  '`media` {text, accept [image|document], error_text?}; `consent` {text, accept_title?, decline_title?} (decline fails the ' +
-  'process, reason consent_declined); `end` {outcome succeeded|failed, text, failure_reason?}. ' +
-  'Every step must be able to reach an `end` step and no path may run past the last step. In form bodies: a JSON string.';
+  `Ordered steps (1 to ${LIMITS.steps}), each an object with a unique \`id\` and a \`type\`; the fields of each type ` +
+  'are in its schema (`FlowStep` lists them all). Any step that goes on may have `next` (a step id), else the ' +
+  'following step runs. Every step must be able to reach a step that finishes (`end`) and no path may run past the ' +
+  'last step. In form bodies: a JSON string.';
+
+/** The steps' schema: one per registered step type, added to the document by buildOpenApi (app.setup.ts). */
+export const FLOW_STEP_SCHEMA = 'FlowStep';
+const STEPS_ITEMS = { $ref: `#/components/schemas/${FLOW_STEP_SCHEMA}` };
 
 export class FlowSettingsInputDto {
   @ApiPropertyOptional({ default: DEFAULT_FLOW_SETTINGS.expiration_minutes, minimum: EXPIRATION_MINUTES.min, maximum: EXPIRATION_MINUTES.max, description: 'Minutes a process may take before it expires' })
@@ -124,7 +123,7 @@ export class CreateFlowDto {
   @Trim() @IsString() @IsNotEmpty() @MaxLength(200)
   name: string;
 
-  @ApiProperty({ type: 'array', items: { type: 'object' }, description: STEPS_DESCRIPTION, example: EXAMPLE_STEPS })
+  @ApiProperty({ type: 'array', items: STEPS_ITEMS, description: STEPS_DESCRIPTION, example: EXAMPLE_STEPS })
   @ParseJsonString() @IsArray({ message: 'steps must be an array of step objects (in form bodies, a JSON string)' })
   steps: unknown[];
 
@@ -142,7 +141,7 @@ export class PatchFlowDto {
   @IsOptional() @Trim() @IsString() @IsNotEmpty() @MaxLength(200)
   name?: string;
 
-  @ApiPropertyOptional({ type: 'array', items: { type: 'object' }, description: STEPS_DESCRIPTION })
+  @ApiPropertyOptional({ type: 'array', items: STEPS_ITEMS, description: STEPS_DESCRIPTION })
   @IsOptional() @ParseJsonString() @IsArray({ message: 'steps must be an array of step objects (in form bodies, a JSON string)' })
   steps?: unknown[];
 
@@ -198,7 +197,7 @@ export class FlowSummaryDto {
 export class FlowDto extends FlowSummaryDto {
   @ApiProperty({ example: 2, description: 'The version shown (latest unless `?version=` asked for another)' }) version: number;
   @ApiProperty({ description: 'When this version was created' }) version_created_at: string;
-  @ApiProperty({ type: 'array', items: { type: 'object' }, description: 'The steps of this version', example: EXAMPLE_STEPS }) steps: FlowStep[];
+  @ApiProperty({ type: 'array', items: STEPS_ITEMS, description: 'The steps of this version', example: EXAMPLE_STEPS }) steps: StepDefinition[];
   @ApiProperty({ type: FlowSettingsDto, description: 'Settings of this version, defaults applied' }) settings: FlowSettingsDto;
 
   static fromVersion(f: Flow, v: FlowVersion): FlowDto {
