@@ -22,22 +22,11 @@ import { TenantsService } from '../tenants/tenants.service.js';
 import { ProcessAnswer } from './entities/process-answer.entity.js';
 import { Process, ProcessStatus } from './entities/process.entity.js';
 import { ProcessResultsService } from './process-results.service.js';
+import type { InboundContext } from './inbound-chain.js';
 import { text } from './steps/texts.js';
 
 /** WhatsApp lets a business write freely for 24 hours after the user's last message. */
 export const WINDOW_MS = 24 * 3600_000;
-
-/** What the modules above (invitations, consent keywords) already made of a message before the engine sees it. */
-export type EngineDirective =
-  | { kind: 'none' }
-  /** The message was fully handled above (a start keyword, a repeated invitation tap): nothing to answer. */
-  | { kind: 'consumed' }
-  /** The user opted out with a stop keyword: a running process is cancelled, nothing is sent. */
-  | { kind: 'opted_out' }
-  /** The user accepted an invitation to a flow. */
-  | { kind: 'start_flow'; flowId: string; originId: string }
-  /** The user declined an invitation: recorded as a failed process, reason `user_declined`. */
-  | { kind: 'declined'; flowId: string; originId: string };
 
 interface NewProcess {
   line: WhatsappLine;
@@ -58,11 +47,16 @@ export interface UserState {
   active: Process | null;
 }
 
-export interface EngineResult {
-  processId: string | null;
-  /** Set when this message started an inbound flow (it lifts an opt-out). */
-  startedInbound?: { flowId: string };
+/** A user started an inbound flow by writing its message (it lifts an opt-out: see ConsentsService). */
+export interface InboundStart {
+  tenantId: string;
+  lineId: string;
+  /** E.164. */
+  phone: string;
+  at: Date;
+  flowId: string;
 }
+export type InboundStartListener = (m: EntityManager, start: InboundStart) => Promise<void>;
 
 /**
  * The conversation engine. Every inbound user message is applied here inside the webhook processor's transaction,
@@ -72,6 +66,7 @@ export interface EngineResult {
 @Injectable()
 export class ConversationsService {
   private readonly flowCache = new Map<string, FlowDefinition>();
+  private readonly inboundStartListeners: InboundStartListener[] = [];
 
   constructor(
     private readonly clock: Clock,
@@ -126,60 +121,75 @@ export class ConversationsService {
     return states;
   }
 
-  /** Applies one user message; `state` is the user's entry from `prepare`, in the same transaction. */
-  async handleInbound(
-    m: EntityManager,
-    line: WhatsappLine,
-    ev: InboundMessageEvent,
-    message: Message,
-    mediaFileId: string | null,
-    state: UserState,
-    directive: EngineDirective = { kind: 'none' },
-  ): Promise<EngineResult> {
-    const now = this.clock.now();
-    const phone = userPhone(ev.from);
-    const { lastUserMessageAt } = state;
-    let active = state.active?.status === 'pending' ? state.active : null;
-    if (active && active.expiresAt.getTime() <= now.getTime()) {
-      await this.finish(m, active, 'expired', 'expired');
-      active = null;
-    }
-    // A message delivered after its 24-hour window closed (Meta retries for days) is kept, but nothing may be sent.
-    const windowOpen = lastUserMessageAt.getTime() + WINDOW_MS > now.getTime();
-    const settings = await this.tenantSettings(line.tenantId);
-    const input = this.inputOf(ev, message, mediaFileId);
+  /** Called (in the same transaction) whenever a user's message starts an inbound flow. */
+  onInboundStart(listener: InboundStartListener): void {
+    this.inboundStartListeners.push(listener);
+  }
 
-    switch (directive.kind) {
-      case 'consumed':
-        return { processId: active?.id ?? null };
-      case 'opted_out':
-        if (active) await this.finish(m, active, 'cancelled', 'user_cancelled');
-        return { processId: active?.id ?? null };
-      case 'declined': {
-        // Recorded even while another process runs: the client learns of every refusal.
-        const declined = await this.createProcess(m, { line, phone, flowId: directive.flowId, origin: 'outbound', originId: directive.originId, now, lastUserMessageAt }, 'declined').catch(
-          (err: unknown) => (err instanceof AppError && err.status < 500 ? null : Promise.reject(err)),
-        );
-        if (!declined) return { processId: active?.id ?? null };
-        await this.hooks.emit(m, { tenantId: line.tenantId, type: 'process.failed', flowId: directive.flowId, data: () => this.results.result(m, declined.process) });
-        return { processId: declined.process.id };
-      }
-      case 'start_flow': {
-        if (active || !windowOpen) return { processId: active?.id ?? null };
-        const started = await this.startIfStartable(m, { line, phone, flowId: directive.flowId, origin: 'outbound', originId: directive.originId, now, lastUserMessageAt });
-        if (started) state.active = started;
-        return { processId: started?.id ?? null };
-      }
-    }
+  /** The user's pending process (null once it finished, also in this transaction). */
+  activeOf(ctx: InboundContext): Process | null {
+    return ctx.state.active?.status === 'pending' ? ctx.state.active : null;
+  }
 
+  /** Expires the user's pending process if its time ran out (before anything looks at the message). */
+  async expireIfDue(ctx: InboundContext): Promise<void> {
+    const active = this.activeOf(ctx);
+    if (active && active.expiresAt.getTime() <= this.clock.now().getTime()) await this.finish(ctx.manager, active, 'expired', 'expired');
+  }
+
+  /** A message delivered after its 24-hour window closed (Meta retries for days) is kept, but nothing may be sent. */
+  private windowOpen(ctx: InboundContext): boolean {
+    return ctx.state.lastUserMessageAt.getTime() + WINDOW_MS > this.clock.now().getTime();
+  }
+
+  /** The user opted out: their running process is cancelled, nothing is sent. */
+  async cancelActive(ctx: InboundContext): Promise<void> {
+    const active = this.activeOf(ctx);
+    if (active) await this.finish(ctx.manager, active, 'cancelled', 'user_cancelled');
+  }
+
+  /** The user accepted an invitation to `flowId` (unless a process runs, or the window is closed). */
+  async startInvited(ctx: InboundContext, flowId: string, originId: string): Promise<void> {
+    if (this.activeOf(ctx) || !this.windowOpen(ctx)) return;
+    const started = await this.startIfStartable(ctx.manager, this.newProcess(ctx, flowId, 'outbound', originId));
+    if (started) ctx.state.active = started;
+  }
+
+  /** The user declined an invitation: recorded as a failed process (`user_declined`), even while another runs. */
+  async recordDeclined(ctx: InboundContext, flowId: string, originId: string): Promise<void> {
+    const declined = await this.createProcess(ctx.manager, this.newProcess(ctx, flowId, 'outbound', originId), 'declined').catch((err: unknown) =>
+      err instanceof AppError && err.status < 500 ? null : Promise.reject(err),
+    );
+    if (!declined) return;
+    await this.hooks.emit(ctx.manager, { tenantId: ctx.line.tenantId, type: 'process.failed', flowId, data: () => this.results.result(ctx.manager, declined.process) });
+  }
+
+  /** An exit keyword (`salir`, `exit`, or the tenant's) cancels a running process; returns whether it did. */
+  async exitIfAsked(ctx: InboundContext): Promise<boolean> {
+    const active = this.activeOf(ctx);
+    const typed = ctx.ev.text ?? ctx.ev.replyTitle;
+    if (!active || !typed) return false;
+    const settings = await this.tenantSettings(ctx.line.tenantId);
+    if (!settings.exit.includes(typed.trim().toLowerCase())) return false;
+    await WriteBehind.update(ctx.manager, Message, ctx.message.id, { conversationId: active.id });
+    const def = await this.definition(active);
+    await this.send(ctx.manager, active, { kind: 'text', body: text(def.settings.language, 'exit') });
+    await this.finish(ctx.manager, active, 'cancelled', 'user_cancelled');
+    return true;
+  }
+
+  /**
+   * The engine proper: the message answers the step the user's process waits at (or a follow-up), else starts the
+   * inbound flow it matches, else gets the tenant's fallback text.
+   */
+  async handleInbound(ctx: InboundContext): Promise<void> {
+    const { manager: m, line, message, phone } = ctx;
+    const { lastUserMessageAt } = ctx.state;
+    const input = this.inputOf(ctx.ev, message, ctx.mediaFileId);
+    const active = this.activeOf(ctx);
     if (active) {
       await WriteBehind.update(m, Message, message.id, { conversationId: active.id });
       const def = await this.definition(active);
-      if (input.text && settings.exit.includes(input.text.trim().toLowerCase())) {
-        await this.send(m, active, { kind: 'text', body: text(def.settings.language, 'exit') });
-        await this.finish(m, active, 'cancelled', 'user_cancelled');
-        return { processId: active.id };
-      }
       // Follow-ups exist only for flows that enable them: the others skip these queries.
       if (def.settings.enable_follow_up) {
         // Only a tap on a follow-up's buttons can answer one: other messages skip the lookup.
@@ -189,29 +199,33 @@ export class ConversationsService {
           await this.followUps.recordAnswer(m, followUp.id, tapped);
           if (tapped === 'no') await this.finish(m, active, 'failed', 'user_cancelled');
           else await this.reask(m, active, lastUserMessageAt);
-          return { processId: active.id };
+          return;
         }
         // Any other message answers the waiting question as usual; a follow-up not sent yet is no longer needed.
         await this.followUps.cancel(m, active.id, 'answered');
       }
       await this.answer(m, active, input, lastUserMessageAt);
-      return { processId: active.id };
+      return;
     }
 
-    if (!windowOpen) return { processId: null };
+    if (!this.windowOpen(ctx)) return;
     const inbound = input.text ? await this.inbounds.match(line.id, input.text) : null;
-    const started = inbound
-      ? await this.startIfStartable(m, { line, phone, flowId: inbound.flowId, origin: 'inbound', originId: inbound.id, now, lastUserMessageAt })
-      : null;
+    const started = inbound ? await this.startIfStartable(m, this.newProcess(ctx, inbound.flowId, 'inbound', inbound.id)) : null;
     if (inbound && started) {
-      state.active = started;
+      ctx.state.active = started;
       await WriteBehind.update(m, Message, message.id, { conversationId: started.id });
-      return { processId: started.id, startedInbound: { flowId: inbound.flowId } };
+      const start = { tenantId: line.tenantId, lineId: line.id, phone, at: this.clock.now(), flowId: inbound.flowId };
+      for (const listener of this.inboundStartListeners) await listener(m, start);
+      return;
     }
+    const settings = await this.tenantSettings(line.tenantId);
     if (settings.fallback) {
       await this.messages.enqueue(m, { tenantId: line.tenantId, lineId: line.id, phone, message: { kind: 'text', body: settings.fallback } });
     }
-    return { processId: null };
+  }
+
+  private newProcess(ctx: InboundContext, flowId: string, origin: Process['origin'], originId: string): NewProcess {
+    return { line: ctx.line, phone: ctx.phone, flowId, origin, originId, now: this.clock.now(), lastUserMessageAt: ctx.state.lastUserMessageAt };
   }
 
   /** Ends a pending process at the client's request. */

@@ -1,12 +1,17 @@
 import { BatchStatement, WriteBehind } from '../../database/write-behind.js';
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
 import { PageQueryDto, paginate } from '../../common/http/pagination.js';
 import { newId } from '../../common/ids/ids.js';
+import { userPhone } from '../../common/phone/phone.js';
+import type { InboundMessageEvent, OptOutEvent, StatusUpdateEvent } from '../../whatsapp/whatsapp.types.js';
+import { ConversationsService, type InboundStart } from '../conversations/conversations.service.js';
+import { SendQueueService, type SendFailure } from '../messages/send-queue.service.js';
 import { DEFAULT_KEYWORDS } from '../tenants/entities/tenant.entity.js';
+import type { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
 import { TenantsService } from '../tenants/tenants.service.js';
-import { Consent, type ConsentKind } from './entities/consent.entity.js';
+import { Consent, CONSENT_SOURCES, type ConsentKind } from './entities/consent.entity.js';
 import { normaliseKeyword } from './outbound-content.js';
 
 export interface ConsentInput {
@@ -45,13 +50,99 @@ const MOVE_OPT_OUT = moveState('last_opt_out_at');
 const MOVE_LIFT = moveState('last_lift_at');
 
 @Injectable()
-export class ConsentsService {
+export class ConsentsService implements OnModuleInit {
 
   constructor(
     private readonly ds: DataSource,
     private readonly clock: Clock,
     private readonly tenants: TenantsService,
+    private readonly sendQueue: SendQueueService,
+    private readonly conversations: ConversationsService,
   ) {}
+
+  onModuleInit(): void {
+    // WhatsApp error 131050 on a send: the user stopped marketing messages; recorded as an opt-out with the failure.
+    this.sendQueue.onFailures((m, failures) => this.recordMarketingOptOuts(m, failures));
+    // Starting an inbound flow by writing to the line is a new opt-in that lifts an earlier opt-out.
+    this.conversations.onInboundStart((m, start) => this.recordInboundFlowStart(m, start));
+  }
+
+  /** A stop or start keyword typed by the user, recorded as their opt-out or opt-in; null when the text is neither. */
+  async applyKeyword(manager: EntityManager, line: WhatsappLine, ev: InboundMessageEvent, phone: string): Promise<'stop' | 'start' | null> {
+    if (ev.type !== 'text' || !ev.text) return null;
+    const keyword = await this.keywordOf(line.tenantId, ev.text);
+    if (!keyword) return null;
+    await this.record(manager, {
+      tenantId: line.tenantId,
+      phone,
+      kind: keyword === 'stop' ? 'opt_out' : 'opt_in',
+      source: CONSENT_SOURCES.KEYWORD,
+      occurredAt: ev.timestamp,
+      lineId: line.id,
+      evidence: ev.text.slice(0, 200),
+      liftsOptOut: keyword === 'start',
+    });
+    return keyword;
+  }
+
+  /** WhatsApp's own marketing preference (user_preferences webhook). A resume is recorded but, per the contract, lifts nothing. */
+  async handlePreference(manager: EntityManager, line: WhatsappLine, ev: OptOutEvent): Promise<void> {
+    await this.record(manager, {
+      tenantId: line.tenantId,
+      phone: userPhone(ev.from),
+      kind: ev.kind,
+      source: CONSENT_SOURCES.WHATSAPP_PREFERENCE,
+      occurredAt: ev.timestamp,
+      lineId: line.id,
+      evidence: ev.detail.slice(0, 200) || null,
+      liftsOptOut: false,
+    });
+  }
+
+  /**
+   * A `failed` status webhook with error 131050 (the send was accepted, then refused as a marketing opt-out), applied
+   * to a message of `line` sent to `phone` (E.164): the opt-out is that user's, on that line's tenant.
+   */
+  async handleFailedStatus(manager: EntityManager, line: WhatsappLine, phone: string, ev: StatusUpdateEvent): Promise<boolean> {
+    if (ev.status !== 'failed' || ev.error?.code !== '131050') return false;
+    await this.record(manager, {
+      tenantId: line.tenantId,
+      phone,
+      kind: 'opt_out',
+      source: CONSENT_SOURCES.MARKETING_OPT_OUT,
+      occurredAt: ev.timestamp,
+      lineId: line.id,
+      evidence: ev.wamid,
+    });
+    return true;
+  }
+
+  private async recordMarketingOptOuts(manager: EntityManager, failures: SendFailure[]): Promise<void> {
+    for (const f of failures.filter((x) => x.code === 'MARKETING_OPTED_OUT')) {
+      await this.record(manager, {
+        tenantId: f.tenantId,
+        phone: f.phone,
+        kind: 'opt_out',
+        source: CONSENT_SOURCES.MARKETING_OPT_OUT,
+        occurredAt: this.clock.now(),
+        lineId: f.lineId,
+        evidence: f.messageId,
+      });
+    }
+  }
+
+  private async recordInboundFlowStart(manager: EntityManager, start: InboundStart): Promise<void> {
+    await this.record(manager, {
+      tenantId: start.tenantId,
+      phone: start.phone,
+      kind: 'opt_in',
+      source: CONSENT_SOURCES.INBOUND_FLOW,
+      occurredAt: start.at,
+      lineId: start.lineId,
+      evidence: start.flowId,
+      liftsOptOut: true,
+    });
+  }
 
   async record(manager: EntityManager, input: ConsentInput): Promise<Consent> {
     const lifts = input.kind === 'opt_in' && (input.liftsOptOut ?? false);

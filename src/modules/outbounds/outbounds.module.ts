@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { ConversationsModule } from '../conversations/conversations.module.js';
 import { FlowsModule } from '../flows/flows.module.js';
 import { MessagesModule } from '../messages/messages.module.js';
 import { HooksModule } from '../hooks/hooks.module.js';
@@ -11,14 +12,18 @@ import { Consent } from './entities/consent.entity.js';
 import { OutboundSend } from './entities/outbound-send.entity.js';
 import { Outbound } from './entities/outbound.entity.js';
 import { IdempotencyService } from './idempotency.service.js';
+import { ConsentKeywordsInterceptor, InvitationTapsInterceptor } from './inbound.interceptors.js';
 import { OutboundsController } from './outbounds.controller.js';
 import { OutboundsService } from './outbounds.service.js';
 
-/** The documented /v1/whatsapp/outbounds API: templates for approval, sends to opted-in users, opt-in / opt-out. */
+/**
+ * The documented /v1/whatsapp/outbounds API: templates for approval, sends to opted-in users, opt-in / opt-out; and
+ * the inbound interceptors for consent keywords and invitation taps.
+ */
 @Module({
-  imports: [TypeOrmModule.forFeature([Outbound, OutboundSend, Consent]), TemplatesModule, MessagesModule, FlowsModule, HooksModule],
+  imports: [TypeOrmModule.forFeature([Outbound, OutboundSend, Consent]), TemplatesModule, MessagesModule, FlowsModule, HooksModule, ConversationsModule],
   controllers: [OutboundsController, ConsentsController],
-  providers: [OutboundsService, ConsentsService, ConsentsApiService, IdempotencyService],
+  providers: [OutboundsService, ConsentsService, ConsentsApiService, IdempotencyService, ConsentKeywordsInterceptor, InvitationTapsInterceptor],
   exports: [OutboundsService, ConsentsService],
 })
 export class OutboundsModule {}

@@ -44,12 +44,6 @@ export interface Invitation {
   respondedAt: Date | null;
 }
 
-/** What an inbound message meant to the outbounds module (the conversation engine decides what else to do). */
-export type InboundOutcome =
-  | { kind: 'none' }
-  | { kind: 'opted_out' | 'opted_in' }
-  | { kind: 'invitation_accepted' | 'invitation_declined'; invitation: Invitation; firstAnswer: boolean };
-
 @Injectable()
 export class OutboundsService implements OnModuleInit {
   private readonly logger = new Logger(OutboundsService.name);
@@ -68,8 +62,6 @@ export class OutboundsService implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    // WhatsApp error 131050 on a send: the user stopped marketing messages; recorded as an opt-out with the failure.
-    this.sendQueue.onFailures((m, failures) => this.recordMarketingOptOuts(m, failures));
     // Every approval, rejection, pause… reaches the client as an `outbound.status` hook, committed with the change.
     this.templates.onTransition(async (m, change) => {
       const outbound = await m.findOneBy(Outbound, { templateId: change.template.id });
@@ -340,99 +332,19 @@ export class OutboundsService implements OnModuleInit {
   // ---- what users do -------------------------------------------------------------------------------
 
   /**
-   * Called by the webhook processor for every new inbound message, before the conversation engine sees it:
-   * stop/start keywords change the user's consent; taps on an invitation's buttons are recorded as its answer.
+   * A tap on an invitation's button from the invited user on its line: the first tap is recorded as the answer.
+   * Null when the message is no such tap.
    */
-  async handleInbound(manager: EntityManager, line: WhatsappLine, ev: InboundMessageEvent): Promise<InboundOutcome> {
-    const phone = userPhone(ev.from);
-    if (ev.replyId && PAYLOAD.test(ev.replyId)) {
-      const invitation = await this.findInvitationByPayload(ev.replyId, { lineId: line.id, phone }, manager);
-      if (invitation) {
-        const first = invitation.response === null;
-        if (first) {
-          await manager.update(OutboundSend, { id: invitation.sendId }, { response: invitation.action, respondedAt: ev.timestamp });
-          Object.assign(invitation, { response: invitation.action, respondedAt: ev.timestamp });
-        }
-        return { kind: invitation.action === 'continue_process' ? 'invitation_accepted' : 'invitation_declined', invitation, firstAnswer: first };
-      }
+  async answerInvitation(manager: EntityManager, line: WhatsappLine, ev: InboundMessageEvent, phone: string): Promise<{ invitation: Invitation; first: boolean } | null> {
+    if (!ev.replyId || !PAYLOAD.test(ev.replyId)) return null;
+    const invitation = await this.findInvitationByPayload(ev.replyId, { lineId: line.id, phone }, manager);
+    if (!invitation) return null;
+    const first = invitation.response === null;
+    if (first) {
+      await manager.update(OutboundSend, { id: invitation.sendId }, { response: invitation.action, respondedAt: ev.timestamp });
+      Object.assign(invitation, { response: invitation.action, respondedAt: ev.timestamp });
     }
-    if (ev.type === 'text' && ev.text) {
-      const keyword = await this.consents.keywordOf(line.tenantId, ev.text);
-      if (keyword) {
-        await this.consents.record(manager, {
-          tenantId: line.tenantId,
-          phone,
-          kind: keyword === 'stop' ? 'opt_out' : 'opt_in',
-          source: CONSENT_SOURCES.KEYWORD,
-          occurredAt: ev.timestamp,
-          lineId: line.id,
-          evidence: ev.text.slice(0, 200),
-          liftsOptOut: keyword === 'start',
-        });
-        return { kind: keyword === 'stop' ? 'opted_out' : 'opted_in' };
-      }
-    }
-    return { kind: 'none' };
-  }
-
-  /** WhatsApp's own marketing preference (user_preferences webhook). A resume is recorded but, per the contract, lifts nothing. */
-  async handlePreference(manager: EntityManager, line: WhatsappLine, ev: OptOutEvent): Promise<void> {
-    await this.consents.record(manager, {
-      tenantId: line.tenantId,
-      phone: userPhone(ev.from),
-      kind: ev.kind,
-      source: CONSENT_SOURCES.WHATSAPP_PREFERENCE,
-      occurredAt: ev.timestamp,
-      lineId: line.id,
-      evidence: ev.detail.slice(0, 200) || null,
-      liftsOptOut: false,
-    });
-  }
-
-  /**
-   * A `failed` status webhook with error 131050 (the send was accepted, then refused as a marketing opt-out), applied
-   * to a message of `line` sent to `phone` (E.164): the opt-out is that user's, on that line's tenant.
-   */
-  async handleFailedStatus(manager: EntityManager, line: WhatsappLine, phone: string, ev: StatusUpdateEvent): Promise<boolean> {
-    if (ev.status !== 'failed' || ev.error?.code !== '131050') return false;
-    await this.consents.record(manager, {
-      tenantId: line.tenantId,
-      phone,
-      kind: 'opt_out',
-      source: CONSENT_SOURCES.MARKETING_OPT_OUT,
-      occurredAt: ev.timestamp,
-      lineId: line.id,
-      evidence: ev.wamid,
-    });
-    return true;
-  }
-
-  private async recordMarketingOptOuts(manager: EntityManager, failures: SendFailure[]): Promise<void> {
-    for (const f of failures.filter((x) => x.code === 'MARKETING_OPTED_OUT')) {
-      await this.consents.record(manager, {
-        tenantId: f.tenantId,
-        phone: f.phone,
-        kind: 'opt_out',
-        source: CONSENT_SOURCES.MARKETING_OPT_OUT,
-        occurredAt: this.clock.now(),
-        lineId: f.lineId,
-        evidence: f.messageId,
-      });
-    }
-  }
-
-  /** Lifts an opt-out because the user started an inbound flow (called by the inbound module). */
-  async recordInboundFlowStart(manager: EntityManager, input: { tenantId: string; lineId: string; phone: string; at: Date; flowId: string }): Promise<void> {
-    await this.consents.record(manager, {
-      tenantId: input.tenantId,
-      phone: input.phone,
-      kind: 'opt_in',
-      source: CONSENT_SOURCES.INBOUND_FLOW,
-      occurredAt: input.at,
-      lineId: input.lineId,
-      evidence: input.flowId,
-      liftsOptOut: true,
-    });
+    return { invitation, first };
   }
 
   /**

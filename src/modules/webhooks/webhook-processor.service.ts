@@ -10,12 +10,13 @@ import { Workers } from '../../common/workers/workers.js';
 import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
 import type { InboundMessageEvent, WebhookEvent } from '../../whatsapp/whatsapp.types.js';
 import { WriteBehind } from '../../database/write-behind.js';
-import { ConversationsService, EngineDirective, userKey, type UserState } from '../conversations/conversations.service.js';
+import { ConversationsService, userKey, type UserState } from '../conversations/conversations.service.js';
+import { InboundChain } from '../conversations/inbound-chain.js';
 import { HooksService } from '../hooks/hooks.service.js';
 import { MessageDto } from '../messages/dto/message.dto.js';
 import { MessagesService, type RecordedInbound } from '../messages/messages.service.js';
 import { SendQueueService } from '../messages/send-queue.service.js';
-import { OutboundsService, type InboundOutcome } from '../outbounds/outbounds.service.js';
+import { ConsentsService } from '../outbounds/consents.service.js';
 import { TemplatesService } from '../templates/templates.service.js';
 import { LinesService } from '../tenants/lines.service.js';
 import { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
@@ -92,8 +93,9 @@ export class WebhookProcessorService {
     private readonly lines: LinesService,
     private readonly messages: MessagesService,
     private readonly templates: TemplatesService,
-    private readonly outbounds: OutboundsService,
+    private readonly consents: ConsentsService,
     private readonly conversations: ConversationsService,
+    private readonly chain: InboundChain,
     private readonly sendQueue: SendQueueService,
     private readonly hooks: HooksService,
     private readonly config: AppConfig,
@@ -274,7 +276,7 @@ export class WebhookProcessorService {
     return ev.phoneNumberId ? covered(await this.lines.findByPhoneNumberId(ev.phoneNumberId)) : null;
   }
 
-  /** A user message, already recorded: consent keywords and invitation taps first, then the engine. */
+  /** A user message, already recorded: through the inbound chain (consent keywords, invitation taps, exit keywords, the engine). */
   private async handleMessage(
     m: EntityManager,
     line: WhatsappLine,
@@ -288,12 +290,8 @@ export class WebhookProcessorService {
       return;
     }
     summary.messages++;
-    const outcome = await this.outbounds.handleInbound(m, line, ev);
     const state = states.get(userKey(line.id, message.phone))!;
-    const result = await this.conversations.handleInbound(m, line, ev, message, mediaFileId, state, directiveOf(outcome));
-    if (result.startedInbound) {
-      await this.outbounds.recordInboundFlowStart(m, { tenantId: line.tenantId, lineId: line.id, phone: message.phone, at: this.clock.now(), flowId: result.startedInbound.flowId });
-    }
+    await this.chain.apply({ manager: m, line, ev, message, mediaFileId, phone: message.phone, state });
   }
 
   /** Hands each other normalised event to the module that owns it. */
@@ -313,7 +311,7 @@ export class WebhookProcessorService {
           await this.hooks.emit(m, { tenantId: applied.tenantId, type: 'message.status', data: async () => MessageDto.from(await applied.message()) });
         }
         // A send refused as a marketing opt-out (131050) is an opt-out of the user it was sent to, on its line.
-        if (await this.outbounds.handleFailedStatus(m, line, applied.phone, ev)) summary.updates++;
+        if (await this.consents.handleFailedStatus(m, line, applied.phone, ev)) summary.updates++;
         return;
       }
       case 'template_status': {
@@ -324,7 +322,7 @@ export class WebhookProcessorService {
       }
       case 'opt_out':
       case 'opt_in':
-        await this.outbounds.handlePreference(m, line, ev);
+        await this.consents.handlePreference(m, line, ev);
         summary.updates++;
         return;
       case 'ignored':
@@ -333,23 +331,5 @@ export class WebhookProcessorService {
       default:
         summary.ignored.push(`${(ev as { kind: string }).kind}: not handled`);
     }
-  }
-}
-
-/** What the engine must do with a message the outbounds module already looked at. */
-function directiveOf(outcome: InboundOutcome): EngineDirective {
-  switch (outcome.kind) {
-    case 'opted_out':
-      return { kind: 'opted_out' };
-    case 'opted_in':
-      return { kind: 'consumed' };
-    case 'invitation_accepted':
-    case 'invitation_declined':
-      if (!outcome.firstAnswer) return { kind: 'consumed' };
-      return outcome.kind === 'invitation_accepted'
-        ? { kind: 'start_flow', flowId: outcome.invitation.flowId, originId: outcome.invitation.sendId }
-        : { kind: 'declined', flowId: outcome.invitation.flowId, originId: outcome.invitation.sendId };
-    default:
-      return { kind: 'none' };
   }
 }

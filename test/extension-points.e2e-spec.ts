@@ -1,4 +1,7 @@
 import { Injectable, Module } from '@nestjs/common';
+import { INBOUND_ORDER, InboundChain, RegisterInboundInterceptor, type InboundContext, type InboundInterceptor, type InterceptResult } from '../src/modules/conversations/inbound-chain.js';
+import { MessagesModule } from '../src/modules/messages/messages.module.js';
+import { MessagesService } from '../src/modules/messages/messages.service.js';
 import { RegisterStepType, type StepChecker, type StepContext, type StepEntry, type StepOutcome, type StepType, type UserInput } from '../src/modules/flows/steps/step-type.js';
 import { sandboxChat, type SandboxChat } from './support/sandbox-chat.js';
 
@@ -35,10 +38,22 @@ class ShoutStepType implements StepType<ShoutStep> {
   }
 }
 
-@Module({ providers: [ShoutStepType] })
+/** An interceptor from outside: "ping" is answered "pong" before the exit keywords and the engine see it. */
+@Injectable()
+@RegisterInboundInterceptor({ order: INBOUND_ORDER.exitKeywords - 50, name: 'ping' })
+class PingInterceptor implements InboundInterceptor {
+  constructor(private readonly messages: MessagesService) {}
+  async handle(ctx: InboundContext): Promise<InterceptResult> {
+    if (ctx.ev.text?.trim().toLowerCase() !== 'ping') return 'continue';
+    await this.messages.enqueue(ctx.manager, { tenantId: ctx.line.tenantId, lineId: ctx.line.id, phone: ctx.phone, message: { kind: 'text', body: 'pong' } });
+    return 'handled';
+  }
+}
+
+@Module({ imports: [MessagesModule], providers: [ShoutStepType, PingInterceptor] })
 class ShoutModule {}
 
-describe('the step-type registry is open', () => {
+describe('the engine is open to other modules', () => {
   let chat: SandboxChat;
   beforeAll(async () => {
     chat = await sandboxChat({ imports: [ShoutModule] });
@@ -68,5 +83,20 @@ describe('the step-type registry is open', () => {
     const process = await chat.process(from);
     expect(process).toMatchObject({ status: 'succeeded', answers: { word: { value: 'hola', normalized: 'HOLA!', valid: true } } });
     expect(await chat.lastBot(from)).toMatchObject({ body: 'Hecho' });
+  });
+
+  it('runs every message through the inbound chain in its explicit order, with interceptors from other modules', async () => {
+    expect(chat.t.app.get(InboundChain).names()).toEqual(['consent-keywords@100', 'invitation-taps@200', 'ping@250', 'exit-keywords@300', 'engine@1000']);
+    const flowId = await chat.flow(flow);
+    await chat.inbound(flowId, 'grita fuerte');
+    const from = '+573004440002';
+    await chat.say(from, 'grita fuerte');
+    // In a running process, "ping" is answered by the interceptor and never reaches the step.
+    await chat.say(from, 'ping');
+    expect(await chat.lastBot(from)).toMatchObject({ body: 'pong' });
+    expect((await chat.process(from)).status).toBe('pending');
+    // The exit keywords come after it and still end the process.
+    await chat.say(from, 'salir');
+    expect(await chat.process(from)).toMatchObject({ status: 'cancelled', failure_reason: 'user_cancelled' });
   });
 });
