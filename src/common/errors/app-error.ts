@@ -1,7 +1,29 @@
 import { HttpStatus } from '@nestjs/common';
 
+const declared = new Set<string>();
+
+/**
+ * Declares a module's error codes (a const object whose values are the codes); AppError takes no other code. Each
+ * module also adds its codes to `DeclaredErrorCodes` (`interface DeclaredErrorCodes extends CodesOf<typeof X> {}` in
+ * a `declare module` of this file), so an undeclared code does not compile.
+ */
+export function declareErrorCodes<const T extends Record<string, string>>(codes: T): T {
+  for (const code of Object.values(codes)) {
+    if (declared.has(code)) throw new Error(`error code ${code} is declared twice`);
+    declared.add(code);
+  }
+  return codes;
+}
+
+/** Every code declared so far (all of them once the app's modules are loaded), sorted. */
+export function declaredErrorCodes(): string[] {
+  return [...declared].sort();
+}
+
+export type CodesOf<T extends Record<string, string>> = Record<T[keyof T], true>;
+
 /** Stable error codes: clients branch on these, so existing values never change meaning. */
-export const ErrorCode = {
+export const ErrorCode = declareErrorCodes({
   VALIDATION_FAILED: 'VALIDATION_FAILED',
   MALFORMED_BODY: 'MALFORMED_BODY',
   INVALID_INPUT: 'INVALID_INPUT',
@@ -20,8 +42,12 @@ export const ErrorCode = {
   INVALID_SIGNATURE: 'INVALID_SIGNATURE',
   RATE_LIMITED: 'RATE_LIMITED',
   INTERNAL: 'INTERNAL',
-} as const;
-export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode] | (string & {});
+});
+
+/** The codes of every module, merged in by each module's `*.errors.ts`. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface DeclaredErrorCodes extends CodesOf<typeof ErrorCode> {}
+export type ErrorCodeValue = keyof DeclaredErrorCodes;
 
 export interface FieldError {
   field: string;

@@ -23,6 +23,7 @@ import { ProcessAnswer } from './entities/process-answer.entity.js';
 import { Process, ProcessStatus } from './entities/process.entity.js';
 import { ProcessResultsService } from './process-results.service.js';
 import type { InboundContext } from './inbound-chain.js';
+import { ConversationErrorCode } from './conversations.errors.js';
 import { text } from './steps/texts.js';
 
 /** WhatsApp lets a business write freely for 24 hours after the user's last message. */
@@ -233,7 +234,7 @@ export class ConversationsService {
     const process = await m.createQueryBuilder(Process, 'p').setLock('pessimistic_write').where('p.id = :processId AND p.tenant_id = :tenantId', { processId, tenantId }).getOne();
     if (!process) throw AppError.notFound('Process', processId);
     if (process.status !== 'pending') {
-      throw new AppError(HttpStatus.CONFLICT, 'PROCESS_FINISHED', `Process ${processId} already finished with status ${process.status}`, { status: process.status });
+      throw new AppError(HttpStatus.CONFLICT, ConversationErrorCode.PROCESS_FINISHED, `Process ${processId} already finished with status ${process.status}`, { status: process.status });
     }
     await this.finish(m, process, 'cancelled', 'client_cancelled');
     return process;

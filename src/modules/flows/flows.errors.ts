@@ -1,10 +1,14 @@
 import { HttpStatus } from '@nestjs/common';
-import { AppError, ErrorCode, type FieldError } from '../../common/errors/app-error.js';
+import { AppError, declareErrorCodes, ErrorCode, type CodesOf, type FieldError } from '../../common/errors/app-error.js';
 
-export const FlowErrorCode = {
+export const FlowErrorCode = declareErrorCodes({
   /** The flow is archived: it cannot be started or changed. */
   FLOW_ARCHIVED: 'FLOW_ARCHIVED',
-} as const;
+});
+
+declare module '../../common/errors/app-error.js' {
+  interface DeclaredErrorCodes extends CodesOf<typeof FlowErrorCode> {}
+}
 
 export const flowArchived = (id: string) =>
   new AppError(HttpStatus.CONFLICT, FlowErrorCode.FLOW_ARCHIVED, `Flow ${id} is archived: it cannot be started or changed`);

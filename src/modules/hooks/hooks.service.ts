@@ -13,6 +13,7 @@ import { HookDeliveryAttempt } from './entities/hook-delivery-attempt.entity.js'
 import { HookDelivery } from './entities/hook-delivery.entity.js';
 import { Hook } from './entities/hook.entity.js';
 import { HOOK_EVENTS, PING_EVENT } from './hook-events.js';
+import { HookErrorCode } from './hooks.errors.js';
 import { checkOutgoingUrl } from '../../common/http/url-guard.js';
 
 /** After a rotation the previous secret keeps signing for this long, so clients can switch without losing a hook. */
@@ -159,7 +160,7 @@ export class HooksService {
     const delivery = await this.deliveries.findOneBy({ id: deliveryId, tenantId });
     if (!delivery) throw AppError.notFound('Delivery', deliveryId);
     if (delivery.status === 'pending' || delivery.status === 'sending') {
-      throw new AppError(HttpStatus.CONFLICT, 'DELIVERY_IN_PROGRESS', `Delivery ${deliveryId} is still ${delivery.status}`);
+      throw new AppError(HttpStatus.CONFLICT, HookErrorCode.DELIVERY_IN_PROGRESS, `Delivery ${deliveryId} is still ${delivery.status}`);
     }
     this.requireActive(await this.get(tenantId, delivery.hookId));
     await this.deliveries.update(
@@ -217,7 +218,7 @@ export class HooksService {
 
   private requireActive(hook: Hook): void {
     if (!hook.active) {
-      throw new AppError(HttpStatus.CONFLICT, 'HOOK_INACTIVE', `Hook ${hook.id} is inactive: set active=true first`);
+      throw new AppError(HttpStatus.CONFLICT, HookErrorCode.HOOK_INACTIVE, `Hook ${hook.id} is inactive: set active=true first`);
     }
   }
 

@@ -12,6 +12,7 @@ import { FlowsService } from '../flows/flows.service.js';
 import { LinesService } from '../tenants/lines.service.js';
 import { CreateInboundDto, InboundDto, ListInboundsQueryDto } from './dto/inbound.dto.js';
 import { Inbound } from './inbound.entity.js';
+import { InboundErrorCode } from './inbounds.errors.js';
 import { foldText } from '../../common/text/fold.js';
 
 @Injectable()
@@ -44,7 +45,7 @@ export class InboundsService {
       await this.inbounds.insert(inbound);
     } catch (err) {
       if (uniqueViolation(err) === 'inbounds_match_uq') {
-        throw new AppError(HttpStatus.CONFLICT, 'INBOUND_MESSAGE_TAKEN', 'Another inbound of this line already starts with this message', [
+        throw new AppError(HttpStatus.CONFLICT, InboundErrorCode.INBOUND_MESSAGE_TAKEN, 'Another inbound of this line already starts with this message', [
           { field: 'inbound_message', messages: ['inbound_message is already used on this line (case, accents and spaces are ignored)'] },
         ]);
       }

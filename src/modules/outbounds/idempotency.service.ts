@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
 import { AppError } from '../../common/errors/app-error.js';
+import { OutboundErrorCode } from './outbounds.errors.js';
 import { idempotencyKeyReused } from './outbounds.errors.js';
 
 /** Canonical JSON (sorted keys) so a JSON body and the same form body hash alike. */
@@ -63,6 +64,6 @@ export class IdempotencyService {
 
 export class IdempotencyConflict extends AppError {
   constructor() {
-    super(409, 'IDEMPOTENCY_CONFLICT', 'A concurrent request with the same Idempotency-Key finished first');
+    super(409, OutboundErrorCode.IDEMPOTENCY_CONFLICT, 'A concurrent request with the same Idempotency-Key finished first');
   }
 }

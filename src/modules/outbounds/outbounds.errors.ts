@@ -1,12 +1,18 @@
 import { HttpStatus } from '@nestjs/common';
-import { AppError, ErrorCode, type FieldError } from '../../common/errors/app-error.js';
+import { AppError, declareErrorCodes, ErrorCode, type CodesOf, type FieldError } from '../../common/errors/app-error.js';
 import type { TemplateStatus } from '../../whatsapp/whatsapp.types.js';
 
-export const OutboundErrorCode = {
+export const OutboundErrorCode = declareErrorCodes({
   OUTBOUND_NOT_APPROVED: 'OUTBOUND_NOT_APPROVED',
   OPT_IN_REQUIRED: 'OPT_IN_REQUIRED',
   OPTED_OUT: 'OPTED_OUT',
-} as const;
+  /** A concurrent request with the same Idempotency-Key finished first (the caller retries and gets its answer). */
+  IDEMPOTENCY_CONFLICT: 'IDEMPOTENCY_CONFLICT',
+});
+
+declare module '../../common/errors/app-error.js' {
+  interface DeclaredErrorCodes extends CodesOf<typeof OutboundErrorCode> {}
+}
 
 export const notApproved = (id: string, status: TemplateStatus) =>
   new AppError(HttpStatus.CONFLICT, OutboundErrorCode.OUTBOUND_NOT_APPROVED, `Outbound ${id} is ${status}: only APPROVED outbounds can be sent`, { status });
