@@ -76,11 +76,11 @@ describe('sending a stored file', () => {
       };
       const noProduct = await post([['type', 'application/pdf'], ['file', 'a.pdf', 'application/pdf', PDF]]);
       expect(noProduct.status).toBe(400);
-      expect((await noProduct.json()).error).toMatchObject({ code: 100, message: expect.stringContaining('messaging_product') });
+      expect(((await noProduct.json()) as { error: unknown }).error).toMatchObject({ code: 100, message: expect.stringContaining('messaging_product') });
       const noFile = await post([['messaging_product', 'whatsapp'], ['type', 'application/pdf']]);
-      expect((await noFile.json()).error).toMatchObject({ code: 100, message: expect.stringContaining('file') });
+      expect(((await noFile.json()) as { error: unknown }).error).toMatchObject({ code: 100, message: expect.stringContaining('file') });
       const wrongType = await post([['messaging_product', 'whatsapp'], ['type', 'image/png'], ['file', 'a.pdf', 'application/pdf', PDF]]);
-      expect((await wrongType.json()).error).toMatchObject({ code: 131053 });
+      expect(((await wrongType.json()) as { error: unknown }).error).toMatchObject({ code: 131053 });
       const ok = await post([['messaging_product', 'whatsapp'], ['type', 'application/pdf'], ['file', 'a.pdf', 'application/pdf', PDF]]);
       expect(ok.status).toBe(200);
       expect(await ok.json()).toEqual({ id: expect.stringMatching(/^\d+$/) });
