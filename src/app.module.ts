@@ -18,6 +18,7 @@ import { ReengagementModule } from './modules/reengagement/reengagement.module.j
 import { TemplatesModule } from './modules/templates/templates.module.js';
 import { TenantsModule } from './modules/tenants/tenants.module.js';
 import { WebhooksModule } from './modules/webhooks/webhooks.module.js';
+import { StorageModule } from './storage/storage.module.js';
 import { WhatsappModule } from './whatsapp/whatsapp.module.js';
 
 @Module({})
@@ -55,6 +56,7 @@ export class AppModule {
         ScheduleModule.forRoot(),
         CommonModule,
         HealthModule,
+        StorageModule,
         WhatsappModule,
         TenantsModule,
         MessagesModule,

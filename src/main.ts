@@ -69,6 +69,9 @@ async function prepareDatabase(config: AppConfig): Promise<Database> {
     }
   } else if (!config.ADMIN_TOKEN) {
     throw new ConfigError('Invalid environment:\n  ADMIN_TOKEN is required when DATABASE_URL is set');
+  } else if (config.FILE_STORE === 'local' && !config.FILES_DIR) {
+    // Beside an external database, DATA_DIR is rarely kept (a container's is lost): files would outlive nothing.
+    throw new ConfigError('Invalid environment:\n  FILES_DIR is required when DATABASE_URL is set and FILE_STORE=local (or set FILE_STORE=s3)');
   }
   await runMigrations(url);
   return { url, embedded, adminTokenCreated };

@@ -33,4 +33,15 @@ describe('loadConfig', () => {
       expect(() => loadConfig({ MEDIA_MAX_BYTES: bad })).toThrow(/MEDIA_MAX_BYTES=/);
     }
   });
+
+  it('keeps files in DATA_DIR/files unless FILES_DIR says otherwise; an S3 store needs its bucket and both keys or neither', () => {
+    expect(loadConfig({}).FILE_STORE).toBe('local');
+    expect(loadConfig({ DATA_DIR: '/srv/testigo' }).filesDir).toBe('/srv/testigo/files');
+    expect(loadConfig({ DATA_DIR: '/srv/testigo', FILES_DIR: '/mnt/files' }).filesDir).toBe('/mnt/files');
+    expect(() => loadConfig({ FILE_STORE: 'disk' })).toThrow(/FILE_STORE="disk"/);
+    expect(() => loadConfig({ FILE_STORE: 's3' })).toThrow(/S3_BUCKET: required when FILE_STORE=s3/);
+    expect(() => loadConfig({ FILE_STORE: 's3', S3_BUCKET: 'files', S3_ACCESS_KEY_ID: 'k' })).toThrow(/give both or neither/);
+    const s3 = loadConfig({ FILE_STORE: 's3', S3_BUCKET: 'files', S3_ENDPOINT: 'http://127.0.0.1:9000', S3_FORCE_PATH_STYLE: 'true' });
+    expect(s3).toMatchObject({ S3_BUCKET: 'files', S3_REGION: 'us-east-1', S3_FORCE_PATH_STYLE: true });
+  });
 });

@@ -1,4 +1,5 @@
 import { plainToInstance, Transform } from 'class-transformer';
+import path from 'node:path';
 import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 
 const toNumber = ({ value }: { value: unknown }) => (value === undefined ? value : Number(value));
@@ -78,6 +79,43 @@ export class AppConfig {
   @IsOptional() @IsInt() @Min(1) @Transform(toNumber)
   WEBHOOK_EVENTS_RETENTION_DAYS: number = 30;
 
+  /** Where stored files' bytes live: `local` (a folder, content-addressed) or `s3` (an S3-compatible bucket). */
+  @IsOptional() @IsIn(['local', 's3'])
+  FILE_STORE: 'local' | 's3' = 'local';
+
+  /**
+   * The local file store's folder. Default DATA_DIR/files with the embedded database; required with DATABASE_URL
+   * (beside an external database the default folder is rarely where an operator keeps data: a container's is lost).
+   */
+  @IsOptional() @IsString() @MinLength(1)
+  FILES_DIR?: string;
+
+  /** S3-compatible endpoint (MinIO, Ceph, R2…); unset: AWS S3 of S3_REGION. */
+  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true })
+  S3_ENDPOINT?: string;
+
+  /** The bucket; required with FILE_STORE=s3. */
+  @IsOptional() @IsString() @MinLength(3)
+  S3_BUCKET?: string;
+
+  @IsOptional() @IsString()
+  S3_REGION: string = 'us-east-1';
+
+  /** Static credentials; both or neither (neither: the SDK's default chain, e.g. an instance role). */
+  @IsOptional() @IsString()
+  S3_ACCESS_KEY_ID?: string;
+
+  @IsOptional() @IsString()
+  S3_SECRET_ACCESS_KEY?: string;
+
+  /** Path-style URLs (`endpoint/bucket/key`), as most S3-compatible servers need. */
+  @IsOptional() @Transform(toBool)
+  S3_FORCE_PATH_STYLE: boolean = false;
+
+  get filesDir(): string {
+    return this.FILES_DIR ?? path.join(this.DATA_DIR, 'files');
+  }
+
   get embedded(): boolean {
     return !this.DATABASE_URL;
   }
@@ -92,8 +130,17 @@ export class ConfigError extends Error {}
 const KEYS = [
   'PORT', 'DATABASE_URL', 'DATA_DIR', 'EMBEDDED_PG_PORT', 'ADMIN_TOKEN', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'PUBLIC_URL',
   'ALLOW_LOCAL_URLS', 'GRAPH_API_BASE_URL', 'GRAPH_API_VERSION', 'SANDBOX_APPROVAL_DELAY_SECONDS', 'WORKERS_ENABLED',
-  'PROCESSES', 'WEBHOOK_EVENT_BUDGET_MS', 'WEBHOOK_EVENTS_RETENTION_DAYS', 'MEDIA_MAX_BYTES',
+  'PROCESSES', 'WEBHOOK_EVENT_BUDGET_MS', 'WEBHOOK_EVENTS_RETENTION_DAYS', 'MEDIA_MAX_BYTES', 'FILE_STORE', 'FILES_DIR',
+  'S3_ENDPOINT', 'S3_BUCKET', 'S3_REGION', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'S3_FORCE_PATH_STYLE',
 ] as const;
+
+/** Rules across variables, one line each (the same form as the per-variable ones). */
+function crossChecks(c: AppConfig): string[] {
+  const problems: string[] = [];
+  if (c.FILE_STORE === 's3' && !c.S3_BUCKET) problems.push('  S3_BUCKET: required when FILE_STORE=s3');
+  if (!!c.S3_ACCESS_KEY_ID !== !!c.S3_SECRET_ACCESS_KEY) problems.push('  S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY: give both or neither');
+  return problems;
+}
 
 /** Parses and validates an environment; throws ConfigError with one line per bad variable. */
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {
@@ -104,5 +151,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     const lines = errors.map((e) => `  ${e.property}=${JSON.stringify(relevant[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`);
     throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
   }
+  const problems = crossChecks(config);
+  if (problems.length > 0) throw new ConfigError(`Invalid environment:\n${problems.join('\n')}`);
   return config;
 }

@@ -1,8 +1,9 @@
 import { Logger } from '@nestjs/common';
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import { API_MAX_BYTES, API_TOTAL_MS, MAX_REDIRECTS, MEDIA_TOTAL_MS, OutgoingHttp, OutgoingHttpError, type OutgoingResponse } from '../common/http/outgoing-http.js';
 import { normaliseGraphError, ProviderError } from './provider-error.js';
+import type { OutgoingFile, OutgoingMessage } from './whatsapp.types.js';
 
 const logger = new Logger('ProviderHttp');
 
@@ -30,6 +31,40 @@ export async function graphRequest<T>(http: OutgoingHttp, url: string, init: Api
   const json = parseJson(res.body);
   if (res.status < 200 || res.status >= 300) throw normaliseGraphError(res.status, json);
   return json as T;
+}
+
+/**
+ * A media upload: multipart/form-data with `messaging_product=whatsapp`, `type` (the MIME type) and the `file` part, as
+ * the Cloud API's `POST /{phone-number-id}/media` takes it (360dialog-style BSPs at `/media` too). Answers `{id}`. The
+ * body is built whole (files are at most MEDIA_MAX_BYTES) and has the media time limit; the answer the API cap.
+ */
+export async function uploadMedia(http: OutgoingHttp, url: string, init: { headers: Record<string, string>; guarded: boolean }, file: OutgoingFile): Promise<string> {
+  const boundary = `----testigo${randomBytes(12).toString('hex')}`;
+  const name = (file.filename ?? `file.${file.kind === 'image' ? 'img' : 'bin'}`).replace(/["\r\n\\]/g, '_');
+  const field = (key: string, value: string) => `--${boundary}\r\nContent-Disposition: form-data; name="${key}"\r\n\r\n${value}\r\n`;
+  const body = Buffer.concat([
+    Buffer.from(field('messaging_product', 'whatsapp') + field('type', file.mimeType)),
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: ${file.mimeType}\r\n\r\n`),
+    file.bytes,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+  const res = await send(http, url, {
+    method: 'POST',
+    headers: { ...init.headers, 'content-type': `multipart/form-data; boundary=${boundary}` },
+    body,
+    maxBytes: API_MAX_BYTES,
+    totalMs: MEDIA_TOTAL_MS,
+    guarded: init.guarded,
+  });
+  const json = parseJson(res.body) as { id?: unknown } | null;
+  if (res.status < 200 || res.status >= 300) throw normaliseGraphError(res.status, json);
+  if (typeof json?.id !== 'string' || json.id === '') throw new ProviderError('TRANSIENT', true, 'The media upload was answered without a media id');
+  return json.id;
+}
+
+/** The message that sends an uploaded file by its media id. */
+export function fileMessage(file: OutgoingFile, mediaId: string): OutgoingMessage {
+  return { kind: 'media', mediaType: file.kind, mediaId, caption: file.caption, filename: file.kind === 'document' ? file.filename : undefined };
 }
 
 /**

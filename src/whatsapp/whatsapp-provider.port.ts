@@ -2,6 +2,7 @@ import type {
   CreatedTemplate,
   DownloadedMedia,
   LineCredentials,
+  OutgoingFile,
   OutgoingMessage,
   ProviderNumber,
   TemplateDefinition,
@@ -16,6 +17,8 @@ import type {
 export interface WhatsappProvider {
   /** Sends a message to `to` (E.164) and returns the provider's message id (wamid). */
   send(line: LineCredentials, to: string, message: OutgoingMessage): Promise<{ providerMessageId: string }>;
+  /** Uploads a file to the provider's media store, then sends it to `to` (E.164) by the media id it answered. */
+  sendFile(line: LineCredentials, to: string, file: OutgoingFile): Promise<{ providerMessageId: string }>;
   createTemplate(line: LineCredentials, template: TemplateDefinition): Promise<CreatedTemplate>;
   getTemplate(line: LineCredentials, providerTemplateId: string): Promise<TemplateState>;
   /** A template the provider already has under this name and language, or null (finds a creation whose answer was lost). */

@@ -41,6 +41,11 @@ export type OutgoingMessage =
   | { kind: 'list'; body: string; buttonText: string; rows: ListRow[]; header?: string; footer?: string }
   | { kind: 'media'; mediaType: MediaType; link?: string; mediaId?: string; caption?: string; filename?: string }
   | { kind: 'location'; latitude: number; longitude: number; name?: string; address?: string }
+  /**
+   * A file the service stores (media_files id), sent as a document or image. The send queue reads its bytes at send
+   * time and hands them to the provider's sendFile: adapters' `send` never sees this kind.
+   */
+  | { kind: 'file'; fileId: string; mediaType: 'document' | 'image'; caption?: string; filename?: string }
   | {
       kind: 'template';
       name: string;
@@ -74,6 +79,16 @@ export interface CreatedTemplate {
 export interface TemplateState {
   status: TemplateStatus;
   reason?: string | null;
+}
+
+/** A file to send with its bytes: uploaded to the provider, then sent by the media id it answers. */
+export interface OutgoingFile {
+  bytes: Buffer;
+  mimeType: string;
+  kind: 'document' | 'image';
+  /** Shown for documents. */
+  filename?: string;
+  caption?: string;
 }
 
 export interface DownloadedMedia {

@@ -6,6 +6,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import busboy from 'busboy';
 
 export type FakeGraphMode = 'cloud_api' | 'bsp';
 
@@ -48,6 +49,45 @@ export interface SentMessage {
 }
 
 export type FakeTemplateStatus = 'PENDING' | 'APPROVED' | 'REJECTED' | 'PAUSED' | 'DISABLED';
+
+export interface UploadedMedia {
+  phoneNumberId: string | null;
+  /** The media id answered. */
+  id: string;
+  fields: Record<string, string>;
+  filename: string | null;
+  mimeType: string;
+  data: Buffer;
+}
+
+/** MIME types Meta accepts for uploads (images, documents, audio, video). */
+const UPLOAD_TYPES = new Set([
+  'image/jpeg', 'image/png', 'image/webp', 'application/pdf', 'text/plain', 'application/msword', 'application/vnd.ms-excel',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  'audio/aac', 'audio/mp4', 'audio/mpeg', 'audio/ogg', 'video/mp4', 'video/3gpp',
+]);
+
+interface ParsedForm {
+  fields: Record<string, string>;
+  files: Array<{ name: string; filename: string | null; mimeType: string; data: Buffer }>;
+}
+
+/** A multipart/form-data body, parsed by busboy (as a real server would). */
+function parseMultipart(headers: IncomingMessage['headers'], body: Buffer): Promise<ParsedForm> {
+  return new Promise((resolve, reject) => {
+    const form: ParsedForm = { fields: {}, files: [] };
+    const bb = busboy({ headers, limits: { files: 5, fields: 20 } });
+    bb.on('field', (name, value) => (form.fields[name] = value));
+    bb.on('file', (name, stream, info) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => form.files.push({ name, filename: info.filename ?? null, mimeType: info.mimeType, data: Buffer.concat(chunks) }));
+    });
+    bb.on('error', reject);
+    bb.on('close', () => resolve(form));
+    bb.end(body);
+  });
+}
 
 export interface StoredTemplate {
   id: string;
@@ -224,6 +264,8 @@ function userIds(waId: string): { user_id: string; parent_user_id: string } {
 export class FakeGraph {
   readonly requests: RecordedRequest[] = [];
   readonly sent: SentMessage[] = [];
+  /** Media uploaded through `POST /{phone-number-id}/media` (BSP: `/media`), in order. */
+  readonly uploads: UploadedMedia[] = [];
   /** Called for every accepted message send (benchmarks time prompts with it). */
   onSent: ((m: SentMessage) => void) | null = null;
   readonly templates = new Map<string, StoredTemplate>();
@@ -344,6 +386,7 @@ export class FakeGraph {
   reset(): void {
     this.requests.length = 0;
     this.sent.length = 0;
+    this.uploads.length = 0;
     this.templates.clear();
     this.media.clear();
     this.clearFailures();
@@ -361,8 +404,10 @@ export class FakeGraph {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
-    let parsed: unknown = raw;
+    const rawBytes = Buffer.concat(chunks);
+    const multipart = /^multipart\/form-data/i.test(req.headers['content-type'] ?? '');
+    const raw = multipart ? '' : rawBytes.toString('utf8');
+    let parsed: unknown = multipart ? rawBytes : raw;
     let jsonError = false;
     if (raw.length > 0) {
       try {
@@ -504,6 +549,7 @@ export class FakeGraph {
     }
     if (!this.bearerOk(req)) return this.authError();
     if (method === 'POST' && parts.length === 3 && parts[2] === 'messages') return this.sendMessage(parts[1]!, body);
+    if (method === 'POST' && parts.length === 3 && parts[2] === 'media') return this.upload(parts[1]!, req, body);
     if (method === 'POST' && parts.length === 3 && parts[2] === 'message_templates') return this.createTemplate(parts[1]!, body, 'cloud');
     if (method === 'GET' && parts.length === 3 && parts[2] === 'message_templates') {
       // Meta's list of a WABA's templates, filtered by `name` when given.
@@ -532,6 +578,7 @@ export class FakeGraph {
     // 360dialog answers a missing/wrong key with its own envelope, not a Graph error.
     if (!this.apiKeyOk(req)) return { status: 401, body: { meta: { success: false, http_code: 401, developer_message: 'Invalid api key' } } };
     if (method === 'POST' && path === '/messages') return this.sendMessage(null, body);
+    if (method === 'POST' && path === '/media') return this.upload(null, req, body);
     if (method === 'POST' && path === '/v1/configs/templates') return this.createTemplate(this.bspWaba(), body, 'bsp');
     if (method === 'GET' && path === '/v1/configs/templates') {
       const list = [...this.templates.values()].map((t) => ({ ...this.templateView(t, null), components: t.components, namespace: 'fake_namespace' }));
@@ -608,6 +655,37 @@ export class FakeGraph {
     const wanted = new Set(fields.split(',').map((f) => f.trim()));
     const all: Json = { ...full, components: t.components, rejected_reason: t.rejected_reason ?? 'NONE' };
     return Object.fromEntries(Object.entries(all).filter(([k]) => k === 'id' || wanted.has(k)));
+  }
+
+  // ---- media uploads --------------------------------------------------------------------------
+
+  /**
+   * `POST /{phone-number-id}/media` (360dialog: `POST /media`), multipart/form-data as Meta documents it: fields
+   * `messaging_product=whatsapp` and `type` (the MIME type), and the `file` part. The body is parsed for real; a missing
+   * or wrong field is refused with Graph's error envelope. The file is kept: its id can be downloaded and sent.
+   */
+  private async upload(phoneNumberId: string | null, req: IncomingMessage, body: unknown): Promise<Reply> {
+    const refuse = (code: number, message: string, details: string): Reply => ({ status: 400, body: FakeGraph.graphError({ code, message, details }) });
+    if (!/^multipart\/form-data;\s*boundary=/i.test(req.headers['content-type'] ?? '')) {
+      return refuse(100, '(#100) Invalid parameter', 'media uploads must be multipart/form-data with a boundary');
+    }
+    let form: ParsedForm;
+    try {
+      form = await parseMultipart(req.headers, body as Buffer);
+    } catch (err) {
+      return refuse(100, '(#100) Invalid parameter', `malformed multipart body: ${(err as Error).message}`);
+    }
+    if (form.fields.messaging_product !== 'whatsapp') return refuse(100, '(#100) The parameter messaging_product is required.', "messaging_product must be 'whatsapp'");
+    if (form.files.length !== 1 || form.files[0]!.name !== 'file') return refuse(100, '(#100) The parameter file is required.', 'exactly one file part named file');
+    const file = form.files[0]!;
+    const type = form.fields.type;
+    if (!type || !UPLOAD_TYPES.has(type)) return refuse(131053, '(#131053) Media upload error', `type ${JSON.stringify(type)} is not a supported MIME type`);
+    if (file.mimeType !== type) return refuse(131053, '(#131053) Media upload error', `type ${type} does not match the file's Content-Type ${file.mimeType}`);
+    if (file.data.length === 0) return refuse(131053, '(#131053) Media upload error', 'the file is empty');
+    const id = String(1_000_000_000_000_000 + this.uploads.length + 1);
+    this.uploads.push({ phoneNumberId, id, fields: form.fields, filename: file.filename, mimeType: file.mimeType, data: file.data });
+    this.media.set(id, { data: file.data, mimeType: type });
+    return { status: 200, body: { id } };
   }
 
   // ---- messages -------------------------------------------------------------------------------

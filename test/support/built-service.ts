@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { createTestDatabase } from './database.js';
@@ -12,6 +13,8 @@ export interface BuiltService {
   url: string;
   child: ChildProcess;
   databaseUrl: string;
+  /** FILES_DIR of the process (its local FileStore). */
+  filesDir: string;
   /** Everything the process wrote to stdout and stderr so far. */
   output(): string;
   /** Creates a tenant with an API key through the admin API. */
@@ -40,8 +43,9 @@ export async function startBuiltService(env: Record<string, string> = {}): Promi
   if (!existsSync(ENTRY)) throw new Error(`${ENTRY} is missing: run npm run build (npm test does it first)`);
   const database = await createTestDatabase();
   const port = await freePort();
+  const filesDir = env.FILES_DIR ?? mkdtempSync(path.join(tmpdir(), 'testigo-files-'));
   const child = spawn(process.execPath, [ENTRY], {
-    env: { PATH: process.env.PATH, PORT: String(port), DATABASE_URL: database.url, ADMIN_TOKEN, LOG_LEVEL: 'warn', ALLOW_LOCAL_URLS: 'true', ...env },
+    env: { PATH: process.env.PATH, PORT: String(port), DATABASE_URL: database.url, ADMIN_TOKEN, LOG_LEVEL: 'warn', ALLOW_LOCAL_URLS: 'true', FILES_DIR: filesDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -85,6 +89,7 @@ export async function startBuiltService(env: Record<string, string> = {}): Promi
     url,
     child,
     databaseUrl: database.url,
+    filesDir,
     output: () => output,
     request,
     async newTenant(name = 'Acme') {
@@ -101,6 +106,7 @@ export async function startBuiltService(env: Record<string, string> = {}): Promi
         clearTimeout(timer);
       }
       await database.drop();
+      if (!env.FILES_DIR) rmSync(filesDir, { recursive: true, force: true });
     },
   };
 }

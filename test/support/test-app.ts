@@ -1,5 +1,8 @@
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module.js';
@@ -37,7 +40,10 @@ export interface TestAppOptions {
 /** The real HTTP app on a real (per-suite) PostgreSQL database, with an injected clock. */
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const database = options.databaseUrl ? { url: options.databaseUrl, drop: async () => undefined } : await createTestDatabase();
+  // Each app keeps its stored files in a folder of its own, removed on close.
+  const filesDir = mkdtempSync(path.join(tmpdir(), 'testigo-files-'));
   const config = loadConfig({
+    FILES_DIR: filesDir,
     LOG_LEVEL: 'silent',
     ADMIN_TOKEN,
     DATABASE_URL: database.url,
@@ -72,6 +78,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     async close() {
       await app.close();
       await database.drop();
+      rmSync(filesDir, { recursive: true, force: true });
     },
   };
 }

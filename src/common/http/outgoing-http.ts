@@ -31,7 +31,7 @@ export class OutgoingHttpError extends Error {
 export interface OutgoingCall {
   method?: Dispatcher.HttpMethod;
   headers?: Record<string, string>;
-  body?: string;
+  body?: string | Buffer;
   /** Most bytes of the answer body kept; a longer answer is cut off and its connection closed. */
   maxBytes: number;
   /** Limit of the whole call, redirects included. */

@@ -8,6 +8,7 @@ import { AnswerDto, ListProcessesQueryDto, ProcessDto } from './dto/process.dto.
 import { ProcessAnswer } from './entities/process-answer.entity.js';
 import { Process } from './entities/process.entity.js';
 import { FollowUpsService } from '../reengagement/follow-ups.service.js';
+import { contentUrl } from '../messages/files.service.js';
 
 interface MediaRow {
   id: string;
@@ -69,7 +70,16 @@ export class ProcessResultsService {
             normalized: a.normalized,
             valid: a.valid,
             error: a.error,
-            media: file ? { id: file.id, status: file.status, mime_type: file.mime_type, sha256: file.sha256, size_bytes: file.size_bytes } : null,
+            media: file
+              ? {
+                  id: file.id,
+                  status: file.status,
+                  mime_type: file.mime_type,
+                  sha256: file.sha256,
+                  size_bytes: file.size_bytes,
+                  content_url: file.status === 'stored' ? contentUrl(file.id) : null,
+                }
+              : null,
             answered_at: a.createdAt.toISOString(),
           };
         });

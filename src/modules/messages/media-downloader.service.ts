@@ -1,10 +1,10 @@
-import { Injectable, Logger } from '@nestjs/common';
-import { createHash } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { queryReturning } from '../../database/sql.js';
 import { DataSource } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
 import type { WorkerLoop } from '../../common/workers/worker-loop.js';
 import { Workers } from '../../common/workers/workers.js';
+import { FILE_STORE, type FileStore } from '../../storage/file-store.port.js';
 import { ProviderError } from '../../whatsapp/provider-error.js';
 import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
 import { LinesService, lineCredentials } from '../tenants/lines.service.js';
@@ -14,7 +14,7 @@ const MAX_ATTEMPTS = 6;
 
 /**
  * Downloads inbound media right after the message is recorded (provider links expire in minutes) and keeps the
- * bytes with their SHA-256. Failures are retried with backoff; the message itself is kept either way.
+ * bytes in the FileStore under their SHA-256. Failures are retried with backoff; the message itself is kept either way.
  */
 @Injectable()
 export class MediaDownloaderService {
@@ -26,6 +26,7 @@ export class MediaDownloaderService {
     private readonly clock: Clock,
     private readonly providers: WhatsappProviders,
     private readonly lines: LinesService,
+    @Inject(FILE_STORE) private readonly store: FileStore,
     workers: Workers,
   ) {
     this.worker = workers.loop('MediaDownloader', () => this.downloadDue(), 250);
@@ -49,16 +50,18 @@ export class MediaDownloaderService {
 
   private async download(file: MediaFile): Promise<void> {
     const repo = this.ds.getRepository(MediaFile);
-    const line = await this.lines.findByIdWithDeleted(file.lineId);
+    const line = file.lineId ? await this.lines.findByIdWithDeleted(file.lineId) : null;
     try {
-      if (!line) throw new ProviderError('AUTH', false, 'line not found');
+      if (!line || !file.providerMediaId) throw new ProviderError('AUTH', false, 'line not found');
       const { data, mimeType } = await this.providers.for(line).downloadMedia(lineCredentials(line), file.providerMediaId);
+      // Bytes first: a row marked stored always has its bytes in the store (a crash between leaves an unnamed copy).
+      const stored = await this.store.put(data);
       await repo.update(file.id, {
         status: 'stored',
-        data,
+        storageKey: stored.key,
         mimeType,
-        sizeBytes: data.length,
-        sha256: createHash('sha256').update(data).digest('hex'),
+        sizeBytes: stored.sizeBytes,
+        sha256: stored.sha256,
         attempts: file.attempts + 1,
         storedAt: this.clock.now(),
         nextAttemptAt: null,

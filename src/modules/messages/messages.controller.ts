@@ -21,7 +21,7 @@ export class MessagesController {
   @ApiErrors([404, 'NOT_FOUND'])
   async get(@Tenant() t: TenantContext, @Param('id') id: string): Promise<MessageDto> {
     const message = await this.messages.get(t.tenantId, id);
-    return MessageDto.from(message, await this.messages.mediaOf([message.id]));
+    return MessageDto.from(message, await this.messages.mediaOf([message]));
   }
 
   @Get()
@@ -31,7 +31,7 @@ export class MessagesController {
   async list(@Tenant() t: TenantContext, @Query() q: ListMessagesQueryDto): Promise<PageDto<MessageDto>> {
     const phone = q.phone ? (toE164(q.phone) ?? q.phone) : undefined;
     const { items, next_cursor } = await this.messages.list(t.tenantId, { ...q, lineId: q.line_id, phone });
-    const media = await this.messages.mediaOf(items.filter((m) => m.direction === 'inbound').map((m) => m.id));
+    const media = await this.messages.mediaOf(items);
     return { data: items.map((m) => MessageDto.from(m, media)), next_cursor };
   }
 }

@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { MediaFile } from './entities/media-file.entity.js';
 import { Message } from './entities/message.entity.js';
+import { FilesController } from './files.controller.js';
+import { FilesService } from './files.service.js';
 import { MediaDownloaderService } from './media-downloader.service.js';
 import { MessagesController } from './messages.controller.js';
 import { MessagesService } from './messages.service.js';
@@ -9,8 +11,8 @@ import { SendQueueService } from './send-queue.service.js';
 
 @Module({
   imports: [TypeOrmModule.forFeature([Message, MediaFile])],
-  controllers: [MessagesController],
-  providers: [MessagesService, SendQueueService, MediaDownloaderService],
-  exports: [MessagesService, SendQueueService, MediaDownloaderService],
+  controllers: [MessagesController, FilesController],
+  providers: [MessagesService, SendQueueService, MediaDownloaderService, FilesService],
+  exports: [MessagesService, SendQueueService, MediaDownloaderService, FilesService],
 })
 export class MessagesModule {}

@@ -9,6 +9,7 @@ import { PageQueryDto, paginate } from '../../common/http/pagination.js';
 import { newId } from '../../common/ids/ids.js';
 import { userPhone } from '../../common/phone/phone.js';
 import type { InboundMessageEvent, OutgoingMessage, StatusUpdateEvent } from '../../whatsapp/whatsapp.types.js';
+import { sentFileId } from './dto/message.dto.js';
 import { MediaFile } from './entities/media-file.entity.js';
 import { Message, MessageDirection, MessageStatus } from './entities/message.entity.js';
 
@@ -161,6 +162,7 @@ export class MessagesService {
         providerMediaId: ev.media.id,
         status: 'pending',
         mimeType: ev.media.mimeType ?? null,
+        filename: ev.media.filename ?? null,
         attempts: 0,
         nextAttemptAt: now,
         createdAt: now,
@@ -234,7 +236,14 @@ export class MessagesService {
     return paginate(qb, f);
   }
 
-  mediaOf(messageIds: string[]): Promise<MediaFile[]> {
-    return messageIds.length ? this.media.createQueryBuilder('f').where('f.message_id IN (:...ids)', { ids: messageIds }).getMany() : Promise.resolve([]);
+  /** The files of these messages: what users sent, and the stored files that outbound `file` messages send. */
+  mediaOf(messages: Array<Pick<Message, 'id' | 'direction' | 'content'>>): Promise<MediaFile[]> {
+    const messageIds = messages.filter((m) => m.direction === 'inbound').map((m) => m.id);
+    const fileIds = messages.map(sentFileId).filter((id): id is string => id !== null);
+    if (messageIds.length === 0 && fileIds.length === 0) return Promise.resolve([]);
+    return this.media
+      .createQueryBuilder('f')
+      .where('f.message_id = ANY(:messageIds) OR f.id = ANY(:fileIds)', { messageIds, fileIds })
+      .getMany();
   }
 }

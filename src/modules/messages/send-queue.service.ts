@@ -8,7 +8,10 @@ import { Workers } from '../../common/workers/workers.js';
 import { ProviderError } from '../../whatsapp/provider-error.js';
 import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
 import type { OutgoingMessage } from '../../whatsapp/whatsapp.types.js';
+import { AppError } from '../../common/errors/app-error.js';
 import { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
+import type { MediaFile } from './entities/media-file.entity.js';
+import { FilesService } from './files.service.js';
 import { LinesService, lineCredentials } from '../tenants/lines.service.js';
 
 const BATCH_LANES = 200;
@@ -161,6 +164,7 @@ export class SendQueueService {
     private readonly clock: Clock,
     private readonly providers: WhatsappProviders,
     private readonly lines: LinesService,
+    private readonly files: FilesService,
     workers: Workers,
   ) {
     this.worker = workers.loop('SendQueue', () => this.tick(), IDLE_POLL_MS);
@@ -439,7 +443,10 @@ export class SendQueueService {
 
   private async sendOne(line: WhatsappLine, row: QueuedRow): Promise<Outcome> {
     try {
-      const { providerMessageId } = await this.providers.for(line).send(lineCredentials(line), row.phone, row.content);
+      const { providerMessageId } =
+        row.content.kind === 'file'
+          ? await this.sendStoredFile(line, row, row.content)
+          : await this.providers.for(line).send(lineCredentials(line), row.phone, row.content);
       return { id: row.id, lineId: row.line_id, status: 'sent', providerMessageId, nextAttemptAt: null, errorCode: null, errorTitle: null };
     } catch (err) {
       const error = err instanceof ProviderError ? err : new ProviderError('TRANSIENT', true, String(err));
@@ -451,6 +458,27 @@ export class SendQueueService {
       const failure = { messageId: row.id, tenantId: line.tenantId, lineId: row.line_id, phone: row.phone, code: error.code };
       return { ...this.failed(row, error.code, error.message), failure };
     }
+  }
+
+  /** A stored file, read from the FileStore at send time (the queue row holds only its id), then uploaded and sent. */
+  private async sendStoredFile(line: WhatsappLine, row: QueuedRow, m: Extract<OutgoingMessage, { kind: 'file' }>): Promise<{ providerMessageId: string }> {
+    let file: MediaFile;
+    try {
+      file = await this.files.get(row.tenant_id, m.fileId);
+    } catch (err) {
+      // Another tenant's file, or one without content, can never be sent: fail now rather than retry.
+      if (err instanceof AppError) throw new ProviderError('INVALID_REQUEST', false, err.message);
+      throw err;
+    }
+    // A store that cannot be read right now (S3 unreachable) is an error like any other: retried as TRANSIENT.
+    const bytes = await this.files.read(file);
+    return this.providers.for(line).sendFile(lineCredentials(line), row.phone, {
+      bytes,
+      mimeType: file.mimeType ?? 'application/octet-stream',
+      kind: m.mediaType,
+      filename: m.filename ?? file.filename ?? undefined,
+      caption: m.caption,
+    });
   }
 
   private failed(row: QueuedRow, code: string, title: string): Outcome {

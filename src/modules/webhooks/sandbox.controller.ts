@@ -36,7 +36,7 @@ export class SandboxController {
   async list(@Tenant() t: TenantContext, @Query() q: SandboxMessagesQueryDto): Promise<PageDto<MessageDto>> {
     const line = await this.sandbox.sandboxLine(t.tenantId, q.waba_phone_number);
     const { items, next_cursor } = await this.messages.list(t.tenantId, { ...q, lineId: line.id, phone: toE164(q.phone)! });
-    const media = await this.messages.mediaOf(items.map((m) => m.id));
+    const media = await this.messages.mediaOf(items);
     return { data: items.map((m) => MessageDto.from(m, media)), next_cursor };
   }
 }

@@ -4,10 +4,10 @@ import { AppConfig } from '../../config/app-config.js';
 import { required } from '../cloud-api/cloud-api.adapter.js';
 import { rejectionReason, toGraphMessage, toGraphTemplate } from '../cloud-api/graph-payloads.js';
 import { parseCloudWebhook } from '../cloud-api/webhook-parser.js';
-import { binaryRequest, graphRequest, verifyHubSignature } from '../http.js';
+import { binaryRequest, fileMessage, graphRequest, uploadMedia, verifyHubSignature } from '../http.js';
 import { ProviderError } from '../provider-error.js';
 import type { WhatsappProvider } from '../whatsapp-provider.port.js';
-import type { CreatedTemplate, DownloadedMedia, LineCredentials, OutgoingMessage, TemplateDefinition, TemplateState, TemplateStatus, WebhookEvent } from '../whatsapp.types.js';
+import type { CreatedTemplate, DownloadedMedia, LineCredentials, OutgoingFile, OutgoingMessage, TemplateDefinition, TemplateState, TemplateStatus, WebhookEvent } from '../whatsapp.types.js';
 import { trimTrailing } from '../../common/text/trim.js';
 
 /**
@@ -36,6 +36,12 @@ export class BspAdapter implements WhatsappProvider {
     const id = res?.messages?.[0]?.id;
     if (!id) throw new ProviderError('TRANSIENT', true, 'BSP answered without a message id');
     return { providerMessageId: id };
+  }
+
+  /** 360dialog's `POST {base_url}/media` takes the Cloud API's multipart upload. */
+  async sendFile(line: LineCredentials, to: string, file: OutgoingFile): Promise<{ providerMessageId: string }> {
+    const mediaId = await uploadMedia(this.http, `${this.base(line)}/media`, { headers: this.auth(line), guarded: true }, file);
+    return this.send(line, to, fileMessage(file, mediaId));
   }
 
   async createTemplate(line: LineCredentials, template: TemplateDefinition): Promise<CreatedTemplate> {

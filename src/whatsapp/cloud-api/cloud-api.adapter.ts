@@ -1,13 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { OutgoingHttp } from '../../common/http/outgoing-http.js';
 import { AppConfig } from '../../config/app-config.js';
-import { binaryRequest, graphRequest, verifyHubSignature } from '../http.js';
+import { binaryRequest, fileMessage, graphRequest, uploadMedia, verifyHubSignature } from '../http.js';
 import { ProviderError } from '../provider-error.js';
 import type { WhatsappProvider } from '../whatsapp-provider.port.js';
 import type {
   CreatedTemplate,
   DownloadedMedia,
   LineCredentials,
+  OutgoingFile,
   OutgoingMessage,
   ProviderNumber,
   TemplateDefinition,
@@ -42,6 +43,11 @@ export class CloudApiAdapter implements WhatsappProvider {
     const id = res?.messages?.[0]?.id;
     if (!id) throw new ProviderError('TRANSIENT', true, 'Graph API answered without a message id');
     return { providerMessageId: id };
+  }
+
+  async sendFile(line: LineCredentials, to: string, file: OutgoingFile): Promise<{ providerMessageId: string }> {
+    const mediaId = await uploadMedia(this.http, `${this.base}/${required(line.phoneNumberId, 'phone_number_id')}/media`, { headers: this.auth(line), guarded: false }, file);
+    return this.send(line, to, fileMessage(file, mediaId));
   }
 
   async createTemplate(line: LineCredentials, template: TemplateDefinition): Promise<CreatedTemplate> {

@@ -40,6 +40,8 @@ export function toGraphMessage(to: string, m: OutgoingMessage): Record<string, u
       if (m.filename && m.mediaType === 'document') media.filename = m.filename;
       return { ...base, type: m.mediaType, [m.mediaType]: media };
     }
+    case 'file':
+      throw new Error('a stored-file message is sent through sendFile, with its bytes');
     case 'location':
       return { ...base, type: 'location', location: { latitude: m.latitude, longitude: m.longitude, name: m.name, address: m.address } };
     case 'template': {

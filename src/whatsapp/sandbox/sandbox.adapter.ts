@@ -5,7 +5,7 @@ import { AppConfig } from '../../config/app-config.js';
 import { parseCloudWebhook } from '../cloud-api/webhook-parser.js';
 import { ProviderError } from '../provider-error.js';
 import type { WhatsappProvider } from '../whatsapp-provider.port.js';
-import type { CreatedTemplate, DownloadedMedia, LineCredentials, OutgoingMessage, TemplateDefinition, TemplateState, WebhookEvent } from '../whatsapp.types.js';
+import type { CreatedTemplate, DownloadedMedia, LineCredentials, OutgoingFile, OutgoingMessage, TemplateDefinition, TemplateState, WebhookEvent } from '../whatsapp.types.js';
 
 // A 1×1 PNG and a one-page PDF stand in for media users "send" in the sandbox.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
@@ -27,6 +27,12 @@ export class SandboxAdapter implements WhatsappProvider {
 
   async send(_line: LineCredentials, _to: string, _message: OutgoingMessage): Promise<{ providerMessageId: string }> {
     return { providerMessageId: `wamid.SANDBOX${randomBytes(12).toString('hex').toUpperCase()}` };
+  }
+
+  /** Nothing to upload: the messages log keeps the file's id, and the sandbox transcript links its content. */
+  async sendFile(_line: LineCredentials, _to: string, file: OutgoingFile): Promise<{ providerMessageId: string }> {
+    if (file.bytes.length === 0) throw new ProviderError('INVALID_REQUEST', false, 'The file is empty');
+    return this.send(_line, _to, { kind: 'text', body: '' });
   }
 
   async createTemplate(_line: LineCredentials, _template: TemplateDefinition): Promise<CreatedTemplate> {

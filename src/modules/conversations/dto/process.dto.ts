@@ -33,6 +33,8 @@ export class AnswerMediaDto {
   @ApiProperty({ nullable: true, type: String, example: 'image/jpeg' }) mime_type: string | null;
   @ApiProperty({ nullable: true, type: String, description: 'SHA-256 (hex) of the file' }) sha256: string | null;
   @ApiProperty({ nullable: true, type: Number }) size_bytes: number | null;
+  @ApiProperty({ nullable: true, type: String, example: '/v1/files/MED01JD3V6Q4T1Z0K6M3P9X2Y5B7C/content', description: 'Where to download it (relative to this API), once stored' })
+  content_url: string | null;
 }
 
 export class AnswerDto {

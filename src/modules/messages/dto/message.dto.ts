@@ -3,6 +3,7 @@ import { IsIn, IsOptional, IsString } from 'class-validator';
 import { PageQueryDto } from '../../../common/http/pagination.js';
 import { Trim } from '../../../common/http/transforms.js';
 import type { MediaFile } from '../entities/media-file.entity.js';
+import { contentUrl } from '../files.service.js';
 import { MESSAGE_STATUSES, type Message, type MessageStatus } from '../entities/message.entity.js';
 
 export class ListMessagesQueryDto extends PageQueryDto {
@@ -29,9 +30,20 @@ export class MediaFileDto {
   @ApiProperty({ nullable: true, type: String, example: 'image/jpeg' }) mime_type: string | null;
   @ApiProperty({ nullable: true, type: Number }) size_bytes: number | null;
   @ApiProperty({ nullable: true, type: String, description: 'SHA-256 (hex) of the stored bytes' }) sha256: string | null;
+  @ApiProperty({ nullable: true, type: String, example: 'cedula.pdf', description: 'The file name, when the sender gave one' }) filename: string | null;
+  @ApiProperty({ nullable: true, type: String, example: '/v1/files/MED01JD3V6Q4T1Z0K6M3P9X2Y5B7C/content', description: 'Where to download it (relative to this API), once stored' })
+  content_url: string | null;
 
   static from(f: MediaFile): MediaFileDto {
-    return { id: f.id, status: f.status, mime_type: f.mimeType, size_bytes: f.sizeBytes, sha256: f.sha256 };
+    return {
+      id: f.id,
+      status: f.status,
+      mime_type: f.mimeType,
+      size_bytes: f.sizeBytes,
+      sha256: f.sha256,
+      filename: f.filename,
+      content_url: f.status === 'stored' ? contentUrl(f.id) : null,
+    };
   }
 }
 
@@ -46,7 +58,7 @@ export class MessageDto {
   @ApiProperty({ example: 'WAN01JD3V6Q4T1Z0K6M3P9X2Y5B7C' }) line_id: string;
   @ApiProperty({ example: '+573001234567', description: "The user's number" }) phone: string;
   @ApiProperty({ enum: ['inbound', 'outbound'] }) direction: string;
-  @ApiProperty({ example: 'text', description: 'text, buttons, list, media, location, template (outbound); text, button, interactive, image, document… (inbound)' })
+  @ApiProperty({ example: 'text', description: 'text, buttons, list, media, file (a stored file), location, template (outbound); text, button, interactive, image, document… (inbound)' })
   type: string;
   @ApiProperty({ type: 'object', additionalProperties: true, example: { kind: 'text', body: 'Hola' } }) content: object;
   @ApiProperty({ enum: MESSAGE_STATUSES, description: 'queued → sent → delivered → read, or failed; inbound messages are received' })
@@ -60,7 +72,7 @@ export class MessageDto {
   @ApiProperty({ nullable: true, type: String }) delivered_at: string | null;
   @ApiProperty({ nullable: true, type: String }) read_at: string | null;
   @ApiProperty({ nullable: true, type: String }) failed_at: string | null;
-  @ApiProperty({ type: [MediaFileDto] }) media: MediaFileDto[];
+  @ApiProperty({ type: [MediaFileDto], description: 'The file a user sent, or the stored file a `file` message sends' }) media: MediaFileDto[];
 
   static from(m: Message, media: MediaFile[] = []): MessageDto {
     const iso = (d: Date | null) => d?.toISOString() ?? null;
@@ -81,7 +93,13 @@ export class MessageDto {
       delivered_at: iso(m.deliveredAt),
       read_at: iso(m.readAt),
       failed_at: iso(m.failedAt),
-      media: media.filter((f) => f.messageId === m.id).map(MediaFileDto.from),
+      media: media.filter((f) => f.messageId === m.id || f.id === sentFileId(m)).map(MediaFileDto.from),
     };
   }
+}
+
+/** The stored file an outbound `file` message sends, if it is one. */
+export function sentFileId(m: Pick<Message, 'direction' | 'content'>): string | null {
+  const c = m.content as { kind?: string; fileId?: string };
+  return m.direction === 'outbound' && c?.kind === 'file' && typeof c.fileId === 'string' ? c.fileId : null;
 }
