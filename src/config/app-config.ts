@@ -1,4 +1,5 @@
 import { plainToInstance, Transform } from 'class-transformer';
+import { SecretBox } from '../common/secrets/secret-box.js';
 import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 
 const toNumber = ({ value }: { value: unknown }) => (value === undefined ? value : Number(value));
@@ -26,6 +27,13 @@ export class AppConfig {
   /** Guards /v1/admin/*. Required with DATABASE_URL; generated and kept in DATA_DIR/admin-token otherwise. */
   @IsOptional() @IsString() @MinLength(16, { message: 'ADMIN_TOKEN must be at least 16 characters' })
   ADMIN_TOKEN?: string;
+
+  /**
+   * Keys that seal stored secrets (AES-256-GCM): one or more 32-byte keys in base64, comma-separated; the first seals,
+   * all open. Required with DATABASE_URL; generated and kept in DATA_DIR/secrets-key otherwise.
+   */
+  @IsOptional() @IsString()
+  SECRETS_KEY?: string;
 
   @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL: string = 'info';
@@ -92,8 +100,10 @@ export class ConfigError extends Error {}
 const KEYS = [
   'PORT', 'DATABASE_URL', 'DATA_DIR', 'EMBEDDED_PG_PORT', 'ADMIN_TOKEN', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'PUBLIC_URL',
   'ALLOW_LOCAL_URLS', 'GRAPH_API_BASE_URL', 'GRAPH_API_VERSION', 'SANDBOX_APPROVAL_DELAY_SECONDS', 'WORKERS_ENABLED',
-  'PROCESSES', 'WEBHOOK_EVENT_BUDGET_MS', 'WEBHOOK_EVENTS_RETENTION_DAYS', 'MEDIA_MAX_BYTES',
+  'PROCESSES', 'WEBHOOK_EVENT_BUDGET_MS', 'WEBHOOK_EVENTS_RETENTION_DAYS', 'MEDIA_MAX_BYTES', 'SECRETS_KEY',
 ] as const;
+/** Never echoed in an error message. */
+const SECRET_KEYS = new Set<string>(['ADMIN_TOKEN', 'SECRETS_KEY']);
 
 /** Parses and validates an environment; throws ConfigError with one line per bad variable. */
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {
@@ -101,8 +111,15 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const config = plainToInstance(AppConfig, relevant);
   const errors = validateSync(config);
   if (errors.length > 0) {
-    const lines = errors.map((e) => `  ${e.property}=${JSON.stringify(relevant[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+    const lines = errors.map((e) => `  ${e.property}=${SECRET_KEYS.has(e.property) ? '(hidden)' : JSON.stringify(relevant[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`);
     throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
+  }
+  if (config.SECRETS_KEY !== undefined) {
+    try {
+      new SecretBox(config.SECRETS_KEY);
+    } catch (err) {
+      throw new ConfigError(`Invalid environment:\n  ${(err as Error).message}`);
+    }
   }
   return config;
 }

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { createTestDatabase } from './database.js';
-import { ADMIN_TOKEN } from './test-app.js';
+import { ADMIN_TOKEN, TEST_SECRETS_KEY } from './test-app.js';
 
 const ENTRY = path.resolve('dist/src/main.js');
 
@@ -41,7 +41,7 @@ export async function startBuiltService(env: Record<string, string> = {}): Promi
   const database = await createTestDatabase();
   const port = await freePort();
   const child = spawn(process.execPath, [ENTRY], {
-    env: { PATH: process.env.PATH, PORT: String(port), DATABASE_URL: database.url, ADMIN_TOKEN, LOG_LEVEL: 'warn', ALLOW_LOCAL_URLS: 'true', ...env },
+    env: { PATH: process.env.PATH, PORT: String(port), DATABASE_URL: database.url, ADMIN_TOKEN, SECRETS_KEY: TEST_SECRETS_KEY, LOG_LEVEL: 'warn', ALLOW_LOCAL_URLS: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -70,7 +70,10 @@ export async function startBuiltService(env: Record<string, string> = {}): Promi
 
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`the built service exited at start:\n${output}`);
+    if (child.exitCode !== null) {
+      await database.drop();
+      throw new Error(`the built service exited at start:\n${output}`);
+    }
     const up = await fetch(`${url}/health`).then((r) => r.ok, () => false);
     if (up) break;
     if (Date.now() > deadline) {

@@ -10,6 +10,8 @@ import { createTestDatabase } from './database.js';
 import { FakeClock } from './fake-clock.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+/** 32 bytes in base64: the tests' SECRETS_KEY. */
+export const TEST_SECRETS_KEY = Buffer.alloc(32, 7).toString('base64');
 
 export interface TestApp {
   app: INestApplication;
@@ -38,6 +40,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const config = loadConfig({
     LOG_LEVEL: 'silent',
     ADMIN_TOKEN,
+    SECRETS_KEY: TEST_SECRETS_KEY,
     DATABASE_URL: database.url,
     ALLOW_LOCAL_URLS: 'true',
     ...options.env,
