@@ -10,6 +10,7 @@ import { LineSendQueue1732330000000 } from './1732330000000-line-send-queue.js';
 import { LineProviderIds1732340000000 } from './1732340000000-line-provider-ids.js';
 import { LineOwnership1732350000000 } from './1732350000000-line-ownership.js';
 import { WebhookEventRetention1732360000000 } from './1732360000000-webhook-event-retention.js';
+import { ApiKeyScopes1732370000000 } from './1732370000000-api-key-scopes.js';
 
 /** Every migration, oldest first. Listed explicitly so the app, the tests and the CLI load the same set. */
 export const migrations = [
@@ -25,4 +26,5 @@ export const migrations = [
   LineProviderIds1732340000000,
   LineOwnership1732350000000,
   WebhookEventRetention1732360000000,
+  ApiKeyScopes1732370000000,
 ];

@@ -48,7 +48,7 @@ export class AdminController {
   @ApiErrors([400, 'VALIDATION_FAILED'], [404, 'NOT_FOUND'])
   async createKey(@Param('id') id: string, @Body() dto: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
     const tenant = await this.tenants.get(id);
-    const { key, plaintext } = await this.keys.create(tenant.id, dto.name);
+    const { key, plaintext } = await this.keys.create(tenant.id, dto.name, { scopes: dto.scopes, expiresAt: dto.expires_at ? new Date(dto.expires_at) : null });
     return { ...ApiKeyDto.from(key), key: plaintext };
   }
 

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsDateString, IsIn, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { API_KEY_SCOPES, type ApiKeyScope } from '../../../common/auth/api-key-resolver.js';
 import { Trim } from '../../../common/http/transforms.js';
 import type { ApiKey } from '../entities/api-key.entity.js';
 import type { Tenant } from '../entities/tenant.entity.js';
@@ -14,6 +15,19 @@ export class CreateApiKeyDto {
   @ApiPropertyOptional({ example: 'production backend', maxLength: 100 })
   @IsOptional() @Trim() @IsString() @IsNotEmpty() @MaxLength(100)
   name?: string;
+
+  @ApiPropertyOptional({
+    enum: API_KEY_SCOPES,
+    isArray: true,
+    default: ['read', 'write'],
+    description: '`read`: GET routes; `write`: POST, PUT, PATCH and DELETE routes; `admin-of-tenant`: the tenant audit log.',
+  })
+  @IsOptional() @IsArray() @ArrayMaxSize(3) @IsIn(API_KEY_SCOPES, { each: true })
+  scopes?: ApiKeyScope[];
+
+  @ApiPropertyOptional({ example: '2026-12-31T23:59:59Z', description: 'After this instant the key is refused (401). Omitted: no expiry.' })
+  @IsOptional() @IsDateString({ strict: true })
+  expires_at?: string;
 }
 
 export class TenantDto {
@@ -33,6 +47,10 @@ export class ApiKeyDto {
   @ApiProperty({ example: 'tgk_9fQ2', description: 'First characters of the key, to recognise it' }) key_prefix: string;
   @ApiProperty() created_at: string;
   @ApiProperty({ nullable: true, type: String }) revoked_at: string | null;
+  @ApiProperty({ nullable: true, type: String }) expires_at: string | null;
+  @ApiProperty({ enum: API_KEY_SCOPES, isArray: true }) scopes: ApiKeyScope[];
+  @ApiProperty({ nullable: true, type: String, description: 'Last request with the key (recorded at most once a minute)' }) last_used_at: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'Client address of that request' }) last_used_ip: string | null;
 
   static from(k: ApiKey): ApiKeyDto {
     return {
@@ -42,6 +60,10 @@ export class ApiKeyDto {
       key_prefix: k.keyPrefix,
       created_at: k.createdAt.toISOString(),
       revoked_at: k.revokedAt?.toISOString() ?? null,
+      expires_at: k.expiresAt?.toISOString() ?? null,
+      scopes: k.scopes,
+      last_used_at: k.lastUsedAt?.toISOString() ?? null,
+      last_used_ip: k.lastUsedIp,
     };
   }
 }
