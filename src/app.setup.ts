@@ -14,7 +14,9 @@ import { WebhooksService } from './modules/webhooks/webhooks.service.js';
 /** HTTP concerns shared by main.ts, the tests and the OpenAPI export. The app must be created with bodyParser: false. */
 export function configureApp(app: INestApplication, config: AppConfig): void {
   const errors = new AllExceptionsFilter();
-  (app.getHttpAdapter().getInstance() as { disable(setting: string): void }).disable('x-powered-by');
+  const express = app.getHttpAdapter().getInstance() as { disable(setting: string): void; set(setting: string, value: unknown): void };
+  express.disable('x-powered-by');
+  if (config.TRUST_PROXY) express.set('trust proxy', /^\d+$/.test(config.TRUST_PROXY) ? Number(config.TRUST_PROXY) : config.TRUST_PROXY);
   app.useLogger(app.get(Logger));
   // Meta's webhook calls are the hot path (thousands a second): served ahead of express and Nest, by the same
   // service the documented controller uses.

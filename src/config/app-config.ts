@@ -86,6 +86,28 @@ export class AppConfig {
   @IsOptional() @IsInt() @Min(1) @Transform(toNumber)
   WEBHOOK_EVENTS_RETENTION_DAYS: number = 30;
 
+  /** Requests a second per API key, unless the tenant has its own limit (admin API); shared by every instance. */
+  @IsOptional() @IsInt() @Min(1) @Transform(toNumber)
+  RATE_LIMIT_PER_SECOND: number = 50;
+
+  /** Requests an API key may send at once (the bucket's size). */
+  @IsOptional() @IsInt() @Min(1) @Transform(toNumber)
+  RATE_LIMIT_BURST: number = 100;
+
+  /** Requests a second per client address on routes without an API key (the webhook handshake) and with a bad key. */
+  @IsOptional() @IsInt() @Min(1) @Transform(toNumber)
+  RATE_LIMIT_IP_PER_SECOND: number = 5;
+
+  @IsOptional() @IsInt() @Min(1) @Transform(toNumber)
+  RATE_LIMIT_IP_BURST: number = 20;
+
+  /**
+   * Express's `trust proxy`: which proxies' X-Forwarded-For to believe for the client address (rate limits, last use
+   * of a key). Unset: the socket's address. E.g. `1` (one load balancer) or `loopback, 10.0.0.0/8`.
+   */
+  @IsOptional() @IsString()
+  TRUST_PROXY?: string;
+
   get embedded(): boolean {
     return !this.DATABASE_URL;
   }
@@ -100,7 +122,8 @@ export class ConfigError extends Error {}
 const KEYS = [
   'PORT', 'DATABASE_URL', 'DATA_DIR', 'EMBEDDED_PG_PORT', 'ADMIN_TOKEN', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'PUBLIC_URL',
   'ALLOW_LOCAL_URLS', 'GRAPH_API_BASE_URL', 'GRAPH_API_VERSION', 'SANDBOX_APPROVAL_DELAY_SECONDS', 'WORKERS_ENABLED',
-  'PROCESSES', 'WEBHOOK_EVENT_BUDGET_MS', 'WEBHOOK_EVENTS_RETENTION_DAYS', 'MEDIA_MAX_BYTES', 'SECRETS_KEY',
+  'PROCESSES', 'WEBHOOK_EVENT_BUDGET_MS', 'WEBHOOK_EVENTS_RETENTION_DAYS', 'MEDIA_MAX_BYTES', 'SECRETS_KEY', 'RATE_LIMIT_PER_SECOND', 'RATE_LIMIT_BURST',
+  'RATE_LIMIT_IP_PER_SECOND', 'RATE_LIMIT_IP_BURST', 'TRUST_PROXY',
 ] as const;
 /** Never echoed in an error message. */
 const SECRET_KEYS = new Set<string>(['ADMIN_TOKEN', 'SECRETS_KEY']);

@@ -43,6 +43,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     SECRETS_KEY: TEST_SECRETS_KEY,
     DATABASE_URL: database.url,
     ALLOW_LOCAL_URLS: 'true',
+    // The clock is frozen unless a test moves it, so buckets never refill: suites that test limits set their own.
+    RATE_LIMIT_BURST: '1000000',
+    RATE_LIMIT_IP_BURST: '1000000',
     ...options.env,
   });
   const clock = options.clock ?? new FakeClock();

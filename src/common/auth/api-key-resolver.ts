@@ -15,6 +15,8 @@ export interface TenantContext {
 /** A known, unrevoked key; `expiresAt` is for the guard to check (it answers expired keys with their own message). */
 export interface ResolvedKey extends TenantContext {
   expiresAt: Date | null;
+  /** The tenant's own API-key rate limit; what it leaves unset is RATE_LIMIT_PER_SECOND / RATE_LIMIT_BURST. */
+  rateLimit: { perSecond?: number; burst?: number } | null;
 }
 
 /** Implemented by the tenants module; lets the guard here resolve keys without depending on it. */

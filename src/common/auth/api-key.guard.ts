@@ -1,7 +1,9 @@
 import { applyDecorators, CanActivate, createParamDecorator, ExecutionContext, HttpStatus, Injectable, SetMetadata, UseGuards } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ApiSecurity } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
+import { AppConfig } from '../../config/app-config.js';
+import { ipLimit, RateLimiter } from '../rate-limit/rate-limiter.js';
 import { Clock } from '../clock/clock.js';
 import { AppError, ErrorCode } from '../errors/app-error.js';
 import { ApiErrors } from '../http/api-errors.decorator.js';
@@ -23,6 +25,8 @@ export class ApiKeyGuard implements CanActivate {
     private readonly resolver: ApiKeyResolver,
     private readonly clock: Clock,
     private readonly reflector: Reflector,
+    private readonly limiter: RateLimiter,
+    private readonly config: AppConfig,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -31,7 +35,12 @@ export class ApiKeyGuard implements CanActivate {
     if (typeof header !== 'string' || header.length > 200) throw AppError.unauthenticated();
     // Looked up by its SHA-256 (an index on the hash): the key itself is never compared.
     const key = await this.resolver.resolve(header.trim());
-    if (!key) throw AppError.unauthenticated('The API key is unknown or revoked');
+    const res = context.switchToHttp().getResponse<Response>();
+    if (!key) {
+      // Guessing keys is limited per client address, like the routes without a key.
+      await this.limiter.enforce(res, `ip:${req.ip ?? 'unknown'}`, ipLimit(this.config));
+      throw AppError.unauthenticated('The API key is unknown or revoked');
+    }
     if (key.expiresAt && key.expiresAt <= this.clock.now()) {
       throw AppError.unauthenticated(`The API key expired at ${key.expiresAt.toISOString()}; create a new one`);
     }
@@ -40,6 +49,10 @@ export class ApiKeyGuard implements CanActivate {
     if (extra) needed.push(extra);
     const missing = needed.find((s) => !key.scopes.includes(s));
     if (missing) throw new AppError(HttpStatus.FORBIDDEN, ErrorCode.FORBIDDEN, `This API key lacks the ${missing} scope (it has: ${key.scopes.join(', ') || 'none'})`);
+    await this.limiter.enforce(res, `key:${key.apiKeyId}`, {
+      perSecond: key.rateLimit?.perSecond ?? this.config.RATE_LIMIT_PER_SECOND,
+      burst: key.rateLimit?.burst ?? this.config.RATE_LIMIT_BURST,
+    });
     this.resolver.touch(key.apiKeyId, req.ip);
     req.tenant = { tenantId: key.tenantId, apiKeyId: key.apiKeyId, scopes: key.scopes };
     return true;
@@ -47,7 +60,7 @@ export class ApiKeyGuard implements CanActivate {
 }
 
 /** Guards a controller or route with the tenant API key and documents it in Swagger. */
-export const TenantAuth = () => applyDecorators(UseGuards(ApiKeyGuard), ApiSecurity('api-key'), ApiErrors([403, 'FORBIDDEN']));
+export const TenantAuth = () => applyDecorators(UseGuards(ApiKeyGuard), ApiSecurity('api-key'), ApiErrors([403, 'FORBIDDEN'], [429, 'RATE_LIMITED']));
 
 /** The authenticated tenant's context. */
 export const Tenant = createParamDecorator((_data: unknown, ctx: ExecutionContext): TenantContext => {

@@ -1,10 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminAuth } from '../../common/auth/admin.guard.js';
 import { ApiErrors } from '../../common/http/api-errors.decorator.js';
 import { ApiPageResponse, PageDto, PageQueryDto } from '../../common/http/pagination.js';
 import { ApiKeysService } from './api-keys.service.js';
-import { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto, CreateTenantDto, TenantDto } from './dto/tenant.dto.js';
+import { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto, CreateTenantDto, TenantDto, UpdateTenantDto } from './dto/tenant.dto.js';
 import { TenantsService } from './tenants.service.js';
 
 @ApiTags('Admin')
@@ -40,6 +40,14 @@ export class AdminController {
   @ApiErrors([404, 'NOT_FOUND'])
   async get(@Param('id') id: string): Promise<TenantDto> {
     return TenantDto.from(await this.tenants.get(id));
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: "Rename a tenant or set its own API-key rate limit (null: back to the service's default)" })
+  @ApiOkResponse({ type: TenantDto })
+  @ApiErrors([400, 'VALIDATION_FAILED'], [404, 'NOT_FOUND'])
+  async update(@Param('id') id: string, @Body() dto: UpdateTenantDto): Promise<TenantDto> {
+    return TenantDto.from(await this.tenants.update(id, dto));
   }
 
   @Post(':id/api-keys')

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsDateString, IsIn, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsDateString, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, MaxLength, Min, ValidateIf } from 'class-validator';
+import { ToInt } from '../../../common/http/transforms.js';
 import { API_KEY_SCOPES, type ApiKeyScope } from '../../../common/auth/api-key-resolver.js';
 import { Trim } from '../../../common/http/transforms.js';
 import type { ApiKey } from '../entities/api-key.entity.js';
@@ -30,13 +31,29 @@ export class CreateApiKeyDto {
   expires_at?: string;
 }
 
+export class UpdateTenantDto {
+  @ApiPropertyOptional({ example: 'Banco Ejemplo S.A.', maxLength: 200 })
+  @IsOptional() @Trim() @IsString() @IsNotEmpty() @MaxLength(200)
+  name?: string;
+
+  @ApiPropertyOptional({ nullable: true, type: Number, example: 200, description: "Requests a second per API key of this tenant; null: the service's default (RATE_LIMIT_PER_SECOND)" })
+  @ValidateIf((_o, v) => v !== null) @IsOptional() @ToInt() @IsInt() @Min(1) @Max(100_000)
+  rate_limit_per_second?: number | null;
+
+  @ApiPropertyOptional({ nullable: true, type: Number, example: 400, description: "Requests an API key may send at once; null: the service's default (RATE_LIMIT_BURST)" })
+  @ValidateIf((_o, v) => v !== null) @IsOptional() @ToInt() @IsInt() @Min(1) @Max(1_000_000)
+  rate_limit_burst?: number | null;
+}
+
 export class TenantDto {
   @ApiProperty({ example: 'TNT01JD3V6Q4T1Z0K6M3P9X2Y5B7C' }) id: string;
   @ApiProperty({ example: 'Banco Ejemplo S.A.' }) name: string;
   @ApiProperty() created_at: string;
+  @ApiProperty({ nullable: true, type: Number, description: "Own API-key rate limit (requests a second); null: the service's default" }) rate_limit_per_second: number | null;
+  @ApiProperty({ nullable: true, type: Number, description: "Own API-key burst; null: the service's default" }) rate_limit_burst: number | null;
 
   static from(t: Tenant): TenantDto {
-    return { id: t.id, name: t.name, created_at: t.createdAt.toISOString() };
+    return { id: t.id, name: t.name, created_at: t.createdAt.toISOString(), rate_limit_per_second: t.rateLimitPerSecond ?? null, rate_limit_burst: t.rateLimitBurst ?? null };
   }
 }
 
