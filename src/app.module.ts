@@ -5,6 +5,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { CommonModule } from './common/common.module.js';
 import { logError, redactUrl } from './common/logging/log-redaction.js';
 import { AppConfig } from './config/app-config.js';
+import { installSecretBox, SecretBox } from './common/secrets/secret-box.js';
 import { ConfigModule } from './config/config.module.js';
 import { dataSourceOptions } from './database/data-source.js';
 import { ConversationsModule } from './modules/conversations/conversations.module.js';
@@ -25,6 +26,8 @@ import { WhatsappModule } from './whatsapp/whatsapp.module.js';
 export class AppModule {
   /** The whole application against the database at `databaseUrl` (started by main.ts or the tests). */
   static forRoot(config: AppConfig, databaseUrl: string): DynamicModule {
+    // Entities' sealed columns read the process's SecretBox. (Absent only where no provider runs: the OpenAPI export.)
+    if (config.SECRETS_KEY) installSecretBox(new SecretBox(config.SECRETS_KEY));
     return {
       module: AppModule,
       imports: [

@@ -19,14 +19,38 @@ import { WebhooksService } from './modules/webhooks/webhooks.service.js';
 /** HTTP concerns shared by main.ts, the tests and the OpenAPI export. The app must be created with bodyParser: false. */
 export function configureApp(app: INestApplication, config: AppConfig): void {
   const errors = new AllExceptionsFilter();
-  (app.getHttpAdapter().getInstance() as { disable(setting: string): void }).disable('x-powered-by');
+  const express = app.getHttpAdapter().getInstance() as { disable(setting: string): void; set(setting: string, value: unknown): void };
+  express.disable('x-powered-by');
+  if (config.TRUST_PROXY) express.set('trust proxy', /^\d+$/.test(config.TRUST_PROXY) ? Number(config.TRUST_PROXY) : config.TRUST_PROXY);
   app.useLogger(app.get(Logger));
   // Meta's webhook calls are the hot path (thousands a second): served ahead of express and Nest, by the same
   // service the documented controller uses.
   installWebhookFastPath(app.getHttpServer(), app.get(WebhooksService), config.BODY_LIMIT_BYTES, errors);
   app.use(requestId);
-  // Swagger UI needs inline scripts and styles; everything else gets helmet's defaults.
-  app.use(helmet({ contentSecurityPolicy: false }));
+  // HSTS only where the service is reached over https (PUBLIC_URL): over plain http browsers ignore it, and on a
+  // local http default it would pin localhost to https. The CSP lets Swagger UI's inline set-up run and nothing from
+  // elsewhere (its scripts and styles are served here, under /docs).
+  const https = config.PUBLIC_URL?.startsWith('https://') ?? false;
+  app.use(
+    helmet({
+      strictTransportSecurity: https ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          'default-src': ["'self'"],
+          'script-src': ["'self'", "'unsafe-inline'"],
+          'style-src': ["'self'", "'unsafe-inline'"],
+          'img-src': ["'self'", 'data:'],
+          'font-src': ["'self'", 'data:'],
+          'connect-src': ["'self'"],
+          'object-src': ["'none'"],
+          'base-uri': ["'self'"],
+          'form-action': ["'self'"],
+          'frame-ancestors': ["'none'"],
+        },
+      },
+    }),
+  );
   // The guard (depth and prototype keys) runs before validation copies a body onto DTO instances.
   app.use(...bodyParsers(config.BODY_LIMIT_BYTES), bodyParserErrors(errors), bodyGuard(errors));
   app.useGlobalPipes(createValidationPipe());

@@ -8,7 +8,9 @@ import path from 'node:path';
 import { AppModule } from './app.module.js';
 import { configureApp } from './app.setup.js';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config.js';
+import { SecretBox, SecretsKeyError } from './common/secrets/secret-box.js';
 import { runMigrations } from './database/data-source.js';
+import { resealSecrets } from './database/secrets-reseal.js';
 import { EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres.js';
 import { ApiKeysService } from './modules/tenants/api-keys.service.js';
 import { seedDemoTenant } from './modules/tenants/demo.seed.js';
@@ -27,6 +29,16 @@ function embeddedAdminToken(dataDir: string): { token: string; created: boolean 
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(file, token + '\n', { mode: 0o600 });
   return { token, created: true };
+}
+
+/** Likewise the key that seals stored secrets: losing it loses every line's credentials and every hook's secret. */
+function embeddedSecretsKey(dataDir: string): string {
+  const file = path.join(dataDir, 'secrets-key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const key = SecretBox.generateKey();
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, key + '\n', { mode: 0o600 });
+  return key;
 }
 
 /**
@@ -67,13 +79,25 @@ async function prepareDatabase(config: AppConfig): Promise<Database> {
       config.ADMIN_TOKEN = admin.token;
       adminTokenCreated = admin.created;
     }
+    config.SECRETS_KEY ??= embeddedSecretsKey(config.DATA_DIR);
   } else if (!config.ADMIN_TOKEN) {
     throw new ConfigError('Invalid environment:\n  ADMIN_TOKEN is required when DATABASE_URL is set');
+  } else if (!config.SECRETS_KEY) {
+    throw new ConfigError('Invalid environment:\n  SECRETS_KEY is required when DATABASE_URL is set (one or more 32-byte keys in base64, comma-separated; e.g. openssl rand -base64 32)');
   } else if (config.FILE_STORE === 'local' && !config.FILES_DIR) {
     // Beside an external database, DATA_DIR is rarely kept (a container's is lost): files would outlive nothing.
     throw new ConfigError('Invalid environment:\n  FILES_DIR is required when DATABASE_URL is set and FILE_STORE=local (or set FILE_STORE=s3)');
   }
   await runMigrations(url);
+  // After the migrations: secrets still in clear are sealed, and every sealed one must open with SECRETS_KEY (a wrong
+  // key stops the start here, before anything is served).
+  try {
+    const { sealed } = await resealSecrets(url, new SecretBox(config.SECRETS_KEY!), { rotate: false });
+    if (sealed > 0) say(`Sealed ${sealed} stored secrets that were in clear.`);
+  } catch (err) {
+    if (err instanceof SecretsKeyError) throw new ConfigError(`Invalid environment:\n  SECRETS_KEY: ${err.message}`);
+    throw err;
+  }
   return { url, embedded, adminTokenCreated };
 }
 
@@ -144,7 +168,7 @@ async function bootstrap(config: AppConfig): Promise<void> {
  * all are stopped, then the embedded PostgreSQL.
  */
 async function primary(config: AppConfig, db: Database): Promise<void> {
-  const env = { DATABASE_URL: db.url, ADMIN_TOKEN: config.ADMIN_TOKEN, ALLOW_LOCAL_URLS: String(config.allowLocalUrls) };
+  const env = { DATABASE_URL: db.url, ADMIN_TOKEN: config.ADMIN_TOKEN, SECRETS_KEY: config.SECRETS_KEY, ALLOW_LOCAL_URLS: String(config.allowLocalUrls) };
   let stopping = false;
   let workerProcess: Worker | null = null;
   const send = (child: Worker | null, message: object) => {

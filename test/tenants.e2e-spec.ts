@@ -1,6 +1,10 @@
 import { LinesService } from '../src/modules/tenants/lines.service.js';
 import { FakeGraph } from './fakes/fake-graph.js';
-import { ADMIN_TOKEN, createTestApp, TestApp } from './support/test-app.js';
+import { SecretBox } from '../src/common/secrets/secret-box.js';
+import { ADMIN_TOKEN, createTestApp, TEST_SECRETS_KEY, TestApp } from './support/test-app.js';
+
+/** Stored secrets are sealed: the tests open them with the test key. */
+const opened = (stored: string) => new SecretBox(TEST_SECRETS_KEY).open(stored);
 
 const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 const cloudLine = {
@@ -99,7 +103,7 @@ describe('tenants, API keys and WhatsApp numbers', () => {
         for (const secret of ['EAAG-secret-access-token', 'EAAG-new-token', 'app-secret-value', 'verify-token-value']) expect(text).not.toContain(secret);
       }
       const [row] = await t.db.query('SELECT secrets FROM whatsapp_lines WHERE id = $1', [created.body.id]);
-      expect(row.secrets.access_token).toBe('EAAG-new-token');
+      expect(opened(row.secrets.access_token)).toBe('EAAG-new-token');
     });
 
     it('accepts JSON and defaults throughput to 80', async () => {
@@ -169,7 +173,7 @@ describe('tenants, API keys and WhatsApp numbers', () => {
         const patched = await t.http.patch(`/v1/whatsapp/numbers/${line.body.id}`).set('X-API-Key', apiKey).send({ access_token: 'EAAG-other-business-token' }).expect(422);
         expect(patched.body.details[0].field).toBe('phone_number_id');
         const [row] = await t.db.query('SELECT secrets FROM whatsapp_lines WHERE id = $1', [line.body.id]);
-        expect(row.secrets.access_token).toBe(owned.access_token);
+        expect(opened(row.secrets.access_token)).toBe(owned.access_token);
         await t.http.delete(`/v1/whatsapp/numbers/${line.body.id}`).set('X-API-Key', apiKey).expect(204);
       });
 

@@ -6,6 +6,7 @@ import { Workers } from './workers/workers.js';
 import { OutgoingHttp } from './http/outgoing-http.js';
 import { DnsHostResolver, HostResolver } from './http/url-guard.js';
 import { CacheNotifications } from '../database/cache-notifications.js';
+import { IpRateLimitGuard, RateLimiter } from './rate-limit/rate-limiter.js';
 
 @Global()
 @Module({
@@ -18,7 +19,9 @@ import { CacheNotifications } from '../database/cache-notifications.js';
     CacheNotifications,
     Metrics,
     Workers,
+    RateLimiter,
+    IpRateLimitGuard,
   ],
-  exports: [Clock, HostResolver, OutgoingHttp, AdminGuard, Metrics, Workers],
+  exports: [Clock, HostResolver, OutgoingHttp, AdminGuard, Metrics, Workers, RateLimiter, IpRateLimitGuard],
 })
 export class CommonModule {}

@@ -1,5 +1,6 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import path from 'node:path';
+import { SecretBox } from '../common/secrets/secret-box.js';
 import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 
 const toNumber = ({ value }: { value: unknown }) => (value === undefined ? value : Number(value));
@@ -27,6 +28,13 @@ export class AppConfig {
   /** Guards /v1/admin/*. Required with DATABASE_URL; generated and kept in DATA_DIR/admin-token otherwise. */
   @IsOptional() @IsString() @MinLength(16, { message: 'ADMIN_TOKEN must be at least 16 characters' })
   ADMIN_TOKEN?: string;
+
+  /**
+   * Keys that seal stored secrets (AES-256-GCM): one or more 32-byte keys in base64, comma-separated; the first seals,
+   * all open. Required with DATABASE_URL; generated and kept in DATA_DIR/secrets-key otherwise.
+   */
+  @IsOptional() @IsString()
+  SECRETS_KEY?: string;
 
   @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL: string = 'info';
@@ -115,6 +123,27 @@ export class AppConfig {
   get filesDir(): string {
     return this.FILES_DIR ?? path.join(this.DATA_DIR, 'files');
   }
+  /** Requests a second per API key, unless the tenant has its own limit (admin API); shared by every instance. */
+  @IsOptional() @IsInt() @Min(1) @Transform(toNumber)
+  RATE_LIMIT_PER_SECOND: number = 50;
+
+  /** Requests an API key may send at once (the bucket's size). */
+  @IsOptional() @IsInt() @Min(1) @Transform(toNumber)
+  RATE_LIMIT_BURST: number = 100;
+
+  /** Requests a second per client address on routes without an API key (the webhook handshake) and with a bad key. */
+  @IsOptional() @IsInt() @Min(1) @Transform(toNumber)
+  RATE_LIMIT_IP_PER_SECOND: number = 5;
+
+  @IsOptional() @IsInt() @Min(1) @Transform(toNumber)
+  RATE_LIMIT_IP_BURST: number = 20;
+
+  /**
+   * Express's `trust proxy`: which proxies' X-Forwarded-For to believe for the client address (rate limits, last use
+   * of a key). Unset: the socket's address. E.g. `1` (one load balancer) or `loopback, 10.0.0.0/8`.
+   */
+  @IsOptional() @IsString()
+  TRUST_PROXY?: string;
 
   get embedded(): boolean {
     return !this.DATABASE_URL;
@@ -131,8 +160,11 @@ const KEYS = [
   'PORT', 'DATABASE_URL', 'DATA_DIR', 'EMBEDDED_PG_PORT', 'ADMIN_TOKEN', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'PUBLIC_URL',
   'ALLOW_LOCAL_URLS', 'GRAPH_API_BASE_URL', 'GRAPH_API_VERSION', 'SANDBOX_APPROVAL_DELAY_SECONDS', 'WORKERS_ENABLED',
   'PROCESSES', 'WEBHOOK_EVENT_BUDGET_MS', 'WEBHOOK_EVENTS_RETENTION_DAYS', 'MEDIA_MAX_BYTES', 'FILE_STORE', 'FILES_DIR',
-  'S3_ENDPOINT', 'S3_BUCKET', 'S3_REGION', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'S3_FORCE_PATH_STYLE',
+  'S3_ENDPOINT', 'S3_BUCKET', 'S3_REGION', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'S3_FORCE_PATH_STYLE', 'SECRETS_KEY',
+  'RATE_LIMIT_PER_SECOND', 'RATE_LIMIT_BURST', 'RATE_LIMIT_IP_PER_SECOND', 'RATE_LIMIT_IP_BURST', 'TRUST_PROXY',
 ] as const;
+/** Never echoed in an error message. */
+const SECRET_KEYS = new Set<string>(['ADMIN_TOKEN', 'SECRETS_KEY']);
 
 /** Rules across variables, one line each (the same form as the per-variable ones). */
 function crossChecks(c: AppConfig): string[] {
@@ -148,8 +180,15 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const config = plainToInstance(AppConfig, relevant);
   const errors = validateSync(config);
   if (errors.length > 0) {
-    const lines = errors.map((e) => `  ${e.property}=${JSON.stringify(relevant[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+    const lines = errors.map((e) => `  ${e.property}=${SECRET_KEYS.has(e.property) ? '(hidden)' : JSON.stringify(relevant[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`);
     throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
+  }
+  if (config.SECRETS_KEY !== undefined) {
+    try {
+      new SecretBox(config.SECRETS_KEY);
+    } catch (err) {
+      throw new ConfigError(`Invalid environment:\n  ${(err as Error).message}`);
+    }
   }
   const problems = crossChecks(config);
   if (problems.length > 0) throw new ConfigError(`Invalid environment:\n${problems.join('\n')}`);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { createTestDatabase } from './database.js';
-import { ADMIN_TOKEN } from './test-app.js';
+import { ADMIN_TOKEN, TEST_SECRETS_KEY } from './test-app.js';
 
 const ENTRY = path.resolve('dist/src/main.js');
 
@@ -45,7 +45,7 @@ export async function startBuiltService(env: Record<string, string> = {}): Promi
   const port = await freePort();
   const filesDir = env.FILES_DIR ?? mkdtempSync(path.join(tmpdir(), 'testigo-files-'));
   const child = spawn(process.execPath, [ENTRY], {
-    env: { PATH: process.env.PATH, PORT: String(port), DATABASE_URL: database.url, ADMIN_TOKEN, LOG_LEVEL: 'warn', ALLOW_LOCAL_URLS: 'true', FILES_DIR: filesDir, ...env },
+    env: { PATH: process.env.PATH, PORT: String(port), DATABASE_URL: database.url, ADMIN_TOKEN, SECRETS_KEY: TEST_SECRETS_KEY, LOG_LEVEL: 'warn', ALLOW_LOCAL_URLS: 'true', FILES_DIR: filesDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -74,7 +74,10 @@ export async function startBuiltService(env: Record<string, string> = {}): Promi
 
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`the built service exited at start:\n${output}`);
+    if (child.exitCode !== null) {
+      await database.drop();
+      throw new Error(`the built service exited at start:\n${output}`);
+    }
     const up = await fetch(`${url}/health`).then((r) => r.ok, () => false);
     if (up) break;
     if (Date.now() > deadline) {

@@ -13,6 +13,8 @@ import { createTestDatabase } from './database.js';
 import { FakeClock } from './fake-clock.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+/** 32 bytes in base64: the tests' SECRETS_KEY. */
+export const TEST_SECRETS_KEY = Buffer.alloc(32, 7).toString('base64');
 
 export interface TestApp {
   app: INestApplication;
@@ -46,8 +48,12 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     FILES_DIR: filesDir,
     LOG_LEVEL: 'silent',
     ADMIN_TOKEN,
+    SECRETS_KEY: TEST_SECRETS_KEY,
     DATABASE_URL: database.url,
     ALLOW_LOCAL_URLS: 'true',
+    // The clock is frozen unless a test moves it, so buckets never refill: suites that test limits set their own.
+    RATE_LIMIT_BURST: '1000000',
+    RATE_LIMIT_IP_BURST: '1000000',
     ...options.env,
   });
   const clock = options.clock ?? new FakeClock();

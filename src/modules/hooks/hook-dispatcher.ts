@@ -1,4 +1,5 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { secretBox } from '../../common/secrets/secret-box.js';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Webhook } from 'standardwebhooks';
@@ -318,9 +319,10 @@ export class HookDispatcher implements OnApplicationBootstrap, BeforeApplication
       created_at: new Date(row.event_created_at).toISOString(),
       data: row.data,
     });
-    const secrets = [row.secret];
+    // The claim reads the columns raw (no entity transformer): they are opened here, one AES-GCM open each.
+    const secrets = [secretBox().open(row.secret)];
     if (row.previous_secret && row.previous_secret_expires_at && new Date(row.previous_secret_expires_at) > attemptedAt) {
-      secrets.push(row.previous_secret);
+      secrets.push(secretBox().open(row.previous_secret));
     }
     // The receiver checks webhook-timestamp against its own wall clock (replay protection), so it is wall time.
     const signedAt = new Date();

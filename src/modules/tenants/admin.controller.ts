@@ -1,10 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminAuth } from '../../common/auth/admin.guard.js';
 import { ApiErrors } from '../../common/http/api-errors.decorator.js';
 import { ApiPageResponse, PageDto, PageQueryDto } from '../../common/http/pagination.js';
 import { ApiKeysService } from './api-keys.service.js';
-import { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto, CreateTenantDto, TenantDto } from './dto/tenant.dto.js';
+import { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto, CreateTenantDto, TenantDto, UpdateTenantDto } from './dto/tenant.dto.js';
 import { TenantsService } from './tenants.service.js';
 
 @ApiTags('Admin')
@@ -42,13 +42,21 @@ export class AdminController {
     return TenantDto.from(await this.tenants.get(id));
   }
 
+  @Patch(':id')
+  @ApiOperation({ summary: "Rename a tenant or set its own API-key rate limit (null: back to the service's default)" })
+  @ApiOkResponse({ type: TenantDto })
+  @ApiErrors([400, 'VALIDATION_FAILED'], [404, 'NOT_FOUND'])
+  async update(@Param('id') id: string, @Body() dto: UpdateTenantDto): Promise<TenantDto> {
+    return TenantDto.from(await this.tenants.update(id, dto));
+  }
+
   @Post(':id/api-keys')
   @ApiOperation({ summary: 'Create an API key for a tenant; the key is shown only in this response' })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   @ApiErrors([400, 'VALIDATION_FAILED'], [404, 'NOT_FOUND'])
   async createKey(@Param('id') id: string, @Body() dto: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
     const tenant = await this.tenants.get(id);
-    const { key, plaintext } = await this.keys.create(tenant.id, dto.name);
+    const { key, plaintext } = await this.keys.create(tenant.id, dto.name, { scopes: dto.scopes, expiresAt: dto.expires_at ? new Date(dto.expires_at) : null });
     return { ...ApiKeyDto.from(key), key: plaintext };
   }
 

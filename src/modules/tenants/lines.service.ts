@@ -16,6 +16,7 @@ import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
 import type { LineCredentials } from '../../whatsapp/whatsapp.types.js';
 import { LineSecrets, ProviderName, WhatsappLine } from './entities/whatsapp-line.entity.js';
 import { trimTrailing } from '../../common/text/trim.js';
+import { secretBox } from '../../common/secrets/secret-box.js';
 
 const sha256Hex = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -197,8 +198,9 @@ export class LinesService {
     return this.lookups.get(key, async () => (await load()).filter((l): l is WhatsappLine => l !== null));
   }
 
+  /** Verify tokens are sealed: the lookup is by their keyed hash, under any of SECRETS_KEY's keys. */
   async hasVerifyToken(token: string): Promise<boolean> {
-    return this.lines.createQueryBuilder('l').where(`l.secrets ->> 'verify_token' = :token`, { token }).getExists();
+    return this.lines.createQueryBuilder('l').where(`l.secrets ->> 'verify_token_hmac' IN (:...hashes)`, { hashes: secretBox().lookupHashes(token) }).getExists();
   }
 
   private credentials(provider: ProviderName, dto: Partial<Record<CredentialField, string | null>>, current: Partial<Record<CredentialField, string | null>>) {

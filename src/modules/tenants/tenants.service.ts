@@ -48,6 +48,17 @@ export class TenantsService {
     return settings as TenantSettings;
   }
 
+  /** Name and own API-key rate limit (null: back to the default); the limit applies from the next request. */
+  async update(id: string, patch: { name?: string; rate_limit_per_second?: number | null; rate_limit_burst?: number | null }): Promise<Tenant> {
+    await this.get(id);
+    const changes: Partial<Tenant> = {};
+    if (patch.name !== undefined) changes.name = patch.name;
+    if (patch.rate_limit_per_second !== undefined) changes.rateLimitPerSecond = patch.rate_limit_per_second;
+    if (patch.rate_limit_burst !== undefined) changes.rateLimitBurst = patch.rate_limit_burst;
+    if (Object.keys(changes).length > 0) await this.tenants.update({ id }, changes);
+    return this.get(id);
+  }
+
   async isEmpty(): Promise<boolean> {
     return !(await this.tenants.exists());
   }

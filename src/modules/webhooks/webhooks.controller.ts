@@ -1,6 +1,7 @@
 import { Controller, Get, Header, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../../common/http/api-errors.decorator.js';
+import { IpRateLimit } from '../../common/rate-limit/rate-limiter.js';
 import type { RawBodyRequest } from '../../common/http/body-parsers.js';
 import { WebhooksService } from './webhooks.service.js';
 
@@ -17,6 +18,7 @@ export class WebhooksController {
   @ApiQuery({ name: 'hub.challenge', example: '1158201444' })
   @ApiOkResponse({ description: 'The challenge, as text/plain' })
   @ApiErrors([403, 'FORBIDDEN'])
+  @IpRateLimit()
   async handshake(@Query() query: Record<string, unknown>): Promise<string> {
     return this.webhooks.handshake(query['hub.mode'], query['hub.verify_token'], query['hub.challenge']);
   }

@@ -1,4 +1,7 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+import { API_KEY_SCOPES, type ApiKeyScope } from '../../../common/auth/api-key-resolver.js';
+
+export { API_KEY_SCOPES, type ApiKeyScope };
 
 @Entity('api_keys')
 export class ApiKey {
@@ -11,4 +14,10 @@ export class ApiKey {
   @Column('text', { select: false }) keyHash: string;
   @CreateDateColumn({ type: 'timestamptz' }) createdAt: Date;
   @Column('timestamptz', { nullable: true }) revokedAt: Date | null;
+  /** After this the key is refused (401). Null: no expiry. */
+  @Column('timestamptz', { nullable: true }) expiresAt: Date | null;
+  @Column('text', { array: true, default: () => "'{read,write}'" }) scopes: ApiKeyScope[];
+  /** Recorded at most once a minute per key and process (see ApiKeysService.touch). */
+  @Column('timestamptz', { nullable: true }) lastUsedAt: Date | null;
+  @Column('text', { nullable: true }) lastUsedIp: string | null;
 }

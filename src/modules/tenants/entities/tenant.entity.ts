@@ -20,6 +20,9 @@ export class Tenant {
   @PrimaryColumn('text') id: string;
   @Column('text') name: string;
   @Column('jsonb', { default: {} }) settings: TenantSettings;
+  /** The tenant's own API-key rate limit; null: RATE_LIMIT_PER_SECOND / RATE_LIMIT_BURST. */
+  @Column('int', { nullable: true }) rateLimitPerSecond: number | null;
+  @Column('int', { nullable: true }) rateLimitBurst: number | null;
   @CreateDateColumn({ type: 'timestamptz' }) createdAt: Date;
   @UpdateDateColumn({ type: 'timestamptz' }) updatedAt: Date;
 }
