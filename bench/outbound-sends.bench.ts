@@ -93,7 +93,10 @@ export default async function outboundSends(): Promise<void> {
       q.tick = async () => {
         const s = performance.now();
         const n = await tick();
-        if (n > 0) (stats.ticks++, stats.tickMs.push(Math.round(performance.now() - s)));
+        if (n > 0) {
+          stats.ticks++;
+          stats.tickMs.push(Math.round(performance.now() - s));
+        }
         return n;
       };
       q.takeSlots = async (...a: unknown[]) => {

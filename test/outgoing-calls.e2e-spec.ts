@@ -73,10 +73,9 @@ describe('outgoing calls: byte caps and time limits', () => {
   let s: CloudSetup;
   let bsp: FakeGraph;
   let other: { apiKey: string; tenantId: string };
-  let bspLineId: string;
   beforeAll(async () => {
     ({ s, bsp, other } = await setup({ MEDIA_MAX_BYTES: '4096' }));
-    bspLineId = await bspLine(s, other.apiKey, bsp.baseUrl, '+573001230077');
+    await bspLine(s, other.apiKey, bsp.baseUrl, '+573001230077');
   });
   afterAll(async () => {
     await s.close();

@@ -5,7 +5,7 @@ import { Metrics } from './metrics/metrics.js';
 import { Workers } from './workers/workers.js';
 import { OutgoingHttp } from './http/outgoing-http.js';
 import { DnsHostResolver, HostResolver } from './http/url-guard.js';
-import { CacheNotifications } from '../database/cache-notifications.js';
+import { CacheNotifications } from './cache/cache-notifications.js';
 import { IpRateLimitGuard, RateLimiter } from './rate-limit/rate-limiter.js';
 
 @Global()

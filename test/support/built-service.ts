@@ -63,7 +63,7 @@ export async function startBuiltService(env: Record<string, string> = {}): Promi
     }
     const res = await fetch(url + pathname, { method, headers, body });
     const text = await res.text();
-    let parsed: unknown = null;
+    let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : null;
     } catch {

@@ -20,7 +20,7 @@ export interface SandboxChat {
   /** Outbound messages to `phone`, oldest first, as their content. */
   bot(phone: string): Promise<Array<Record<string, unknown>>>;
   lastBot(phone: string): Promise<Record<string, unknown>>;
-  process(phone: string): Promise<Record<string, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  process(phone: string): Promise<Record<string, any>>;
   /** Runs every worker once, in dependency order (processing, media, sends, expiry, hooks). */
   work(): Promise<void>;
   close(): Promise<void>;

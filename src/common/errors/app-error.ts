@@ -45,7 +45,6 @@ export const ErrorCode = declareErrorCodes({
 });
 
 /** The codes of every module, merged in by each module's `*.errors.ts`. */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface DeclaredErrorCodes extends CodesOf<typeof ErrorCode> {}
 export type ErrorCodeValue = keyof DeclaredErrorCodes;
 

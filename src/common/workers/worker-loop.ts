@@ -40,7 +40,7 @@ export class WorkerLoop {
 
   private async run(): Promise<void> {
     while (this.running) {
-      let done = 0;
+      let done: number;
       try {
         done = await this.work();
       } catch (err) {

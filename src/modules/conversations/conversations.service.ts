@@ -12,17 +12,17 @@ import type { StepContext, StepDefinition, UserInput } from '../flows/steps/step
 import { StepTypes } from '../flows/steps/step-types.service.js';
 import { HooksService } from '../hooks/hooks.service.js';
 import { InboundsService } from '../inbounds/inbounds.service.js';
-import { Message } from '../messages/entities/message.entity.js';
+import type { Message } from '../messages/entities/message.entity.js';
 import { MessagesService } from '../messages/messages.service.js';
 import { followUpAnswerOf } from '../reengagement/follow-up-rules.js';
 import { FollowUpsService } from '../reengagement/follow-ups.service.js';
-import { DEFAULT_KEYWORDS } from '../tenants/entities/tenant.entity.js';
+import { DEFAULT_KEYWORDS } from '../tenants/default-keywords.js';
 import type { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
 import { TenantsService } from '../tenants/tenants.service.js';
 import { ProcessAnswer } from './entities/process-answer.entity.js';
 import { Process, ProcessStatus } from './entities/process.entity.js';
 import { ProcessResultsService } from './process-results.service.js';
-import type { InboundContext } from './inbound-chain.js';
+import type { InboundContext } from './inbound-context.js';
 import { ConversationErrorCode } from './conversations.errors.js';
 import { text } from './steps/texts.js';
 
@@ -172,7 +172,7 @@ export class ConversationsService {
     if (!active || !typed) return false;
     const settings = await this.tenantSettings(ctx.line.tenantId);
     if (!settings.exit.includes(typed.trim().toLowerCase())) return false;
-    await WriteBehind.update(ctx.manager, Message, ctx.message.id, { conversationId: active.id });
+    await this.messages.linkToProcess(ctx.manager, ctx.message.id, active.id);
     const def = await this.definition(active);
     await this.send(ctx.manager, active, { kind: 'text', body: text(def.settings.language, 'exit') });
     await this.finish(ctx.manager, active, 'cancelled', 'user_cancelled');
@@ -189,7 +189,7 @@ export class ConversationsService {
     const input = this.inputOf(ctx.ev, message, ctx.mediaFileId);
     const active = this.activeOf(ctx);
     if (active) {
-      await WriteBehind.update(m, Message, message.id, { conversationId: active.id });
+      await this.messages.linkToProcess(m, message.id, active.id);
       const def = await this.definition(active);
       // Follow-ups exist only for flows that enable them: the others skip these queries.
       if (def.settings.enable_follow_up) {
@@ -214,7 +214,7 @@ export class ConversationsService {
     const started = inbound ? await this.startIfStartable(m, this.newProcess(ctx, inbound.flowId, 'inbound', inbound.id)) : null;
     if (inbound && started) {
       ctx.state.active = started;
-      await WriteBehind.update(m, Message, message.id, { conversationId: started.id });
+      await this.messages.linkToProcess(m, message.id, started.id);
       const start = { tenantId: line.tenantId, lineId: line.id, phone, at: this.clock.now(), flowId: inbound.flowId };
       for (const listener of this.inboundStartListeners) await listener(m, start);
       return;

@@ -8,15 +8,8 @@ import { AnswerDto, ListProcessesQueryDto, ProcessDto } from './dto/process.dto.
 import { ProcessAnswer } from './entities/process-answer.entity.js';
 import { Process } from './entities/process.entity.js';
 import { FollowUpsService } from '../reengagement/follow-ups.service.js';
+import { FilesService } from '../messages/files.service.js';
 import { contentUrl } from '../messages/files.service.js';
-
-interface MediaRow {
-  id: string;
-  status: string;
-  mime_type: string | null;
-  sha256: string | null;
-  size_bytes: number | null;
-}
 
 /** The results API's view of processes: the same document the result hooks carry. */
 @Injectable()
@@ -24,6 +17,7 @@ export class ProcessResultsService {
   constructor(
     @InjectRepository(Process) private readonly processes: Repository<Process>,
     private readonly followUps: FollowUpsService,
+    private readonly files: FilesService,
   ) {}
 
   async get(tenantId: string, id: string): Promise<ProcessDto> {
@@ -54,9 +48,7 @@ export class ProcessResultsService {
     const ids = processes.map((p) => p.id);
     const answers = await m.find(ProcessAnswer, { where: { processId: In(ids) }, order: { id: 'ASC' } });
     const mediaIds = answers.map((a) => a.mediaFileId).filter((x): x is string => !!x);
-    const media: MediaRow[] = mediaIds.length
-      ? await m.query(`SELECT id, status, mime_type, sha256, size_bytes FROM media_files WHERE id = ANY($1)`, [mediaIds])
-      : [];
+    const media = await this.files.summaries(m, mediaIds);
     const followUps = await this.followUps.stateOf(ids, m);
     return processes.map((p) => {
       const history: AnswerDto[] = answers

@@ -59,7 +59,7 @@ function checkerFor(step: Record<string, unknown>, prefix: string, label: string
     httpsUrl(field, optional = false) {
       const v = get(field);
       if (v === undefined && optional) return;
-      let ok = false;
+      let ok: boolean;
       try {
         ok = typeof v === 'string' && v.length <= 2000 && new URL(v).protocol === 'https:';
       } catch {
@@ -138,7 +138,12 @@ function checkGraph(steps: StepDefinition[], types: StepTypesByName, issues: Iss
   const queue = steps.flatMap((s, i) => (exitsOf(s).length === 0 ? [i] : []));
   queue.forEach((i) => reachesEnd.add(i));
   while (queue.length > 0) {
-    for (const p of predecessors[queue.pop()!]) if (!reachesEnd.has(p)) (reachesEnd.add(p), queue.push(p));
+    for (const p of predecessors[queue.pop()!]) {
+      if (!reachesEnd.has(p)) {
+        reachesEnd.add(p);
+        queue.push(p);
+      }
+    }
   }
   steps.forEach((step, i) => {
     if (reachesEnd.has(i)) return;
@@ -151,7 +156,14 @@ function checkGraph(steps: StepDefinition[], types: StepTypesByName, issues: Iss
   // Steps reachable from the first one.
   const reached = new Set<number>([0]);
   const stack = [0];
-  while (stack.length > 0) for (const j of successors[stack.pop()!]) if (!reached.has(j)) (reached.add(j), stack.push(j));
+  while (stack.length > 0) {
+    for (const j of successors[stack.pop()!]) {
+      if (!reached.has(j)) {
+        reached.add(j);
+        stack.push(j);
+      }
+    }
+  }
   steps.forEach((step, i) => {
     if (!reached.has(i)) issues.push({ field: `steps[${i}]`, message: `${labelOf(i, step)}: is never reached from the first step` });
   });

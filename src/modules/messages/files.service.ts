@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Readable } from 'node:stream';
-import { Repository } from 'typeorm';
+import { EntityManager, Repository } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
 import { AppError } from '../../common/errors/app-error.js';
 import { newId } from '../../common/ids/ids.js';
@@ -11,6 +11,14 @@ import { fileNotStored } from './files.errors.js';
 
 /** Where a file's content is served from: `/v1/files/{id}/content`. */
 export const contentUrl = (id: string) => `/v1/files/${id}/content`;
+
+export interface FileSummary {
+  id: string;
+  status: string;
+  mime_type: string | null;
+  sha256: string | null;
+  size_bytes: number | null;
+}
 
 /**
  * Stored files of a tenant (media_files) and their bytes, kept in the FileStore. Files stored before the FileStore
@@ -23,6 +31,12 @@ export class FilesService {
     @Inject(FILE_STORE) private readonly fileStore: FileStore,
     private readonly clock: Clock,
   ) {}
+
+  /** What other modules show of stored files (a process's answers), read in the caller's transaction. */
+  async summaries(manager: EntityManager, ids: string[]): Promise<FileSummary[]> {
+    if (ids.length === 0) return [];
+    return manager.query(`SELECT id, status, mime_type, sha256, size_bytes FROM media_files WHERE id = ANY($1)`, [ids]);
+  }
 
   /** Keeps bytes the service will send (a contract document, a signed PDF) as a stored file of the tenant. */
   async keep(tenantId: string, bytes: Buffer, meta: { mimeType: string; filename?: string | null }): Promise<MediaFile> {

@@ -92,6 +92,11 @@ export class MessagesService {
    * `duplicate: true`. The same wamid on another line is another message (a line cannot claim another's ids). Media
    * messages get a pending media file, downloaded by the media worker.
    */
+  /** Files a recorded message under the process it belongs to (held back with the transaction's other writes). */
+  linkToProcess(manager: EntityManager, messageId: string, processId: string): Promise<void> {
+    return WriteBehind.update(manager, Message, messageId, { conversationId: processId });
+  }
+
   async recordInboundMany(manager: EntityManager, items: Array<{ line: InboundLine; ev: InboundMessageEvent }>): Promise<RecordedInbound[]> {
     if (items.length === 0) return [];
     const now = this.clock.now();

@@ -9,7 +9,7 @@ import { ProviderError } from '../../whatsapp/provider-error.js';
 import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
 import type { OutgoingMessage } from '../../whatsapp/whatsapp.types.js';
 import { AppError } from '../../common/errors/app-error.js';
-import { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
+import type { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
 import type { MediaFile } from './entities/media-file.entity.js';
 import { FilesService } from './files.service.js';
 import { LinesService, lineCredentials } from '../tenants/lines.service.js';
@@ -310,10 +310,11 @@ export class SendQueueService {
    * never fills the batch and starves the other lines), BATCH_LANES * 4 in all.
    */
   private async leaseDueLanes(now: Date): Promise<Array<{ line_id: string; phone: string }>> {
+    const lines = await this.lines.throughputs();
     return this.ds.query(
       `INSERT INTO outbound_lanes (line_id, phone, locked_until, locked_by)
        SELECT DISTINCT ON (line_id, phone) line_id, phone, $2::timestamptz, $3 FROM (
-         SELECT due.line_id, due.phone, due.next_attempt_at FROM whatsapp_lines l CROSS JOIN LATERAL (
+         SELECT due.line_id, due.phone, due.next_attempt_at FROM unnest($6::text[], $7::int[]) AS l(id, throughput_mps) CROSS JOIN LATERAL (
            SELECT m.line_id, m.phone, m.next_attempt_at FROM messages m
             WHERE m.line_id = l.id AND m.status = 'queued' AND m.next_attempt_at <= $1
               -- a lane whose head waits for a retry is not due, whatever comes after it
@@ -326,7 +327,7 @@ export class SendQueueService {
        ON CONFLICT (line_id, phone) DO UPDATE SET locked_until = EXCLUDED.locked_until, locked_by = EXCLUDED.locked_by
          WHERE outbound_lanes.locked_until < $1
        RETURNING line_id, phone`,
-      [now, new Date(now.getTime() + LEASE_MS), this.workerId, BATCH_LANES * 4, TICK_SECONDS],
+      [now, new Date(now.getTime() + LEASE_MS), this.workerId, BATCH_LANES * 4, TICK_SECONDS, lines.map((l) => l.id), lines.map((l) => l.throughputMps)],
     );
   }
 

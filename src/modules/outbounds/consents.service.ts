@@ -8,7 +8,7 @@ import { userPhone } from '../../common/phone/phone.js';
 import type { InboundMessageEvent, OptOutEvent, StatusUpdateEvent } from '../../whatsapp/whatsapp.types.js';
 import { ConversationsService, type InboundStart } from '../conversations/conversations.service.js';
 import { SendQueueService, type SendFailure } from '../messages/send-queue.service.js';
-import { DEFAULT_KEYWORDS } from '../tenants/entities/tenant.entity.js';
+import { DEFAULT_KEYWORDS } from '../tenants/default-keywords.js';
 import type { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
 import { TenantsService } from '../tenants/tenants.service.js';
 import { Consent, CONSENT_SOURCES, type ConsentKind } from './entities/consent.entity.js';

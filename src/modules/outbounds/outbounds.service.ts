@@ -5,12 +5,12 @@ import { Clock } from '../../common/clock/clock.js';
 import { AppError, ErrorCode } from '../../common/errors/app-error.js';
 import { paginate } from '../../common/http/pagination.js';
 import { newId } from '../../common/ids/ids.js';
-import { toMobileE164, userPhone } from '../../common/phone/phone.js';
-import type { InboundMessageEvent, OptOutEvent, OutgoingMessage, StatusUpdateEvent } from '../../whatsapp/whatsapp.types.js';
+import { toMobileE164 } from '../../common/phone/phone.js';
+import type { InboundMessageEvent, OutgoingMessage } from '../../whatsapp/whatsapp.types.js';
 import { FlowsService } from '../flows/flows.service.js';
 import { MessagesService } from '../messages/messages.service.js';
-import { SendQueueService, type SendFailure } from '../messages/send-queue.service.js';
-import { Template } from '../templates/entities/template.entity.js';
+import { SendQueueService } from '../messages/send-queue.service.js';
+import type { Template } from '../templates/entities/template.entity.js';
 import { HooksService } from '../hooks/hooks.service.js';
 import { TemplatesService } from '../templates/templates.service.js';
 import type { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
@@ -173,9 +173,13 @@ export class OutboundsService implements OnModuleInit {
       const lineId = /^WAN[0-9A-Z]{26}$/.test(q.line) ? q.line : (await this.lines.getByPhone(tenantId, q.line, 'line')).id;
       qb.andWhere('o.line_id = :lineId', { lineId });
     }
-    if (q.status) qb.innerJoin(Template, 't', 't.id = o.template_id AND t.status = :status', { status: q.status });
+    if (q.status) {
+      const ids = await this.templates.idsWithStatus(tenantId, q.status);
+      if (ids.length === 0) return { data: [], next_cursor: null };
+      qb.andWhere('o.template_id IN (:...ids)', { ids });
+    }
     const { items, next_cursor } = await paginate(qb, q);
-    const templates = items.length ? await this.ds.manager.createQueryBuilder(Template, 't').where('t.id IN (:...ids)', { ids: items.map((o) => o.templateId) }).getMany() : [];
+    const templates = await this.templates.getMany(items.map((o) => o.templateId));
     const lineCache = new Map<string, WhatsappLine | null>();
     const data: OutboundDto[] = [];
     for (const o of items) {

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, In } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
 import { newId } from '../../common/ids/ids.js';
 import { queryReturning } from '../../database/sql.js';
@@ -96,6 +96,15 @@ export class TemplatesService {
 
   get(id: string, manager: EntityManager = this.ds.manager): Promise<Template | null> {
     return manager.findOneBy(Template, { id });
+  }
+
+  getMany(ids: string[]): Promise<Template[]> {
+    return ids.length ? this.ds.manager.findBy(Template, { id: In(ids) }) : Promise.resolve([]);
+  }
+
+  /** Ids of the tenant's templates in `status` (for filters of other modules' lists). */
+  async idsWithStatus(tenantId: string, status: TemplateStatus): Promise<string[]> {
+    return (await this.ds.manager.find(Template, { select: { id: true }, where: { tenantId, status } })).map((t) => t.id);
   }
 
   /**

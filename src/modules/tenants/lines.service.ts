@@ -148,6 +148,11 @@ export class LinesService {
     return (await this.cached(`id:${id}`, async () => [await this.lines.findOneBy({ id })]))[0] ?? null;
   }
 
+  /** Every line's id and throughput (the send queue leases each line's due lanes), cached like the other lookups. */
+  async throughputs(): Promise<Array<{ id: string; throughputMps: number }>> {
+    return (await this.cached('all', () => this.lines.find({ select: { id: true, throughputMps: true } }))).map((l) => ({ id: l.id, throughputMps: l.throughputMps }));
+  }
+
   /** Ids of every line the tenant has or had (removed ones too: their stored events stay theirs). */
   async idsOfTenant(tenantId: string): Promise<string[]> {
     return (await this.lines.find({ select: { id: true }, where: { tenantId }, withDeleted: true })).map((l) => l.id);

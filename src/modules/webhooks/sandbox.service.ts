@@ -3,7 +3,7 @@ import { ulid } from 'ulid';
 import { Clock } from '../../common/clock/clock.js';
 import { AppError, ErrorCode } from '../../common/errors/app-error.js';
 import { digits, toE164 } from '../../common/phone/phone.js';
-import { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
+import type { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
 import { LinesService } from '../tenants/lines.service.js';
 import { SandboxInboundAcceptedDto, SandboxInboundDto } from './dto/sandbox.dto.js';
 import { routingKeys } from '../../whatsapp/cloud-api/webhook-parser.js';

@@ -19,7 +19,7 @@ import { SendQueueService } from '../messages/send-queue.service.js';
 import { ConsentsService } from '../outbounds/consents.service.js';
 import { TemplatesService } from '../templates/templates.service.js';
 import { LinesService } from '../tenants/lines.service.js';
-import { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
+import type { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
 import { WebhookInboxService } from './webhook-inbox.service.js';
 
 /** Events claimed, and applied in one transaction. */

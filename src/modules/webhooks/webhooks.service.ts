@@ -5,7 +5,7 @@ import { AppError, ErrorCode } from '../../common/errors/app-error.js';
 import { Metrics } from '../../common/metrics/metrics.js';
 import { routingKeys } from '../../whatsapp/cloud-api/webhook-parser.js';
 import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
-import { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
+import type { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
 import { LinesService, lineCredentials } from '../tenants/lines.service.js';
 import { userKeyOf, WebhookInboxService } from './webhook-inbox.service.js';
 

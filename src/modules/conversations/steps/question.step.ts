@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DEFAULT_MAX_ATTEMPTS, LIMITS } from '../../flows/flow-definition.js';
-import { RegisterStepType, type StepChecker, type StepContext, type StepEntry, type StepOutcome, type StepType, type UserInput } from '../../flows/steps/step-type.js';
+import { RegisterStepType, type StepChecker, type StepContext, type StepOutcome, type StepType, type UserInput } from '../../flows/steps/step-type.js';
 import { isSupportedDateFormat, isSupportedRegexFlags, validateAnswer, type AnswerValidator } from '../../flows/validators/answer-validators.js';
 import { NATIONAL_ID_COUNTRIES } from '../../flows/validators/national-id.js';
 import { patternProblem } from '../../flows/validators/tenant-regex.js';

@@ -18,10 +18,9 @@ import {
 } from 'class-validator';
 import { PageQueryDto } from '../../../common/http/pagination.js';
 import { ParseJsonString, ToBoolean, ToInt, Trim } from '../../../common/http/transforms.js';
-import { parseBusinessHour } from '../../reengagement/business-window.js';
 import { DEFAULT_FLOW_SETTINGS, type FlowSettings, LIMITS } from '../flow-definition.js';
 import type { StepDefinition } from '../steps/step-type.js';
-import { EXPIRATION_MINUTES, FOLLOW_UP_DELAY } from '../flow-settings.js';
+import { EXPIRATION_MINUTES, FOLLOW_UP_DELAY, parseBusinessHour } from '../flow-settings.js';
 import { FLOW_STATUSES, type Flow, type FlowStatus } from '../entities/flow.entity.js';
 import type { FlowVersion } from '../entities/flow-version.entity.js';
 

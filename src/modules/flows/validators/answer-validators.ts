@@ -3,16 +3,11 @@
  * definition and the user's text. `error` is a stable machine code; the user sees the step's `error_text`.
  */
 import { isEmail } from 'class-validator';
+import type { AnswerResult } from './answer-result.js';
 import { NationalIdCountry, validateNationalId } from './national-id.js';
-import { compilePattern } from './tenant-regex.js';
 
-export interface AnswerResult {
-  valid: boolean;
-  /** The answer in canonical form (trimmed text, lower-cased email domain, ISO date, plain number, …). */
-  normalized?: string;
-  /** Why the answer was rejected, e.g. `too_short`, `not_a_number`, `bad_check_digit`. */
-  error?: string;
-}
+export type { AnswerResult } from './answer-result.js';
+import { compilePattern } from './tenant-regex.js';
 
 export type TextValidator = { type: 'text'; min_length?: number; max_length?: number };
 export type EmailValidator = { type: 'email' };

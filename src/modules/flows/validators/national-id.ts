@@ -6,7 +6,7 @@
  * - MX CURP: 18 characters in the RENAPO layout (valid birth date, sex H/M/X, state code) and its check digit.
  * - ES DNI: 8 digits and the control letter (number mod 23); NIE: X/Y/Z (read as 0/1/2) + 7 digits + the same letter.
  */
-import type { AnswerResult } from './answer-validators.js';
+import type { AnswerResult } from './answer-result.js';
 
 export const NATIONAL_ID_COUNTRIES = ['CO', 'MX', 'ES'] as const;
 export type NationalIdCountry = (typeof NATIONAL_ID_COUNTRIES)[number];

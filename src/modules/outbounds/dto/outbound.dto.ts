@@ -2,8 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsDefined, IsIn, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
 import { PageQueryDto } from '../../../common/http/pagination.js';
 import { ParseJsonString, ToBoolean, Trim } from '../../../common/http/transforms.js';
-import { TEMPLATE_STATUSES } from '../../templates/entities/template.entity.js';
-import type { TemplateStatus } from '../../../whatsapp/whatsapp.types.js';
+import { TEMPLATE_STATUSES, type TemplateStatus } from '../../../whatsapp/whatsapp.types.js';
 import { OPTION_ACTIONS, OUTBOUND_CATEGORIES, TEMPLATE_TYPES, type OutboundCategory, type OutboundOption, type TemplateType } from '../entities/outbound.entity.js';
 import { LIMITS } from '../outbound-content.js';
 

@@ -1,7 +1,7 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import type { TemplateCategory, TemplateDefinition, TemplateStatus } from '../../../whatsapp/whatsapp.types.js';
 
-export const TEMPLATE_STATUSES = ['PENDING', 'APPROVED', 'REJECTED', 'PAUSED', 'DISABLED'] as const;
+export { TEMPLATE_STATUSES } from '../../../whatsapp/whatsapp.types.js';
 export type SubmissionState = 'pending' | 'submitted' | 'failed';
 
 /** A WhatsApp message template of one line, as submitted to the provider, and where its approval stands. */

@@ -8,12 +8,7 @@ export interface TenantSettings {
   exit_keywords?: string[];
 }
 
-/** What applies while a tenant has not set its own keywords. */
-export const DEFAULT_KEYWORDS = {
-  exit: ['salir', 'exit'],
-  stop: ['STOP', 'BAJA', 'PARAR', 'CANCELAR SUSCRIPCION'],
-  start: ['START', 'ALTA'],
-} as const;
+export { DEFAULT_KEYWORDS } from '../default-keywords.js';
 
 @Entity('tenants')
 export class Tenant {

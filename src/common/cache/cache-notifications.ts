@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
-import { announceCacheClears, clearCaches } from '../common/cache/lookup-cache.js';
+import { announceCacheClears, clearCaches } from './lookup-cache.js';
 
 const CHANNEL = 'testigo_cache';
 
