@@ -265,6 +265,23 @@ describe('Configuration audit log (/v1/audit-log, /v1/admin/audit-log)', () => {
     expect(Number((await s.t.db.query(`SELECT count(*) AS n FROM audit_log WHERE action = 'nothing'`))[0].n)).toBe(0);
   });
 
+  it('answers 500 when the audit row cannot be written, so a change is never reported done without its row', async () => {
+    // The database refuses this one request's audit row.
+    await s.t.db.query(`CREATE FUNCTION audit_refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.request_id = 'aud-unwritable' THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$`);
+    await s.t.db.query(`CREATE TRIGGER audit_refuse_one BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_refuse_one()`);
+    try {
+      const res = await change('patch', '/v1/settings', 'aud-unwritable', { fallback_text: 'sin registro' }).expect(500);
+      expect(res.body).toMatchObject({ code: 'INTERNAL', requestId: 'aud-unwritable' });
+      // The change itself stands (it committed first): the answer says something went wrong rather than "done".
+      expect((await s.t.http.get('/v1/settings').set('X-API-Key', writer.key).expect(200)).body.fallback_text).toBe('sin registro');
+    } finally {
+      await s.t.db.query(`DROP TRIGGER audit_refuse_one ON audit_log`);
+      await s.t.db.query(`DROP FUNCTION audit_refuse_one()`);
+    }
+    expect(await rowsWith('aud-unwritable')).toBe(0);
+  });
+
   it('records nothing for a refused change (400, 403, 404, 409)', async () => {
     const bad = rid('fail');
     await change('post', '/v1/flows', bad, { name: 'Broken', steps: [{ id: 'a', type: 'message', text: 'x' }] }).expect(400);
