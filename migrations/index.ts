@@ -13,6 +13,7 @@ import { WebhookEventRetention1732360000000 } from './1732360000000-webhook-even
 import { MediaFileStore1732370000000 } from './1732370000000-media-file-store.js';
 import { ApiKeyScopes1732375000000 } from './1732375000000-api-key-scopes.js';
 import { RateLimits1732380000000 } from './1732380000000-rate-limits.js';
+import { AuditLog1732390000000 } from './1732390000000-audit-log.js';
 
 /** Every migration, oldest first. Listed explicitly so the app, the tests and the CLI load the same set. */
 export const migrations = [
@@ -31,4 +32,5 @@ export const migrations = [
   MediaFileStore1732370000000,
   ApiKeyScopes1732375000000,
   RateLimits1732380000000,
+  AuditLog1732390000000,
 ];

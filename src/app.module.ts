@@ -3,6 +3,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import { CommonModule } from './common/common.module.js';
+import { AuditModule } from './modules/audit/audit.module.js';
 import { logError, redactUrl } from './common/logging/log-redaction.js';
 import { AppConfig } from './config/app-config.js';
 import { installSecretBox, SecretBox } from './common/secrets/secret-box.js';
@@ -61,6 +62,7 @@ export class AppModule {
         HealthModule,
         StorageModule,
         WhatsappModule,
+        AuditModule,
         TenantsModule,
         MessagesModule,
         WebhooksModule,

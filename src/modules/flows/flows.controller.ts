@@ -6,6 +6,7 @@ import { ApiErrors } from '../../common/http/api-errors.decorator.js';
 import { ApiPageResponse, PageDto } from '../../common/http/pagination.js';
 import { CreateFlowDto, FlowDto, FlowSummaryDto, GetFlowQueryDto, ListFlowsQueryDto, PatchFlowDto, ReplaceFlowDto } from './dto/flow.dto.js';
 import { FlowsService } from './flows.service.js';
+import { Audited } from '../audit/audited.decorator.js';
 
 const UPDATE_NOTE = 'Creates a new version; earlier versions stay readable and unchanged (running processes keep theirs).';
 
@@ -17,6 +18,7 @@ export class FlowsController {
   constructor(private readonly flows: FlowsService) {}
 
   @Post()
+  @Audited('flow', 'create')
   @ApiOperation({ summary: 'Create a flow (version 1)', description: 'JSON or form body; in form bodies `steps` and `settings` are JSON strings.' })
   @ApiCreatedResponse({ type: FlowDto })
   @ApiErrors([400, 'VALIDATION_FAILED'])
@@ -44,6 +46,7 @@ export class FlowsController {
   }
 
   @Put(':id')
+  @Audited('flow', 'replace')
   @ApiOperation({ summary: 'Replace a flow’s definition', description: `${UPDATE_NOTE} Unset settings take their defaults.` })
   @ApiOkResponse({ type: FlowDto })
   @ApiErrors([400, 'VALIDATION_FAILED'], [404, 'NOT_FOUND'], [409, 'FLOW_ARCHIVED'])
@@ -53,6 +56,7 @@ export class FlowsController {
   }
 
   @Patch(':id')
+  @Audited('flow', 'update')
   @ApiOperation({ summary: 'Change part of a flow', description: `${UPDATE_NOTE} Unnamed fields and settings are kept.` })
   @ApiOkResponse({ type: FlowDto })
   @ApiErrors([400, 'VALIDATION_FAILED'], [404, 'NOT_FOUND'], [409, 'FLOW_ARCHIVED'])
@@ -62,6 +66,7 @@ export class FlowsController {
   }
 
   @Post(':id/archive')
+  @Audited('flow', 'archive')
   @HttpCode(200)
   @ApiOperation({ summary: 'Archive a flow: no new processes start with it; its versions stay readable' })
   @ApiOkResponse({ type: FlowDto })
@@ -72,6 +77,7 @@ export class FlowsController {
   }
 
   @Delete(':id')
+  @Audited('flow', 'archive')
   @HttpCode(204)
   @ApiOperation({ summary: 'Archive a flow (same as POST /v1/flows/{id}/archive; nothing is deleted)' })
   @ApiNoContentResponse({ description: 'Archived' })

@@ -7,6 +7,7 @@ import { ApiErrors } from '../../common/http/api-errors.decorator.js';
 import { ApiPageResponse, PageDto, PageQueryDto } from '../../common/http/pagination.js';
 import { CreateHookDto, DeliveryDto, HookDto, HookPayloadDto, HookWithSecretDto, ListDeliveriesQueryDto, UpdateHookDto } from './dto/hook.dto.js';
 import { HooksService } from './hooks.service.js';
+import { Audited } from '../audit/audited.decorator.js';
 
 @ApiTags('Hooks')
 @ApiExtraModels(HookPayloadDto)
@@ -20,6 +21,7 @@ export class HooksController {
   ) {}
 
   @Post()
+  @Audited('hook', 'create')
   @ApiOperation({
     summary: 'Subscribe an endpoint to events',
     description:
@@ -54,6 +56,7 @@ export class HooksController {
   }
 
   @Patch(':id')
+  @Audited('hook', 'update')
   @ApiOperation({ summary: 'Change a hook; `active=true` also re-enables a hook the service disabled' })
   @ApiOkResponse({ type: HookDto })
   @ApiErrors([400, 'VALIDATION_FAILED'], [404, 'NOT_FOUND'])
@@ -62,6 +65,7 @@ export class HooksController {
   }
 
   @Delete(':id')
+  @Audited('hook', 'delete')
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a hook and its pending deliveries' })
   @ApiNoContentResponse()
@@ -71,6 +75,7 @@ export class HooksController {
   }
 
   @Post(':id/rotate-secret')
+  @Audited('hook', 'rotate_secret')
   @HttpCode(200)
   @ApiOperation({
     summary: 'Rotate the signing secret',

@@ -6,6 +6,7 @@ import { ApiErrors } from '../../common/http/api-errors.decorator.js';
 import { ApiPageResponse, PageDto } from '../../common/http/pagination.js';
 import { CreateInboundDto, InboundDto, ListInboundsQueryDto } from './dto/inbound.dto.js';
 import { InboundsService } from './inbounds.service.js';
+import { Audited } from '../audit/audited.decorator.js';
 
 @ApiTags('Inbounds')
 @TenantAuth()
@@ -15,6 +16,7 @@ export class InboundsController {
   constructor(private readonly inbounds: InboundsService) {}
 
   @Post()
+  @Audited('inbound', 'create')
   @ApiOperation({ summary: 'Create an inbound: users who send inbound_message to the line start the flow' })
   @ApiCreatedResponse({ type: InboundDto })
   @ApiErrors([400, 'VALIDATION_FAILED'], [409, 'INBOUND_MESSAGE_TAKEN', 'FLOW_ARCHIVED'])
@@ -39,6 +41,7 @@ export class InboundsController {
   }
 
   @Delete(':inbound_id')
+  @Audited('inbound', 'delete')
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete an inbound; running processes go on' })
   @ApiNoContentResponse()

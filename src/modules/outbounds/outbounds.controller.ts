@@ -7,6 +7,7 @@ import { ApiPageResponse, PageDto } from '../../common/http/pagination.js';
 import { CreateOutboundDto, ListOutboundsQueryDto, OutboundDto } from './dto/outbound.dto.js';
 import { SendOutboundDto, SendOutboundResponseDto } from './dto/send.dto.js';
 import { OutboundsService } from './outbounds.service.js';
+import { Audited } from '../audit/audited.decorator.js';
 
 @ApiTags('Outbound messages')
 @TenantAuth()
@@ -16,6 +17,7 @@ export class OutboundsController {
   constructor(private readonly outbounds: OutboundsService) {}
 
   @Post()
+  @Audited('outbound', 'create')
   @ApiOperation({
     summary: 'Create an outbound message (a WhatsApp template) and submit it for approval',
     description:

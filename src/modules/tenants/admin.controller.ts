@@ -6,6 +6,7 @@ import { ApiPageResponse, PageDto, PageQueryDto } from '../../common/http/pagina
 import { ApiKeysService } from './api-keys.service.js';
 import { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto, CreateTenantDto, TenantDto, UpdateTenantDto } from './dto/tenant.dto.js';
 import { TenantsService } from './tenants.service.js';
+import { Audited } from '../audit/audited.decorator.js';
 
 @ApiTags('Admin')
 @AdminAuth()
@@ -18,6 +19,7 @@ export class AdminController {
   ) {}
 
   @Post()
+  @Audited('tenant', 'create')
   @ApiOperation({ summary: 'Create a tenant (a client company)' })
   @ApiCreatedResponse({ type: TenantDto })
   @ApiErrors([400, 'VALIDATION_FAILED'])
@@ -43,6 +45,7 @@ export class AdminController {
   }
 
   @Patch(':id')
+  @Audited('tenant', 'update')
   @ApiOperation({ summary: "Rename a tenant or set its own API-key rate limit (null: back to the service's default)" })
   @ApiOkResponse({ type: TenantDto })
   @ApiErrors([400, 'VALIDATION_FAILED'], [404, 'NOT_FOUND'])
@@ -51,6 +54,7 @@ export class AdminController {
   }
 
   @Post(':id/api-keys')
+  @Audited('api_key', 'create', { tenantParam: 'id' })
   @ApiOperation({ summary: 'Create an API key for a tenant; the key is shown only in this response' })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   @ApiErrors([400, 'VALIDATION_FAILED'], [404, 'NOT_FOUND'])
@@ -71,6 +75,7 @@ export class AdminController {
   }
 
   @Delete(':id/api-keys/:keyId')
+  @Audited('api_key', 'revoke', { idParam: 'keyId', tenantParam: 'id' })
   @HttpCode(200)
   @ApiOperation({ summary: 'Revoke an API key: it stops working at once' })
   @ApiOkResponse({ type: ApiKeyDto })

@@ -6,6 +6,7 @@ import { ApiErrors } from '../../common/http/api-errors.decorator.js';
 import { ApiPageResponse, PageDto } from '../../common/http/pagination.js';
 import { CreateNumberDto, ListNumbersQueryDto, NumberDto, UpdateNumberDto } from './dto/number.dto.js';
 import { LinesService } from './lines.service.js';
+import { Audited } from '../audit/audited.decorator.js';
 
 @ApiTags('WhatsApp numbers')
 @TenantAuth()
@@ -15,6 +16,7 @@ export class NumbersController {
   constructor(private readonly lines: LinesService) {}
 
   @Post()
+  @Audited('whatsapp_line', 'create')
   @ApiOperation({ summary: 'Register a WhatsApp line (a WABA phone number) and its provider credentials' })
   @ApiCreatedResponse({ type: NumberDto })
   @ApiErrors([400, 'VALIDATION_FAILED'], [409, 'NUMBER_TAKEN'], [422, 'LINE_NOT_VERIFIED'], [502, 'PROVIDER_UNAVAILABLE'])
@@ -41,6 +43,7 @@ export class NumbersController {
   }
 
   @Patch(':id')
+  @Audited('whatsapp_line', 'update')
   @ApiOperation({ summary: "Update a line's credentials or throughput" })
   @ApiOkResponse({ type: NumberDto })
   @ApiErrors([400, 'VALIDATION_FAILED'], [404, 'NOT_FOUND'], [409, 'NUMBER_TAKEN'], [422, 'LINE_NOT_VERIFIED'], [502, 'PROVIDER_UNAVAILABLE'])
@@ -50,6 +53,7 @@ export class NumbersController {
   }
 
   @Post(':id/webhook-token')
+  @Audited('whatsapp_line', 'rotate_webhook_token')
   @ApiOperation({ summary: "A new webhook token for a bsp line without app_secret (the previous one stops working at once); shown only in this answer" })
   @ApiCreatedResponse({ type: NumberDto })
   @ApiErrors([400, 'VALIDATION_FAILED'], [404, 'NOT_FOUND'])
@@ -59,6 +63,7 @@ export class NumbersController {
   }
 
   @Delete(':id')
+  @Audited('whatsapp_line', 'delete')
   @HttpCode(204)
   @ApiOperation({ summary: 'Remove a line; its message history is kept' })
   @ApiNoContentResponse()

@@ -5,6 +5,7 @@ import type { TenantContext } from '../../common/auth/api-key-resolver.js';
 import { ApiErrors } from '../../common/http/api-errors.decorator.js';
 import { SettingsDto, UpdateSettingsDto } from './dto/settings.dto.js';
 import { TenantsService } from './tenants.service.js';
+import { Audited } from '../audit/audited.decorator.js';
 
 @ApiTags('Settings')
 @TenantAuth()
@@ -21,6 +22,7 @@ export class SettingsController {
   }
 
   @Patch()
+  @Audited('settings', 'update')
   @ApiOperation({ summary: 'Change conversation settings (they apply at once, on every instance)' })
   @ApiOkResponse({ type: SettingsDto })
   @ApiErrors([400, 'VALIDATION_FAILED'])
