@@ -5,7 +5,7 @@ import { concatMap, type Observable } from 'rxjs';
 import type { TenantContext } from '../../common/auth/api-key-resolver.js';
 import { auditChanges } from './audit-redaction.js';
 import { AuditLogService } from './audit-log.service.js';
-import type { AuditedOptions, AuditResourceType } from './audited.decorator.js';
+import type { AuditedOptions, AuditResourceType } from './audit-types.js';
 
 export interface AuditedMeta extends AuditedOptions {
   resourceType: AuditResourceType;

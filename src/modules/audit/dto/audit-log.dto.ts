@@ -3,7 +3,7 @@ import { IsIn, IsISO8601, IsOptional, IsString, MaxLength } from 'class-validato
 import { PageQueryDto } from '../../../common/http/pagination.js';
 import { Trim } from '../../../common/http/transforms.js';
 import type { AuditLogEntry } from '../audit-log.entity.js';
-import { AUDIT_RESOURCE_TYPES, type AuditResourceType } from '../audited.decorator.js';
+import { AUDIT_RESOURCE_TYPES, type AuditResourceType } from '../audit-types.js';
 
 export class ListAuditLogQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: AUDIT_RESOURCE_TYPES })
