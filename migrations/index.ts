@@ -11,6 +11,7 @@ import { LineProviderIds1732340000000 } from './1732340000000-line-provider-ids.
 import { LineOwnership1732350000000 } from './1732350000000-line-ownership.js';
 import { WebhookEventRetention1732360000000 } from './1732360000000-webhook-event-retention.js';
 import { MediaFileStore1732370000000 } from './1732370000000-media-file-store.js';
+import { Jobs1732380000000 } from './1732380000000-jobs.js';
 
 /** Every migration, oldest first. Listed explicitly so the app, the tests and the CLI load the same set. */
 export const migrations = [
@@ -27,4 +28,5 @@ export const migrations = [
   LineOwnership1732350000000,
   WebhookEventRetention1732360000000,
   MediaFileStore1732370000000,
+  Jobs1732380000000,
 ];

@@ -175,10 +175,12 @@ describe('outbound messages (/v1/whatsapp/outbounds, /v1/whatsapp/consents)', ()
   it('a retried submission finds a template whose creation answer was lost instead of creating it twice', async () => {
     const created = await create(notification).expect(201);
     const tpl = fake.findTemplate(created.body.template_name, 'es')!;
-    // As if the process died after WhatsApp created the template but before the answer was recorded.
+    // As if the process died after WhatsApp created the template but before the answer was recorded: the row still
+    // pending, its submission job still held by the dead worker, whose lease has run out.
+    await t.db.query(`UPDATE templates SET submission_state = 'pending', provider_template_id = NULL, submit_attempts = 1 WHERE name = $1`, [tpl.name]);
     await t.db.query(
-      `UPDATE templates SET submission_state = 'pending', provider_template_id = NULL, submit_attempts = 1, next_submit_at = $2
-        WHERE name = $1`,
+      `UPDATE jobs SET status = 'running', attempts = 1, locked_until = $2, finished_at = NULL
+        WHERE queue = 'template.submit' AND key = (SELECT id FROM templates WHERE name = $1)`,
       [tpl.name, t.clock.now()],
     );
     fake.setTemplateStatus(tpl.id, 'APPROVED');
@@ -514,7 +516,7 @@ describe('outbound messages (/v1/whatsapp/outbounds, /v1/whatsapp/consents)', ()
     const templates = t.app.get(TemplatesService);
     expect(await templates.pollPending()).toBe(0);
     t.clock.advance(61_000);
-    expect(await templates.pollPending()).toBe(0); // polled, still in review (120 s)
+    expect(await templates.pollPending()).toBe(1); // polled, still in review (120 s)
     expect((await get(created.body.outbound_id)).body.status).toBe('PENDING');
     t.clock.advance(61_000);
     expect(await templates.pollPending()).toBe(1);

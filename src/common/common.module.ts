@@ -3,6 +3,7 @@ import { AdminGuard } from './auth/admin.guard.js';
 import { Clock, SystemClock } from './clock/clock.js';
 import { Metrics } from './metrics/metrics.js';
 import { Workers } from './workers/workers.js';
+import { Jobs } from './jobs/jobs.service.js';
 import { OutgoingHttp } from './http/outgoing-http.js';
 import { DnsHostResolver, HostResolver } from './http/url-guard.js';
 import { CacheNotifications } from '../database/cache-notifications.js';
@@ -18,7 +19,8 @@ import { CacheNotifications } from '../database/cache-notifications.js';
     CacheNotifications,
     Metrics,
     Workers,
+    Jobs,
   ],
-  exports: [Clock, HostResolver, OutgoingHttp, AdminGuard, Metrics, Workers],
+  exports: [Clock, HostResolver, OutgoingHttp, AdminGuard, Metrics, Workers, Jobs],
 })
 export class CommonModule {}
