@@ -257,6 +257,23 @@ describe('webhook ingress', () => {
     expect(api.body.media[0]).toMatchObject({ status: 'stored', mime_type: 'image/jpeg' });
   });
 
+  it('marks a file failed once its download job runs out of attempts, and tries it no more', async () => {
+    await post(FakeGraph.imageMessage({ ...line, from: '573009990140', mediaId: 'media-never', mimeType: 'image/jpeg' }));
+    await processor.drain();
+    const downloader = s.t.app.get(MediaDownloaderService);
+    const file = async () => (await s.t.db.query(`SELECT status, attempts, error FROM media_files WHERE provider_media_id = 'media-never'`))[0];
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      await downloader.downloadDue();
+      expect(await file()).toMatchObject({ status: 'pending', attempts: attempt });
+      s.t.clock.advance(10 * 60_000);
+    }
+    await downloader.downloadDue();
+    expect(await file()).toMatchObject({ status: 'failed', attempts: 6, error: expect.any(String) });
+    s.t.clock.advance(3_600_000);
+    expect(await downloader.downloadDue()).toBe(0);
+    expect((await file()).attempts).toBe(6);
+  });
+
   it('enqueues the download jobs of a batch of media messages with one statement, in the batch transaction', async () => {
     for (const n of [1, 2, 3]) s.fake.addMedia(`batch-media-${n}`, Buffer.from(`bytes ${n}`), 'image/jpeg');
     for (const n of [1, 2, 3]) await post(FakeGraph.imageMessage({ ...line, from: `57300999015${n}`, mediaId: `batch-media-${n}`, mimeType: 'image/jpeg' }));
