@@ -14,6 +14,7 @@ import { MediaFileStore1732370000000 } from './1732370000000-media-file-store.js
 import { ApiKeyScopes1732375000000 } from './1732375000000-api-key-scopes.js';
 import { RateLimits1732380000000 } from './1732380000000-rate-limits.js';
 import { AuditLog1732390000000 } from './1732390000000-audit-log.js';
+import { Jobs1732395000000 } from './1732395000000-jobs.js';
 
 /** Every migration, oldest first. Listed explicitly so the app, the tests and the CLI load the same set. */
 export const migrations = [
@@ -33,4 +34,5 @@ export const migrations = [
   ApiKeyScopes1732375000000,
   RateLimits1732380000000,
   AuditLog1732390000000,
+  Jobs1732395000000,
 ];

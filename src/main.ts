@@ -10,7 +10,7 @@ import { configureApp } from './app.setup.js';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config.js';
 import { SecretBox, SecretsKeyError } from './common/secrets/secret-box.js';
 import { runMigrations } from './database/data-source.js';
-import { resealSecrets } from './database/secrets-reseal.js';
+import { resealSecrets } from './common/secrets/secrets-reseal.js';
 import { EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres.js';
 import { ApiKeysService } from './modules/tenants/api-keys.service.js';
 import { seedDemoTenant } from './modules/tenants/demo.seed.js';

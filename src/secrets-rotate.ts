@@ -5,7 +5,7 @@ import { SecretBox } from './common/secrets/secret-box.js';
 import { loadConfig } from './config/app-config.js';
 import { runMigrations } from './database/data-source.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './database/embedded-postgres.js';
-import { resealSecrets } from './database/secrets-reseal.js';
+import { resealSecrets } from './common/secrets/secrets-reseal.js';
 
 /**
  * `npm run secrets:rotate`: re-seals every stored secret with the first key of SECRETS_KEY. Rotation: put the new key

@@ -188,10 +188,10 @@ describe('inbound media in the built service (dist/, as npm start runs it)', () 
     const { rows } = await db.query(`SELECT id FROM whatsapp_lines LIMIT 1`);
     await db.query(`INSERT INTO messages (id, tenant_id, line_id, phone, direction, type, content, status, created_at)
                     VALUES ('MSGPENDING1', $1, $2, '+573005550010', 'inbound', 'image', '{}', 'received', now())`, [t.tenantId, rows[0].id]);
-    // Never due: the downloader leaves it pending.
+    // No download job: it stays pending.
     await db.query(
-      `INSERT INTO media_files (id, tenant_id, message_id, line_id, provider_media_id, status, next_attempt_at, created_at)
-       VALUES ('MEDPENDING1', $1, 'MSGPENDING1', $2, 'later', 'pending', 'infinity', now())`,
+      `INSERT INTO media_files (id, tenant_id, message_id, line_id, provider_media_id, status, created_at)
+       VALUES ('MEDPENDING1', $1, 'MSGPENDING1', $2, 'later', 'pending', now())`,
       [t.tenantId, rows[0].id],
     );
     const got = await content('/v1/files/MEDPENDING1/content', t.apiKey);

@@ -175,10 +175,12 @@ describe('outbound messages (/v1/whatsapp/outbounds, /v1/whatsapp/consents)', ()
   it('a retried submission finds a template whose creation answer was lost instead of creating it twice', async () => {
     const created = await create(notification).expect(201);
     const tpl = fake.findTemplate(created.body.template_name, 'es')!;
-    // As if the process died after WhatsApp created the template but before the answer was recorded.
+    // As if the process died after WhatsApp created the template but before the answer was recorded: the row still
+    // pending, its submission job still held by the dead worker, whose lease has run out.
+    await t.db.query(`UPDATE templates SET submission_state = 'pending', provider_template_id = NULL, submit_attempts = 1 WHERE name = $1`, [tpl.name]);
     await t.db.query(
-      `UPDATE templates SET submission_state = 'pending', provider_template_id = NULL, submit_attempts = 1, next_submit_at = $2
-        WHERE name = $1`,
+      `UPDATE jobs SET status = 'running', attempts = 1, locked_until = $2, finished_at = NULL
+        WHERE queue = 'template.submit' AND key = (SELECT id FROM templates WHERE name = $1)`,
       [tpl.name, t.clock.now()],
     );
     fake.setTemplateStatus(tpl.id, 'APPROVED');
@@ -512,12 +514,21 @@ describe('outbound messages (/v1/whatsapp/outbounds, /v1/whatsapp/consents)', ()
     const created = await create({ ...plain, waba_phone_number: '+573001112233' }).expect(201);
     expect(created.body.status).toBe('PENDING');
     const templates = t.app.get(TemplatesService);
-    expect(await templates.pollPending()).toBe(0);
+    // This template's poll job (other tests' templates still in review are polled too).
+    const pollJob = async () =>
+      (await t.db.query(`SELECT j.status, j.attempts, j.run_at, j.last_error FROM jobs j JOIN templates tp ON tp.id = j.key
+                          WHERE j.queue = 'template.poll' AND tp.name = $1`, [created.body.template_name]))[0];
+    const firstPoll = new Date(t.clock.now().getTime() + 60_000);
+    await templates.pollPending();
+    expect(await pollJob()).toEqual({ status: 'pending', attempts: 0, run_at: firstPoll, last_error: null }); // not due yet
     t.clock.advance(61_000);
-    expect(await templates.pollPending()).toBe(0); // polled, still in review (120 s)
+    await templates.pollPending();
+    // Polled, still in review (120 s): due again a minute later, not counted as a failed attempt.
+    expect(await pollJob()).toEqual({ status: 'pending', attempts: 0, run_at: new Date(t.clock.now().getTime() + 60_000), last_error: 'still in review' });
     expect((await get(created.body.outbound_id)).body.status).toBe('PENDING');
     t.clock.advance(61_000);
-    expect(await templates.pollPending()).toBe(1);
+    await templates.pollPending();
+    expect(await pollJob()).toMatchObject({ status: 'done', attempts: 1 });
     expect((await get(created.body.outbound_id)).body.status).toBe('APPROVED');
     const res = await send({ phone_number: newUser().national, country_code: '57', outbound_id: created.body.outbound_id, user_authorized: 'true' }).expect(201);
     expect(await drainQueue()).toBeGreaterThanOrEqual(1);

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { SecretBox } from '../src/common/secrets/secret-box.js';
 import { loadConfig } from '../src/config/app-config.js';
-import { resealSecrets } from '../src/database/secrets-reseal.js';
+import { resealSecrets } from '../src/common/secrets/secrets-reseal.js';
 import { startBuiltService } from './support/built-service.js';
 import { CLOUD, cloudSetup, CloudSetup } from './support/cloud-line.js';
 import { TEST_SECRETS_KEY } from './support/test-app.js';

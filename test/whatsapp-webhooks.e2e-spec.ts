@@ -257,6 +257,58 @@ describe('webhook ingress', () => {
     expect(api.body.media[0]).toMatchObject({ status: 'stored', mime_type: 'image/jpeg' });
   });
 
+  it('marks a file failed once its download job runs out of attempts, and tries it no more', async () => {
+    await post(FakeGraph.imageMessage({ ...line, from: '573009990140', mediaId: 'media-never', mimeType: 'image/jpeg' }));
+    await processor.drain();
+    const downloader = s.t.app.get(MediaDownloaderService);
+    const file = async () => (await s.t.db.query(`SELECT status, attempts, error FROM media_files WHERE provider_media_id = 'media-never'`))[0];
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      await downloader.downloadDue();
+      expect(await file()).toMatchObject({ status: 'pending', attempts: attempt });
+      s.t.clock.advance(10 * 60_000);
+    }
+    await downloader.downloadDue();
+    expect(await file()).toMatchObject({ status: 'failed', attempts: 6, error: expect.any(String) });
+    s.t.clock.advance(3_600_000);
+    expect(await downloader.downloadDue()).toBe(0);
+    expect((await file()).attempts).toBe(6);
+  });
+
+  it('enqueues the download jobs of a batch of media messages with one statement, in the batch transaction', async () => {
+    for (const n of [1, 2, 3]) s.fake.addMedia(`batch-media-${n}`, Buffer.from(`bytes ${n}`), 'image/jpeg');
+    for (const n of [1, 2, 3]) await post(FakeGraph.imageMessage({ ...line, from: `57300999015${n}`, mediaId: `batch-media-${n}`, mimeType: 'image/jpeg' }));
+    // Every statement the processor's transactions send.
+    const sent: string[] = [];
+    const create = s.t.db.createQueryRunner.bind(s.t.db);
+    s.t.db.createQueryRunner = ((...args: Parameters<typeof create>) => {
+      const runner = create(...args);
+      const query = runner.query.bind(runner);
+      runner.query = ((sql: string, ...rest: unknown[]) => {
+        sent.push(sql.trim());
+        return (query as (...a: unknown[]) => Promise<unknown>)(sql, ...rest);
+      }) as typeof runner.query;
+      return runner;
+    }) as typeof s.t.db.createQueryRunner;
+    try {
+      await processor.drain();
+    } finally {
+      s.t.db.createQueryRunner = create;
+    }
+    // One transaction for the three events: one INSERT for their files, one for their jobs, both before COMMIT.
+    const jobInserts = sent.filter((q) => q.startsWith('INSERT INTO jobs'));
+    expect(jobInserts).toHaveLength(1);
+    expect(sent.filter((q) => q.startsWith('INSERT INTO "media_files"'))).toHaveLength(1);
+    expect(sent.indexOf(jobInserts[0])).toBeLessThan(sent.lastIndexOf('COMMIT'));
+    const jobs = await s.t.db.query(
+      `SELECT j.status, f.provider_media_id FROM jobs j JOIN media_files f ON f.id = j.payload->>'mediaFileId'
+        WHERE j.queue = 'media.download' AND f.provider_media_id LIKE 'batch-media-%' ORDER BY f.provider_media_id`,
+    );
+    expect(jobs).toEqual([1, 2, 3].map((n) => ({ status: 'pending', provider_media_id: `batch-media-${n}` })));
+    expect(await s.t.app.get(MediaDownloaderService).downloadDue()).toBe(3);
+    const files = await s.t.db.query(`SELECT status FROM media_files WHERE provider_media_id LIKE 'batch-media-%'`);
+    expect(files).toEqual([{ status: 'stored' }, { status: 'stored' }, { status: 'stored' }]);
+  });
+
   it('accepts every shared fixture and handles or records it as ignored, never a 5xx', async () => {
     const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.json'));
     expect(files.length).toBeGreaterThanOrEqual(9);

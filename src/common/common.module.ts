@@ -3,6 +3,7 @@ import { AdminGuard } from './auth/admin.guard.js';
 import { Clock, SystemClock } from './clock/clock.js';
 import { Metrics } from './metrics/metrics.js';
 import { Workers } from './workers/workers.js';
+import { Jobs } from './jobs/jobs.service.js';
 import { OutgoingHttp } from './http/outgoing-http.js';
 import { DnsHostResolver, HostResolver } from './http/url-guard.js';
 import { CacheNotifications } from './cache/cache-notifications.js';
@@ -21,7 +22,8 @@ import { IpRateLimitGuard, RateLimiter } from './rate-limit/rate-limiter.js';
     Workers,
     RateLimiter,
     IpRateLimitGuard,
+    Jobs,
   ],
-  exports: [Clock, HostResolver, OutgoingHttp, AdminGuard, Metrics, Workers, RateLimiter, IpRateLimitGuard],
+  exports: [Clock, HostResolver, OutgoingHttp, AdminGuard, Metrics, Workers, RateLimiter, IpRateLimitGuard, Jobs],
 })
 export class CommonModule {}

@@ -55,7 +55,6 @@ export class FilesService {
       sha256: stored.sha256,
       storageKey: stored.key,
       attempts: 0,
-      nextAttemptAt: null,
       error: null,
       createdAt: now,
       storedAt: now,

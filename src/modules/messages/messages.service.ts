@@ -11,6 +11,7 @@ import { userPhone } from '../../common/phone/phone.js';
 import type { InboundMessageEvent, OutgoingMessage, StatusUpdateEvent } from '../../whatsapp/whatsapp.types.js';
 import { sentFileId } from './dto/message.dto.js';
 import { MediaFile } from './entities/media-file.entity.js';
+import { MediaDownloaderService } from './media-downloader.service.js';
 import { Message, MessageDirection, MessageStatus } from './entities/message.entity.js';
 
 export interface EnqueueInput {
@@ -52,6 +53,7 @@ export class MessagesService {
     @InjectRepository(Message) private readonly messages: Repository<Message>,
     @InjectRepository(MediaFile) private readonly media: Repository<MediaFile>,
     private readonly clock: Clock,
+    private readonly downloader: MediaDownloaderService,
   ) {}
 
   /** Queues a message for sending, inside the caller's transaction: it goes out only if that transaction commits. */
@@ -90,7 +92,7 @@ export class MessagesService {
    * Records users' messages with one INSERT, results in the order given. A message is recorded once per line: a wamid
    * repeated on its line (Meta delivers at least once, also twice in one batch) answers with the first record and
    * `duplicate: true`. The same wamid on another line is another message (a line cannot claim another's ids). Media
-   * messages get a pending media file, downloaded by the media worker.
+   * messages get a pending media file and its download job, in the caller's transaction.
    */
   /** Files a recorded message under the process it belongs to (held back with the transaction's other writes). */
   linkToProcess(manager: EntityManager, messageId: string, processId: string): Promise<void> {
@@ -169,13 +171,14 @@ export class MessagesService {
         mimeType: ev.media.mimeType ?? null,
         filename: ev.media.filename ?? null,
         attempts: 0,
-        nextAttemptAt: now,
         createdAt: now,
       });
       media.push(file);
       return { message: row, duplicate: false, mediaFileId: file.id };
     });
+    // Each file's download job commits with it; both go out as one statement each for the whole batch.
     await WriteBehind.insert(manager, MediaFile, media);
+    await this.downloader.enqueue(manager, media);
     return results;
   }
 

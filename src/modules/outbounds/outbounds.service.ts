@@ -155,7 +155,7 @@ export class OutboundsService implements OnModuleInit {
       await m.insert(Outbound, outbound);
       return { outbound, template };
     });
-    // After the commit: the outbound exists whatever the provider says; a failed submission is retried by the cron.
+    // After the commit: the outbound exists whatever the provider says; a failed submission is retried by its job.
     const submitted = (await this.templates.submit(template.id)) ?? template;
     return this.view(outbound, submitted, line!);
   }

@@ -2,19 +2,28 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager, In } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
 import { newId } from '../../common/ids/ids.js';
-import { queryReturning } from '../../database/sql.js';
+import { GiveUp, RetryLater } from '../../common/jobs/job-outcomes.js';
+import { Jobs, type JobRun } from '../../common/jobs/jobs.service.js';
 import { ProviderError } from '../../whatsapp/provider-error.js';
 import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
-import type { TemplateCategory, TemplateDefinition, TemplateStatus, TemplateStatusEvent } from '../../whatsapp/whatsapp.types.js';
+import type { CreatedTemplate, TemplateCategory, TemplateDefinition, TemplateState, TemplateStatus, TemplateStatusEvent } from '../../whatsapp/whatsapp.types.js';
 import { LinesService, lineCredentials } from '../tenants/lines.service.js';
 import { Template, TEMPLATE_STATUSES } from './entities/template.entity.js';
 
+/** Job queues: a template's submission (tried at once after its commit; the job is the retry), and its status poll. */
+export const TEMPLATE_SUBMIT = 'template.submit';
+export const TEMPLATE_POLL = 'template.poll';
+
+interface TemplateJob {
+  templateId: string;
+}
+
 /** Submission retries: exponential from 30 s, capped at 1 h; after this many tries the template is marked failed. */
 const MAX_SUBMIT_ATTEMPTS = 12;
-const SUBMIT_LEASE_MS = 60_000;
+/** The submission job waits this long for the try made right after the commit (it takes over if the process died). */
+const SUBMIT_GRACE_MS = 60_000;
 /** PENDING templates are polled this often (the webhook is the fast path; polling is the fallback). */
 export const POLL_INTERVAL_MS = 60_000;
-const BATCH = 50;
 
 export interface NewTemplate {
   tenantId: string;
@@ -45,12 +54,11 @@ function documentedStatus(event: string): TemplateStatus | null {
   return null;
 }
 
-const submitDelayMs = (attempt: number) => Math.min(30_000 * 2 ** (attempt - 1), 3_600_000);
-
 /**
  * WhatsApp templates and their approval lifecycle. A template row is written inside the caller's transaction and
  * submitted to the line's provider after it commits (`submit`); a failed submission stays visible on the row and is
- * retried by `retrySubmissions`. Status arrives by webhook (`applyStatusEvent`) or by polling (`pollPending`).
+ * retried as a job of the shared runner, enqueued with the row. Status arrives by webhook (`applyStatusEvent`) or by
+ * a poll job enqueued once the provider has the template.
  */
 @Injectable()
 export class TemplatesService {
@@ -62,7 +70,21 @@ export class TemplatesService {
     private readonly clock: Clock,
     private readonly providers: WhatsappProviders,
     private readonly lines: LinesService,
-  ) {}
+    private readonly jobs: Jobs,
+  ) {
+    jobs.register<TemplateJob>(TEMPLATE_SUBMIT, (job, run) => this.attemptSubmission(job.templateId, run), {
+      maxAttempts: MAX_SUBMIT_ATTEMPTS,
+      backoff: { baseMs: 30_000, capMs: 3_600_000 },
+      leaseMs: 2 * 60_000,
+      onGiveUp: (m, job, failure) => this.submissionGivenUp(m, job.templateId, failure.error),
+    });
+    // Polls that find the template still in review come back a minute later without counting as failures.
+    jobs.register<TemplateJob>(TEMPLATE_POLL, (job) => this.poll(job.templateId), {
+      maxAttempts: 20,
+      backoff: { baseMs: POLL_INTERVAL_MS, capMs: 3_600_000 },
+      leaseMs: 2 * 60_000,
+    });
+  }
 
   /** Writes a PENDING template, to be submitted once the caller's transaction commits. */
   async create(manager: EntityManager, input: NewTemplate): Promise<Template> {
@@ -84,13 +106,12 @@ export class TemplatesService {
       providerTemplateId: null,
       submissionState: 'pending',
       submitAttempts: 0,
-      nextSubmitAt: new Date(now.getTime() + SUBMIT_LEASE_MS),
       submitError: null,
-      nextPollAt: null,
       createdAt: now,
       updatedAt: now,
     });
     await manager.insert(Template, template);
+    await this.jobs.enqueue<TemplateJob>(manager, TEMPLATE_SUBMIT, { templateId: id }, { key: id, runAt: new Date(now.getTime() + SUBMIT_GRACE_MS) });
     return template;
   }
 
@@ -108,111 +129,102 @@ export class TemplatesService {
   }
 
   /**
-   * Submits a template to its line's provider. Never throws for provider failures: a retryable one leaves the row
-   * pending with the error and the next attempt time, a definitive refusal marks it REJECTED with the provider's
-   * explanation as the reason. Returns the row as it stands after.
+   * Submits a template to its line's provider now (right after the commit that wrote it), through its submission
+   * job. Never throws for provider failures: a retryable one leaves the row pending with the error and the job due
+   * again with backoff, a definitive refusal marks it REJECTED with the provider's explanation as the reason. Returns
+   * the row as it stands after.
    */
   async submit(id: string): Promise<Template | null> {
+    await this.jobs.runNow(TEMPLATE_SUBMIT, id);
+    return this.get(id);
+  }
+
+  /** One try of a submission (the TEMPLATE_SUBMIT handler); throws to be retried, GiveUp when it is refused for good. */
+  private async attemptSubmission(id: string, run: JobRun): Promise<void> {
     const template = await this.get(id);
-    if (!template || template.submissionState !== 'pending') return template;
+    if (!template || template.submissionState !== 'pending') return;
     const line = await this.lines.findById(template.lineId);
-    const attempt = template.submitAttempts + 1;
+    const attempt = run.attempt;
     const now = () => this.clock.now();
-    if (!line) return this.submissionFailed(template, attempt, new ProviderError('AUTH', false, 'The WhatsApp line was removed'));
+    if (!line) return this.submissionFailed(template, attempt, new ProviderError('AUTH', false, 'The WhatsApp line was removed'), true);
+    let created: CreatedTemplate;
+    let found: (TemplateState & { providerTemplateId: string }) | null = null;
     try {
       const provider = this.providers.for(line);
       // A retry first looks for the template by name: an earlier try may have created it and lost the answer (a
       // crash, a timeout), and creating it again would only be refused as a duplicate.
-      const found = attempt > 1 ? await provider.findTemplate(lineCredentials(line), template.name, template.language) : null;
-      const created = found ?? (await provider.createTemplate(lineCredentials(line), this.definition(template)));
-      return await this.ds.transaction(async (m) => {
-        await m.update(Template, { id }, {
-          providerTemplateId: created.providerTemplateId,
-          submissionState: 'submitted',
-          submitAttempts: attempt,
-          nextSubmitAt: null,
-          submitError: null,
-          nextPollAt: new Date(now().getTime() + POLL_INTERVAL_MS),
-          updatedAt: now(),
-        });
-        const fresh = await m.findOneByOrFail(Template, { id });
-        const status = documentedStatus(created.status) ?? 'PENDING';
-        // Only a template still in review takes the provider's first answer (a webhook may already have settled it).
-        if (fresh.status === 'PENDING' && status !== 'PENDING') return this.transition(m, fresh, status, status === 'REJECTED' ? (found?.reason ?? null) : null, 'submission');
-        return fresh;
-      });
+      found = attempt > 1 ? await provider.findTemplate(lineCredentials(line), template.name, template.language) : null;
+      created = found ?? (await provider.createTemplate(lineCredentials(line), this.definition(template)));
     } catch (err) {
       const error = err instanceof ProviderError ? err : new ProviderError('TRANSIENT', true, String(err));
       this.logger.warn({ templateId: id, code: error.code, err: error.message }, 'template submission failed');
-      return this.submissionFailed(template, attempt, error);
+      // Credentials can be fixed by the client, so an auth failure is worth retrying; a refused template is not.
+      return this.submissionFailed(template, attempt, error, !(error.retryable || error.code === 'AUTH'));
     }
-  }
-
-  private async submissionFailed(template: Template, attempt: number, error: ProviderError): Promise<Template> {
-    // Credentials can be fixed by the client, so an auth failure is worth retrying; a refused template is not.
-    const retry = (error.retryable || error.code === 'AUTH') && attempt < MAX_SUBMIT_ATTEMPTS;
-    const now = this.clock.now();
-    return this.ds.transaction(async (m) => {
-      await m.update(Template, { id: template.id }, {
-        submissionState: retry ? 'pending' : 'failed',
+    await this.ds.transaction(async (m) => {
+      await m.update(Template, { id }, {
+        providerTemplateId: created.providerTemplateId,
+        submissionState: 'submitted',
         submitAttempts: attempt,
-        nextSubmitAt: retry ? new Date(now.getTime() + submitDelayMs(attempt)) : null,
-        submitError: `${error.code}: ${error.message}`.slice(0, 1000),
-        updatedAt: now,
+        submitError: null,
+        updatedAt: now(),
       });
-      const fresh = await m.findOneByOrFail(Template, { id: template.id });
-      if (retry) return fresh;
-      return this.transition(m, fresh, 'REJECTED', `Submission refused: ${error.message}`.slice(0, 1000), 'submission');
+      const fresh = await m.findOneByOrFail(Template, { id });
+      const status = documentedStatus(created.status) ?? 'PENDING';
+      // Only a template still in review takes the provider's first answer (a webhook may already have settled it).
+      if (fresh.status === 'PENDING' && status !== 'PENDING') await this.transition(m, fresh, status, status === 'REJECTED' ? (found?.reason ?? null) : null, 'submission');
+      else if (fresh.status === 'PENDING') await this.schedulePoll(m, id);
     });
   }
 
-  /** Submits templates whose submission is due (first attempts that never ran, and retries). Returns how many were tried. */
-  async retrySubmissions(): Promise<number> {
-    const now = this.clock.now();
-    // Claiming pushes next_submit_at by a lease, so another instance does not submit the same template meanwhile.
-    const rows = await queryReturning<{ id: string }>(
-      this.ds,
-      `UPDATE templates SET next_submit_at = $2 WHERE id IN (
-         SELECT id FROM templates WHERE submission_state = 'pending' AND next_submit_at <= $1
-          ORDER BY next_submit_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-       RETURNING id`,
-      [now, new Date(now.getTime() + SUBMIT_LEASE_MS), BATCH],
-    );
-    for (const r of rows) await this.submit(r.id);
-    return rows.length;
+  /** Records a failed try on the row, then hands it to the runner: retried later, or given up (`submissionGivenUp`). */
+  private async submissionFailed(template: Template, attempt: number, error: ProviderError, final: boolean): Promise<never> {
+    await this.ds.manager.update(Template, { id: template.id }, {
+      submitAttempts: attempt,
+      submitError: `${error.code}: ${error.message}`.slice(0, 1000),
+      updatedAt: this.clock.now(),
+    });
+    throw final ? new GiveUp(error.message) : error;
   }
 
-  /** Asks the provider about submitted templates still PENDING whose poll is due. Returns how many changed status. */
-  async pollPending(): Promise<number> {
-    const now = this.clock.now();
-    const rows = await queryReturning<{ id: string }>(
-      this.ds,
-      `UPDATE templates SET next_poll_at = $2 WHERE id IN (
-         SELECT id FROM templates WHERE status = 'PENDING' AND submission_state = 'submitted' AND next_poll_at <= $1
-          ORDER BY next_poll_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-       RETURNING id`,
-      [now, new Date(now.getTime() + POLL_INTERVAL_MS), BATCH],
-    );
-    let changed = 0;
-    for (const { id } of rows) {
-      const template = await this.get(id);
-      const line = template && (await this.lines.findById(template.lineId));
-      if (!template || !line || !template.providerTemplateId) continue;
-      try {
-        const state = await this.providers.for(line).getTemplate(lineCredentials(line), template.providerTemplateId);
-        const status = documentedStatus(state.status);
-        if (!status || status === 'PENDING') continue;
-        await this.ds.transaction(async (m) => {
-          const fresh = await m.findOne(Template, { where: { id }, lock: { mode: 'pessimistic_write' } });
-          // A webhook may have moved it meanwhile; the poll only settles templates still in review.
-          if (fresh?.status === 'PENDING') await this.transition(m, fresh, status, state.reason ?? null, 'poll');
-        });
-        changed++;
-      } catch (err) {
-        this.logger.warn({ templateId: id, err: (err as Error).message }, 'template status poll failed');
-      }
-    }
-    return changed;
+  /** The submission is refused for good or its tries ran out: the template is REJECTED with the last reason. */
+  private async submissionGivenUp(m: EntityManager, id: string, error: string): Promise<void> {
+    const fresh = await m.findOne(Template, { where: { id }, lock: { mode: 'pessimistic_write' } });
+    if (!fresh || fresh.submissionState !== 'pending') return;
+    await m.update(Template, { id }, { submissionState: 'failed', updatedAt: this.clock.now() });
+    fresh.submissionState = 'failed';
+    await this.transition(m, fresh, 'REJECTED', `Submission refused: ${error}`.slice(0, 1000), 'submission');
+  }
+
+  /** Runs the submission jobs that are due once (first tries that never ran, and retries). Returns how many were tried. */
+  retrySubmissions(): Promise<number> {
+    return this.jobs.runDue(TEMPLATE_SUBMIT, 50);
+  }
+
+  /** Runs the status polls that are due once. Returns how many templates were polled. */
+  pollPending(): Promise<number> {
+    return this.jobs.runDue(TEMPLATE_POLL, 50);
+  }
+
+  /** Polls the template's status a minute from now, and every minute while it stays in review (once per template). */
+  private schedulePoll(manager: EntityManager, id: string): Promise<void> {
+    return this.jobs.enqueue<TemplateJob>(manager, TEMPLATE_POLL, { templateId: id }, { key: id, runAt: new Date(this.clock.now().getTime() + POLL_INTERVAL_MS) });
+  }
+
+  /** Asks the provider about a submitted template still in review (the TEMPLATE_POLL handler). */
+  private async poll(id: string): Promise<void> {
+    const template = await this.get(id);
+    if (!template || template.status !== 'PENDING' || !template.providerTemplateId) return;
+    const line = await this.lines.findById(template.lineId);
+    if (!line) return;
+    const state = await this.providers.for(line).getTemplate(lineCredentials(line), template.providerTemplateId);
+    const status = documentedStatus(state.status);
+    if (!status || status === 'PENDING') throw new RetryLater(POLL_INTERVAL_MS, 'still in review');
+    await this.ds.transaction(async (m) => {
+      const fresh = await m.findOne(Template, { where: { id }, lock: { mode: 'pessimistic_write' } });
+      // A webhook may have moved it meanwhile; the poll only settles templates still in review.
+      if (fresh?.status === 'PENDING') await this.transition(m, fresh, status, state.reason ?? null, 'poll');
+    });
   }
 
   /**
@@ -228,8 +240,11 @@ export class TemplatesService {
       (event.name.startsWith('tg_') ? await manager.findOne(Template, { where: { name: event.name, tenantId }, lock: { mode: 'pessimistic_write' } }) : null);
     if (!template) return null;
     if (!template.providerTemplateId) {
-      await manager.update(Template, { id: template.id }, { providerTemplateId: event.providerTemplateId, submissionState: 'submitted', nextSubmitAt: null });
+      // The webhook overtook the submission's answer: the submission job finds it submitted and stops; polling starts.
+      await manager.update(Template, { id: template.id }, { providerTemplateId: event.providerTemplateId, submissionState: 'submitted' });
       template.providerTemplateId = event.providerTemplateId;
+      template.submissionState = 'submitted';
+      await this.schedulePoll(manager, template.id);
     }
     const status = documentedStatus(String(event.status));
     if (!status) return template;

@@ -21,7 +21,6 @@ export class MediaFile {
   /** Bytes of files stored before the FileStore; NULL for every newer file. */
   @Column('bytea', { nullable: true, select: false }) data: Buffer | null;
   @Column('int', { default: 0 }) attempts: number;
-  @Column('timestamptz', { nullable: true }) nextAttemptAt: Date | null;
   @Column('text', { nullable: true }) error: string | null;
   @Column('timestamptz') createdAt: Date;
   @Column('timestamptz', { nullable: true }) storedAt: Date | null;

@@ -22,12 +22,10 @@ export class Template {
   @Column('text') status: TemplateStatus;
   @Column('text', { nullable: true }) rejectionReason: string | null;
   @Column('text', { nullable: true }) providerTemplateId: string | null;
-  /** pending: not yet accepted by the provider (retried by the cron); failed: the provider refused it for good. */
+  /** pending: not yet accepted by the provider (its submission job retries); failed: the provider refused it for good. */
   @Column('text') submissionState: SubmissionState;
   @Column('int') submitAttempts: number;
-  @Column('timestamptz', { nullable: true }) nextSubmitAt: Date | null;
   @Column('text', { nullable: true }) submitError: string | null;
-  @Column('timestamptz', { nullable: true }) nextPollAt: Date | null;
   @Column('timestamptz') createdAt: Date;
   @Column('timestamptz') updatedAt: Date;
 }

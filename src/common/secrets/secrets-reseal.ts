@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { SecretBox } from '../common/secrets/secret-box.js';
+import { SecretBox } from './secret-box.js';
 
 /**
  * Every column that holds a secret, by table: what is sealed (AES-256-GCM under SECRETS_KEY) and what keeps a keyed
