@@ -1,25 +1,76 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { HttpStatus, Injectable, OnModuleInit } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { ulid } from 'ulid';
 import { Clock } from '../../common/clock/clock.js';
 import { AppError, ErrorCode } from '../../common/errors/app-error.js';
 import { digits, toE164 } from '../../common/phone/phone.js';
 import { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
 import { LinesService } from '../tenants/lines.service.js';
+import { AppConfig } from '../../config/app-config.js';
+import { SendQueueService, type SentMessage } from '../messages/send-queue.service.js';
 import { SandboxInboundAcceptedDto, SandboxInboundDto } from './dto/sandbox.dto.js';
 import { routingKeys } from '../../whatsapp/cloud-api/webhook-parser.js';
 import { userKeyOf, WebhookInboxService } from './webhook-inbox.service.js';
 
 /**
  * Simulated users for sandbox lines: an injected message is written to the inbox as a Cloud API envelope and goes
- * through exactly the path a real webhook takes.
+ * through exactly the path a real webhook takes. So do the statuses of what the bot sends: `delivered`
+ * SANDBOX_STATUS_DELAY_MS after the send and `read` as long again, as status webhooks stored with the send.
  */
 @Injectable()
-export class SandboxService {
+export class SandboxService implements OnModuleInit {
   constructor(
     private readonly lines: LinesService,
     private readonly inbox: WebhookInboxService,
     private readonly clock: Clock,
+    private readonly config: AppConfig,
+    private readonly sendQueue: SendQueueService,
   ) {}
+
+  onModuleInit(): void {
+    if (this.config.SANDBOX_STATUS_DELAY_MS === 0) return;
+    this.sendQueue.onSent({
+      wants: async (lineId) => (await this.lines.findById(lineId))?.provider === 'sandbox',
+      onSent: (m, sent) => this.scheduleStatuses(m, sent),
+    });
+  }
+
+  /** Stores `delivered` and `read` for each send, claimable only once due (read after delivered: one key per message). */
+  private async scheduleStatuses(m: EntityManager, sent: SentMessage[]): Promise<void> {
+    const delay = this.config.SANDBOX_STATUS_DELAY_MS;
+    const now = this.clock.now().getTime();
+    const lines = new Map<string, WhatsappLine | null>();
+    for (const s of sent) if (!lines.has(s.lineId)) lines.set(s.lineId, await this.lines.findById(s.lineId));
+    await this.inbox.storeIn(
+      m,
+      sent.flatMap((s) => {
+        const line = lines.get(s.lineId);
+        if (!line) return [];
+        return (['delivered', 'read'] as const).map((status, i) => {
+          const at = now + delay * (i + 1);
+          const envelope = {
+            object: 'whatsapp_business_account',
+            entry: [
+              {
+                id: line.id,
+                changes: [
+                  {
+                    field: 'messages',
+                    value: {
+                      messaging_product: 'whatsapp',
+                      metadata: { display_phone_number: digits(line.phoneNumber), phone_number_id: line.id },
+                      statuses: [{ id: s.providerMessageId, status, timestamp: String(Math.floor(at / 1000)), recipient_id: digits(s.phone) }],
+                    },
+                  },
+                ],
+              },
+            ],
+          };
+          return { source: 'sandbox' as const, lineId: line.id, raw: JSON.stringify(envelope), userKey: `${line.id}:status:${s.messageId}`, notBefore: new Date(at) };
+        });
+      }),
+    );
+  }
 
   async sandboxLine(tenantId: string, phone: string): Promise<WhatsappLine> {
     const line = await this.lines.getByPhone(tenantId, phone);
