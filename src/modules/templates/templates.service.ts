@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, In } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
 import { newId } from '../../common/ids/ids.js';
 import { queryReturning } from '../../database/sql.js';
@@ -92,6 +92,11 @@ export class TemplatesService {
     });
     await manager.insert(Template, template);
     return template;
+  }
+
+  /** The line's templates with these names (names are unique), for showing what was sent. */
+  byNames(lineId: string, names: string[]): Promise<Template[]> {
+    return names.length ? this.ds.manager.findBy(Template, { lineId, name: In([...new Set(names)]) }) : Promise.resolve([]);
   }
 
   get(id: string, manager: EntityManager = this.ds.manager): Promise<Template | null> {

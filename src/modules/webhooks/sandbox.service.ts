@@ -8,6 +8,11 @@ import { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
 import { LinesService } from '../tenants/lines.service.js';
 import { AppConfig } from '../../config/app-config.js';
 import { SendQueueService, type SentMessage } from '../messages/send-queue.service.js';
+import { MessageDto } from '../messages/dto/message.dto.js';
+import type { Message } from '../messages/entities/message.entity.js';
+import { MessagesService } from '../messages/messages.service.js';
+import { TemplatesService } from '../templates/templates.service.js';
+import type { OutgoingMessage } from '../../whatsapp/whatsapp.types.js';
 import { SandboxInboundAcceptedDto, SandboxInboundDto } from './dto/sandbox.dto.js';
 import { routingKeys } from '../../whatsapp/cloud-api/webhook-parser.js';
 import { userKeyOf, WebhookInboxService } from './webhook-inbox.service.js';
@@ -25,6 +30,8 @@ export class SandboxService implements OnModuleInit {
     private readonly clock: Clock,
     private readonly config: AppConfig,
     private readonly sendQueue: SendQueueService,
+    private readonly messages: MessagesService,
+    private readonly templates: TemplatesService,
   ) {}
 
   onModuleInit(): void {
@@ -78,6 +85,48 @@ export class SandboxService implements OnModuleInit {
     return line;
   }
 
+  /**
+   * A tap as WhatsApp reports it: the option of the last prompt sent to the user with that id gives its title (and
+   * the shape: a list row, a reply button, or a template's quick-reply button); a given `reply_title` wins.
+   */
+  private async reply(line: WhatsappLine, phone: string, replyId: string, givenTitle: string | undefined): Promise<Record<string, unknown>> {
+    const prompt = await this.messages.lastPrompt(line.id, phone);
+    const content = prompt?.content as OutgoingMessage | undefined;
+    if (content?.kind === 'template') {
+      const index = (content.buttonPayloads ?? []).indexOf(replyId);
+      const [template] = index >= 0 ? await this.templates.byNames(line.id, [content.name]) : [];
+      const title = givenTitle ?? template?.quickReplies[index];
+      if (title !== undefined) return { type: 'button', button: { payload: replyId, text: title } };
+    }
+    if (content?.kind === 'list') {
+      const row = content.rows.find((r) => r.id === replyId);
+      if (row) return { type: 'interactive', interactive: { type: 'list_reply', list_reply: { id: replyId, title: givenTitle ?? row.title, ...(row.description ? { description: row.description } : {}) } } };
+    }
+    const button = content?.kind === 'buttons' ? content.buttons.find((b) => b.id === replyId) : undefined;
+    return { type: 'interactive', interactive: { type: 'button_reply', button_reply: { id: replyId, title: givenTitle ?? button?.title ?? replyId } } };
+  }
+
+  /** The transcript as the user's phone shows it: templates rendered with their parameters, header and buttons. */
+  async transcript(line: WhatsappLine, items: Message[], media: Parameters<typeof MessageDto.from>[1]): Promise<MessageDto[]> {
+    const sentTemplates = items.flatMap((m) => (m.direction === 'outbound' && (m.content as OutgoingMessage).kind === 'template' ? [(m.content as Extract<OutgoingMessage, { kind: 'template' }>).name] : []));
+    const templates = new Map((await this.templates.byNames(line.id, sentTemplates)).map((t) => [t.name, t]));
+    return items.map((m) => {
+      const dto = MessageDto.from(m, media);
+      const content = m.content as OutgoingMessage;
+      if (m.direction !== 'outbound' || content.kind !== 'template') return dto;
+      const template = templates.get(content.name);
+      if (!template) return dto;
+      const params = content.bodyParams ?? [];
+      const body = template.body.replace(/\{\{(\d+)\}\}/g, (all, n: string) => params[Number(n) - 1] ?? all);
+      const rendered = {
+        ...(content.header ? { header: content.header } : {}),
+        body,
+        buttons: template.quickReplies.map((title, i) => ({ id: content.buttonPayloads?.[i] ?? title, title })),
+      };
+      return { ...dto, content: { ...content, rendered } };
+    });
+  }
+
   async inject(tenantId: string, dto: SandboxInboundDto): Promise<SandboxInboundAcceptedDto> {
     const given = (['text', 'reply_id', 'media_type'] as const).filter((f) => dto[f] !== undefined);
     if (given.length !== 1) {
@@ -91,7 +140,7 @@ export class SandboxService implements OnModuleInit {
     const message: Record<string, unknown> = { from, id: wamid, timestamp: String(Math.floor(this.clock.now().getTime() / 1000)) };
     if (dto.text !== undefined) Object.assign(message, { type: 'text', text: { body: dto.text } });
     else if (dto.reply_id !== undefined) {
-      Object.assign(message, { type: 'interactive', interactive: { type: 'button_reply', button_reply: { id: dto.reply_id, title: dto.reply_title ?? dto.reply_id } } });
+      Object.assign(message, await this.reply(line, toE164(dto.from)!, dto.reply_id, dto.reply_title));
     } else {
       const kind = dto.media_type!;
       const media = { id: `sandbox-media-${kind}-${ulid()}`, mime_type: kind === 'document' ? 'application/pdf' : 'image/png', caption: dto.caption, filename: kind === 'document' ? (dto.filename ?? 'document.pdf') : undefined };
