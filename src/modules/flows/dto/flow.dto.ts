@@ -16,7 +16,9 @@ import {
   ValidateBy,
   ValidateNested,
 } from 'class-validator';
+import { AlsoValidate } from '../../../common/errors/validation.js';
 import { PageQueryDto } from '../../../common/http/pagination.js';
+import { validateFlowSteps } from '../flow-validation.js';
 import { ParseJsonString, ToBoolean, ToInt, Trim } from '../../../common/http/transforms.js';
 import { parseBusinessHour } from '../../reengagement/business-window.js';
 import { DEFAULT_FLOW_SETTINGS, type FlowSettings, type FlowStep, LIMITS, STEP_TYPES } from '../flow-definition.js';
@@ -119,6 +121,10 @@ export class FlowSettingsInputDto {
   end_business_hours?: string;
 }
 
+/** The steps' own rules, answered with the DTO's (a type error elsewhere does not hide a broken step). */
+const checkSteps = (dto: { steps?: unknown }) => (dto.steps === undefined ? [] : validateFlowSteps(dto.steps));
+
+@AlsoValidate(checkSteps)
 export class CreateFlowDto {
   @ApiProperty({ example: 'KYC Colombia', maxLength: 200 })
   @Trim() @IsString() @IsNotEmpty() @MaxLength(200)
@@ -137,6 +143,7 @@ export class CreateFlowDto {
 export class ReplaceFlowDto extends CreateFlowDto {}
 
 /** PATCH changes only what it names; `settings` fields are merged into the current ones. */
+@AlsoValidate(checkSteps)
 export class PatchFlowDto {
   @ApiPropertyOptional({ example: 'KYC Colombia v2', maxLength: 200 })
   @IsOptional() @Trim() @IsString() @IsNotEmpty() @MaxLength(200)

@@ -5,7 +5,8 @@ import { ParseJsonString, ToBoolean, Trim } from '../../../common/http/transform
 import { TEMPLATE_STATUSES } from '../../templates/entities/template.entity.js';
 import type { TemplateStatus } from '../../../whatsapp/whatsapp.types.js';
 import { OPTION_ACTIONS, OUTBOUND_CATEGORIES, TEMPLATE_TYPES, type OutboundCategory, type OutboundOption, type TemplateType } from '../entities/outbound.entity.js';
-import { LIMITS } from '../outbound-content.js';
+import { AlsoValidate } from '../../../common/errors/validation.js';
+import { createOutboundProblems, LIMITS } from '../outbound-content.js';
 
 const list = (values: readonly string[]) => values.join(', ');
 
@@ -14,6 +15,7 @@ export const EXAMPLE_OPTIONS = [
   { message: 'No', action: 'cancel_process' },
 ];
 
+@AlsoValidate(createOutboundProblems)
 export class CreateOutboundDto {
   @ApiProperty({ example: '+573001234567', description: "Phone number with country code of one of your WhatsApp lines; it sends this outbound" })
   @Trim() @IsString() @IsNotEmpty()
