@@ -53,7 +53,7 @@ export function configureApp(app: INestApplication, config: AppConfig): void {
   );
   // The guard (depth and prototype keys) runs before validation copies a body onto DTO instances.
   app.use(...bodyParsers(config.BODY_LIMIT_BYTES), bodyParserErrors(errors), bodyGuard(errors));
-  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalPipes(createValidationPipe((type) => app.get(type, { strict: false })));
   app.useGlobalFilters(errors);
   SwaggerModule.setup('docs', app, () => buildOpenApi(app), { jsonDocumentUrl: 'docs-json' });
 }

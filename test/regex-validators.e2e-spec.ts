@@ -83,7 +83,8 @@ describe('regex validators run on a linear-time engine', () => {
   });
 
   it('applies a batch without an event over its budget, which is retried alone later; /metrics counts it', async () => {
-    const over = await sandboxChat({ env: { WEBHOOK_EVENT_BUDGET_MS: '0' } });
+    // No simulated statuses: the test counts the inbox's events.
+    const over = await sandboxChat({ env: { WEBHOOK_EVENT_BUDGET_MS: '0', SANDBOX_STATUS_DELAY_MS: 'off' } });
     try {
       const flowId = await over.flow(question({ type: 'regex', pattern: '\\d+' }));
       await over.inbound(flowId, 'hola');

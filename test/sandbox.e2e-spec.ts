@@ -2,7 +2,9 @@ import { MessagesService } from '../src/modules/messages/messages.service.js';
 import { MediaDownloaderService } from '../src/modules/messages/media-downloader.service.js';
 import { SendQueueService } from '../src/modules/messages/send-queue.service.js';
 import { SandboxAdapter } from '../src/whatsapp/sandbox/sandbox.adapter.js';
+import { TemplatesService } from '../src/modules/templates/templates.service.js';
 import { WebhookProcessorService } from '../src/modules/webhooks/webhook-processor.service.js';
+import type { OutgoingMessage } from '../src/whatsapp/whatsapp.types.js';
 import { createTestApp, TestApp } from './support/test-app.js';
 
 describe('sandbox API', () => {
@@ -44,6 +46,60 @@ describe('sandbox API', () => {
     expect(r2.body.code).toBe('VALIDATION_FAILED');
     const r3 = await t.http.post('/v1/sandbox/messages').set('X-API-Key', apiKey).send({ waba_phone_number: '+14155550100', from: 'not-a-phone', text: 'x' }).expect(400);
     expect(r3.body.details[0].field).toBe('from');
+  });
+
+  const botSays = async (phone: string, message: OutgoingMessage) => {
+    await t.db.transaction((m) => t.app.get(MessagesService).enqueue(m, { tenantId, lineId, phone, message }));
+    await t.app.get(SendQueueService).drain();
+  };
+  const tap = async (from: string, replyId: string) => {
+    await t.http.post('/v1/sandbox/messages').set('X-API-Key', apiKey).send({ waba_phone_number: '+14155550100', from, reply_id: replyId }).expect(202);
+    await t.app.get(WebhookProcessorService).drain();
+    const [last] = await t.db.query(`SELECT type, content FROM messages WHERE phone = $1 AND direction = 'inbound' ORDER BY id DESC LIMIT 1`, [from]);
+    return last;
+  };
+
+  it('a tap without reply_title takes the title of that option in the last prompt sent to the user on the line', async () => {
+    const user = '+573001114401';
+    await botSays(user, { kind: 'buttons', body: '¿Aceptas?', buttons: [{ id: 'yes', title: 'Sí, acepto' }, { id: 'no', title: 'No' }] });
+    expect((await tap(user, 'yes')).content).toMatchObject({ reply_id: 'yes', reply_title: 'Sí, acepto' });
+    await botSays(user, { kind: 'list', body: 'Elige', buttonText: 'Opciones', rows: [{ id: 'a', title: 'Uno' }, { id: 'b', title: 'Dos' }] });
+    const row = await tap(user, 'b');
+    expect(row.content).toMatchObject({ reply_id: 'b', reply_title: 'Dos' });
+    const [event] = await t.db.query(`SELECT raw FROM webhook_events WHERE line_id = $1 AND raw LIKE '%"id":"b"%' ORDER BY id DESC LIMIT 1`, [lineId]);
+    expect(JSON.parse(event.raw).entry[0].changes[0].value.messages[0].interactive).toEqual({ type: 'list_reply', list_reply: { id: 'b', title: 'Dos' } });
+    // An id the last prompt does not offer keeps its id as the title, as before.
+    expect((await tap(user, 'zzz')).content).toMatchObject({ reply_id: 'zzz', reply_title: 'zzz' });
+    // Another user's prompt on the line says nothing about this one.
+    expect((await tap('+573001114402', 'yes')).content).toMatchObject({ reply_title: 'yes' });
+  });
+
+  it('shows a sent template rendered with its parameters and buttons, and a tap on its button takes the button text', async () => {
+    const user = '+573001114403';
+    const template = await t.db.transaction((m) =>
+      t.app.get(TemplatesService).create(m, { tenantId, lineId, language: 'es', category: 'UTILITY', body: 'Hola {{1}}, tu código es {{2}}', bodyExamples: ['Ana', '1'], quickReplies: ['Continuar', 'Salir'] }),
+    );
+    await botSays(user, { kind: 'template', name: template.name, language: 'es', bodyParams: ['Pepe', '1234'], buttonPayloads: ['continue_process:OUT1', 'cancel_process:OUT1'] });
+    const res = await t.http.get('/v1/sandbox/messages').query({ waba_phone_number: '+14155550100', phone: user }).set('X-API-Key', apiKey).expect(200);
+    expect(res.body.data[0].content).toMatchObject({
+      kind: 'template',
+      name: template.name,
+      rendered: {
+        body: 'Hola Pepe, tu código es 1234',
+        buttons: [
+          { id: 'continue_process:OUT1', title: 'Continuar' },
+          { id: 'cancel_process:OUT1', title: 'Salir' },
+        ],
+      },
+    });
+    const tapped = await tap(user, 'cancel_process:OUT1');
+    expect(tapped.type).toBe('button');
+    expect(tapped.content).toMatchObject({ reply_id: 'cancel_process:OUT1', reply_title: 'Salir', text: 'Salir' });
+  });
+
+  it('reports no webhook_path for a sandbox line (nothing calls one)', async () => {
+    const res = await t.http.get(`/v1/whatsapp/numbers/${lineId}`).set('X-API-Key', apiKey).expect(200);
+    expect(res.body).toMatchObject({ provider: 'sandbox', webhook_path: null });
   });
 
   it("another tenant cannot read a message", async () => {

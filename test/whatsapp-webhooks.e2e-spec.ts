@@ -118,8 +118,9 @@ describe('webhook ingress', () => {
       await post(status('read'));
       await processor.drain();
       await s.t.app.get(HookDispatcher).dispatchDue();
-      const bodies = (await receiver.waitFor(2)).map((r) => JSON.parse(r.body));
+      const bodies = (await receiver.waitFor(3)).map((r) => JSON.parse(r.body));
       expect(bodies.map((b) => [b.type, b.data.id, b.data.status])).toEqual([
+        ['message.status', queued.id, 'sent'],
         ['message.status', queued.id, 'delivered'],
         ['message.status', queued.id, 'read'],
       ]);

@@ -4,6 +4,7 @@ import { SecretBox } from '../common/secrets/secret-box.js';
 import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 
 const toNumber = ({ value }: { value: unknown }) => (value === undefined ? value : Number(value));
+const toDelay = ({ value }: { value: unknown }) => (value === undefined ? value : String(value).toLowerCase() === 'off' ? 0 : Number(value));
 const toBool = ({ value }: { value: unknown }) =>
   value === undefined ? undefined : ['1', 'true', 'yes', 'on'].includes(String(value).toLowerCase());
 
@@ -64,6 +65,13 @@ export class AppConfig {
   /** Seconds before a sandbox template is approved. */
   @IsOptional() @IsInt() @Min(0) @Transform(toNumber)
   SANDBOX_APPROVAL_DELAY_SECONDS: number = 0;
+
+  /**
+   * Milliseconds after a send on a sandbox line until the simulated user's phone reports it `delivered`, and as much
+   * again until `read` (through the same status path as Meta's webhooks). `0` or `off`: no simulated statuses.
+   */
+  @IsOptional() @IsInt({ message: 'SANDBOX_STATUS_DELAY_MS must be a whole number of milliseconds, or off' }) @Min(0) @Transform(toDelay)
+  SANDBOX_STATUS_DELAY_MS: number = 1500;
 
   /**
    * Node.js processes serving this instance on one port: all serve HTTP, the first also runs the workers. More than
@@ -158,7 +166,8 @@ export class ConfigError extends Error {}
 
 const KEYS = [
   'PORT', 'DATABASE_URL', 'DATA_DIR', 'EMBEDDED_PG_PORT', 'ADMIN_TOKEN', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'PUBLIC_URL',
-  'ALLOW_LOCAL_URLS', 'GRAPH_API_BASE_URL', 'GRAPH_API_VERSION', 'SANDBOX_APPROVAL_DELAY_SECONDS', 'WORKERS_ENABLED',
+  'ALLOW_LOCAL_URLS', 'GRAPH_API_BASE_URL', 'GRAPH_API_VERSION', 'SANDBOX_APPROVAL_DELAY_SECONDS', 'SANDBOX_STATUS_DELAY_MS',
+  'WORKERS_ENABLED',
   'PROCESSES', 'WEBHOOK_EVENT_BUDGET_MS', 'WEBHOOK_EVENTS_RETENTION_DAYS', 'MEDIA_MAX_BYTES', 'FILE_STORE', 'FILES_DIR',
   'S3_ENDPOINT', 'S3_BUCKET', 'S3_REGION', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'S3_FORCE_PATH_STYLE', 'SECRETS_KEY',
   'RATE_LIMIT_PER_SECOND', 'RATE_LIMIT_BURST', 'RATE_LIMIT_IP_PER_SECOND', 'RATE_LIMIT_IP_BURST', 'TRUST_PROXY',

@@ -14,9 +14,48 @@ export function bodyParsers(limit: number): RequestHandler[] {
     req.rawBody = buf;
   };
   return [
-    express.json({ limit, verify, type: ['application/json', 'application/*+json'] }),
+    unsupportedBodies,
+    express.json({ limit, verify, type: JSON_TYPES }),
     express.urlencoded({ limit, verify, extended: false, parameterLimit: 1000 }),
+    objectBodies,
   ];
+}
+
+const JSON_TYPES = ['application/json', 'application/*+json'];
+
+/** A body in another format would reach the handlers as no body at all ("name is required"): say what is wrong. */
+const unsupportedBodies: RequestHandler = (req, _res, next) => {
+  const type = req.headers['content-type'];
+  const length = Number(req.headers['content-length'] ?? 0);
+  if (type && (length > 0 || req.headers['transfer-encoding']) && !req.is([...JSON_TYPES, 'application/x-www-form-urlencoded'])) {
+    const mediaType = type.split(';')[0].trim();
+    return next(
+      Object.assign(new Error(`Content-Type ${mediaType} is not supported: send application/json or application/x-www-form-urlencoded`), {
+        type: 'unsupported.media.type',
+        status: 415,
+      }),
+    );
+  }
+  next();
+};
+
+/** Every body of this API is an object: a JSON array is refused here rather than read as an object's fields. */
+const objectBodies: RequestHandler = (req, _res, next) => {
+  if (Array.isArray(req.body)) return next(Object.assign(new Error(NOT_AN_OBJECT), { type: 'entity.not.object', status: 400 }));
+  next();
+};
+
+const NOT_AN_OBJECT = 'The body must be a JSON object';
+
+/** JSON that parses but is no object (`null`, `42`, `"x"`), which the parser's strict mode refuses. */
+function isJsonScalar(raw: unknown): boolean {
+  if (typeof raw !== 'string') return false;
+  try {
+    const v: unknown = JSON.parse(raw);
+    return v === null || typeof v !== 'object';
+  } catch {
+    return false;
+  }
 }
 
 /** Parser failures answered in the common error shape by `errors` (they happen before Nest's pipeline is in reach). */
@@ -27,7 +66,8 @@ export const bodyParserErrors = (errors: AllExceptionsFilter): ErrorRequestHandl
   if (type === 'entity.too.large') {
     error = new AppError(HttpStatus.PAYLOAD_TOO_LARGE, ErrorCode.PAYLOAD_TOO_LARGE, 'Request body is too large');
   } else if (type === 'entity.parse.failed') {
-    error = new AppError(HttpStatus.BAD_REQUEST, ErrorCode.MALFORMED_BODY, 'Request body is not valid JSON');
+    const message = isJsonScalar((err as { body?: unknown }).body) ? NOT_AN_OBJECT : 'Request body is not valid JSON';
+    error = new AppError(HttpStatus.BAD_REQUEST, ErrorCode.MALFORMED_BODY, message);
   } else if (type !== undefined && status >= 400 && status < 500) {
     error = new AppError(status, status === 415 ? ErrorCode.UNSUPPORTED_MEDIA_TYPE : ErrorCode.MALFORMED_BODY, String((err as Error).message));
   }

@@ -145,7 +145,7 @@ export class HookDispatcher implements OnApplicationBootstrap, BeforeApplication
          SELECT d.id FROM hook_deliveries d JOIN hooks h ON h.id = d.hook_id
           WHERE d.status IN ('pending', 'sending') AND d.next_attempt_at <= $1 AND h.active
             AND NOT (d.hook_id = ANY($3::text[]))
-          ORDER BY d.next_attempt_at
+          ORDER BY d.next_attempt_at, d.id
           LIMIT $2
           FOR UPDATE OF d SKIP LOCKED
        ), claimed AS (

@@ -58,6 +58,43 @@ export class HooksService {
     return this.enqueue(manager, { ...event, data }, matching.map((h) => h.id));
   }
 
+  /**
+   * Whether some active hook of the tenant takes events of this type that are about no flow (cached, like `emit`):
+   * hot paths ask first and build nothing when nobody listens.
+   */
+  async wants(tenantId: string, type: string): Promise<boolean> {
+    return (await this.activeHooks(tenantId)).some((h) => h.events.includes(type) && h.flowIds.length === 0);
+  }
+
+  /**
+   * `emit` for many events about no flow at once (a batch writer's outcomes): two INSERTs for the whole batch, in the
+   * caller's transaction, events stored in the order given. Returns how many events were stored.
+   */
+  async emitMany(manager: EntityManager, events: Array<{ tenantId: string; type: string; data: object }>): Promise<number> {
+    const rows: Array<{ eventId: string; tenantId: string; type: string; data: object; hookIds: string[] }> = [];
+    for (const event of events) {
+      if (!(HOOK_EVENTS as readonly string[]).includes(event.type)) throw new Error(`Unknown hook event type: ${event.type}`);
+      const hookIds = (await this.activeHooks(event.tenantId)).filter((h) => h.events.includes(event.type) && h.flowIds.length === 0).map((h) => h.id);
+      if (hookIds.length > 0) rows.push({ ...event, eventId: newId('EVT'), hookIds });
+    }
+    if (rows.length === 0) return 0;
+    const now = this.clock.now();
+    await manager.query(
+      `INSERT INTO hook_events (id, tenant_id, type, flow_id, data, created_at)
+       SELECT e.id, e.tenant_id, e.type, NULL, e.data, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) AS e(id, tenant_id, type, data)`,
+      [rows.map((r) => r.eventId), rows.map((r) => r.tenantId), rows.map((r) => r.type), rows.map((r) => JSON.stringify(r.data)), now],
+    );
+    const deliveries = rows.flatMap((r) => r.hookIds.map((hookId) => ({ id: newId('HKD'), tenantId: r.tenantId, hookId, eventId: r.eventId, type: r.type })));
+    await manager.query(
+      `INSERT INTO hook_deliveries (id, tenant_id, hook_id, event_id, event_type, status, next_attempt_at, created_at)
+       SELECT d.id, d.tenant_id, d.hook_id, d.event_id, d.event_type, 'pending', $6, $6
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS d(id, tenant_id, hook_id, event_id, event_type)
+         JOIN hooks h ON h.id = d.hook_id AND h.active`,
+      [deliveries.map((d) => d.id), deliveries.map((d) => d.tenantId), deliveries.map((d) => d.hookId), deliveries.map((d) => d.eventId), deliveries.map((d) => d.type), now],
+    );
+    return rows.length;
+  }
+
   /** Drops the cached subscriptions (everywhere), after hooks changed elsewhere than in this service. */
   subscriptionsChanged(): void {
     this.subscriptions.clear();

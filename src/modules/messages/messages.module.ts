@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { HooksModule } from '../hooks/hooks.module.js';
 import { MediaFile } from './entities/media-file.entity.js';
 import { Message } from './entities/message.entity.js';
 import { FilesController } from './files.controller.js';
@@ -10,7 +11,7 @@ import { MessagesService } from './messages.service.js';
 import { SendQueueService } from './send-queue.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Message, MediaFile])],
+  imports: [TypeOrmModule.forFeature([Message, MediaFile]), HooksModule],
   controllers: [MessagesController, FilesController],
   providers: [MessagesService, SendQueueService, MediaDownloaderService, FilesService],
   exports: [MessagesService, SendQueueService, MediaDownloaderService, FilesService],

@@ -229,6 +229,15 @@ export class MessagesService {
     return { tenantId, phone, changed, message: () => manager.findOneByOrFail(Message, { id }) };
   }
 
+  /** The newest prompt with reply options (buttons, list or template) sent to `phone` on the line, or null. */
+  lastPrompt(lineId: string, phone: string): Promise<Message | null> {
+    return this.messages
+      .createQueryBuilder('m')
+      .where(`m.line_id = :lineId AND m.phone = :phone AND m.direction = 'outbound' AND m.type IN ('buttons', 'list', 'template')`, { lineId, phone })
+      .orderBy('m.id', 'DESC')
+      .getOne();
+  }
+
   async get(tenantId: string, id: string): Promise<Message> {
     const message = await this.messages.findOneBy({ id, tenantId });
     if (!message) throw AppError.notFound('Message', id);

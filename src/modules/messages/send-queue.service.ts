@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, In } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
 import type { WorkerLoop } from '../../common/workers/worker-loop.js';
 import { Workers } from '../../common/workers/workers.js';
@@ -12,6 +12,9 @@ import { AppError } from '../../common/errors/app-error.js';
 import type { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
 import type { MediaFile } from './entities/media-file.entity.js';
 import { FilesService } from './files.service.js';
+import { MessageDto } from './dto/message.dto.js';
+import { Message } from './entities/message.entity.js';
+import { HooksService } from '../hooks/hooks.service.js';
 import { LinesService, lineCredentials } from '../tenants/lines.service.js';
 
 const BATCH_LANES = 200;
@@ -48,6 +51,7 @@ interface QueuedRow {
 
 interface Outcome {
   id: string;
+  tenantId: string;
   lineId: string;
   status: 'queued' | 'sent' | 'failed';
   /** A provider's definitive refusal, for the failure listeners. */
@@ -70,6 +74,25 @@ export interface SendFailure {
 
 /** Reacts to definitive send failures inside the transaction that records them (e.g. 131050 → an opt-out). */
 export type SendFailureListener = (manager: EntityManager, failures: SendFailure[]) => Promise<void>;
+
+/** A message the queue moved from queued to sent. */
+export interface SentMessage {
+  messageId: string;
+  tenantId: string;
+  lineId: string;
+  /** E.164. */
+  phone: string;
+  providerMessageId: string;
+}
+
+/**
+ * Reacts to sends inside the transaction that records them (the sandbox schedules its simulated statuses). `wants`
+ * is asked first, per line, so a batch with nothing to react to stays one statement outside a transaction.
+ */
+export interface SentListener {
+  wants(lineId: string): Promise<boolean>;
+  onSent(manager: EntityManager, sent: SentMessage[]): Promise<void>;
+}
 
 /** A counting semaphore whose waiters are woken by any release. */
 class Permits {
@@ -158,6 +181,7 @@ export class SendQueueService {
   private readonly workerId = randomUUID();
   private readonly worker: WorkerLoop;
   private readonly failureListeners: SendFailureListener[] = [];
+  private readonly sentListeners: SentListener[] = [];
 
   constructor(
     private readonly ds: DataSource,
@@ -165,6 +189,7 @@ export class SendQueueService {
     private readonly providers: WhatsappProviders,
     private readonly lines: LinesService,
     private readonly files: FilesService,
+    private readonly hooks: HooksService,
     workers: Workers,
   ) {
     this.worker = workers.loop('SendQueue', () => this.tick(), IDLE_POLL_MS);
@@ -185,6 +210,11 @@ export class SendQueueService {
    */
   onFailures(listener: SendFailureListener): void {
     this.failureListeners.push(listener);
+  }
+
+  /** Registers a listener for sends (queued → sent), called in the transaction that records them. */
+  onSent(listener: SentListener): void {
+    this.sentListeners.push(listener);
   }
 
   /** Sends everything due now; returns how many messages were handled. */
@@ -448,13 +478,13 @@ export class SendQueueService {
         row.content.kind === 'file'
           ? await this.sendStoredFile(line, row, row.content)
           : await this.providers.for(line).send(lineCredentials(line), row.phone, row.content);
-      return { id: row.id, lineId: row.line_id, status: 'sent', providerMessageId, nextAttemptAt: null, errorCode: null, errorTitle: null };
+      return { id: row.id, tenantId: row.tenant_id, lineId: row.line_id, status: 'sent', providerMessageId, nextAttemptAt: null, errorCode: null, errorTitle: null };
     } catch (err) {
       const error = err instanceof ProviderError ? err : new ProviderError('TRANSIENT', true, String(err));
       const attempt = row.attempts + 1;
       if (error.retryable && attempt < MAX_ATTEMPTS) {
         const next = new Date(this.clock.now().getTime() + retryDelayMs(error, attempt));
-        return { id: row.id, lineId: row.line_id, status: 'queued', providerMessageId: null, nextAttemptAt: next, errorCode: error.code, errorTitle: error.message };
+        return { id: row.id, tenantId: row.tenant_id, lineId: row.line_id, status: 'queued', providerMessageId: null, nextAttemptAt: next, errorCode: error.code, errorTitle: error.message };
       }
       const failure = { messageId: row.id, tenantId: line.tenantId, lineId: row.line_id, phone: row.phone, code: error.code };
       return { ...this.failed(row, error.code, error.message), failure };
@@ -483,7 +513,7 @@ export class SendQueueService {
   }
 
   private failed(row: QueuedRow, code: string, title: string): Outcome {
-    return { id: row.id, lineId: row.line_id, status: 'failed', providerMessageId: null, nextAttemptAt: null, errorCode: code, errorTitle: title };
+    return { id: row.id, tenantId: row.tenant_id, lineId: row.line_id, status: 'failed', providerMessageId: null, nextAttemptAt: null, errorCode: code, errorTitle: title };
   }
 
   /**
@@ -492,14 +522,42 @@ export class SendQueueService {
    */
   private async record(outcomes: Outcome[], failures: SendFailure[] = []): Promise<Outcome[]> {
     if (outcomes.length === 0) return [];
-    if (failures.length > 0 && this.failureListeners.length > 0) {
-      return this.ds.transaction(async (m) => {
-        const taken = await this.writeOutcomes(m, outcomes);
-        for (const listener of this.failureListeners) await listener(m, failures);
-        return taken;
-      });
+    // Moves (queued → sent / failed) are read back only when a hook or a sent listener wants them.
+    const hookTenants = new Set<string>();
+    for (const tenantId of new Set(outcomes.filter((o) => o.status !== 'queued').map((o) => o.tenantId))) {
+      if (await this.hooks.wants(tenantId, 'message.status')) hookTenants.add(tenantId);
     }
-    return this.writeOutcomes(this.ds.manager, outcomes);
+    const listened = new Map<SentListener, Set<string>>();
+    for (const listener of this.sentListeners) {
+      const lineIds = new Set<string>();
+      for (const lineId of new Set(outcomes.filter((o) => o.status === 'sent').map((o) => o.lineId))) if (await listener.wants(lineId)) lineIds.add(lineId);
+      if (lineIds.size > 0) listened.set(listener, lineIds);
+    }
+    const failing = failures.length > 0 && this.failureListeners.length > 0;
+    if (!failing && hookTenants.size === 0 && listened.size === 0) return (await this.writeOutcomes(this.ds.manager, outcomes, false)).taken;
+    return this.ds.transaction(async (m) => {
+      const { taken, moved } = await this.writeOutcomes(m, outcomes, hookTenants.size > 0 || listened.size > 0);
+      if (failing) for (const listener of this.failureListeners) await listener(m, failures);
+      const movedOutcomes = outcomes.filter((o) => moved.has(o.id));
+      const sent = movedOutcomes.filter((o) => o.status === 'sent');
+      for (const [listener, lineIds] of listened) {
+        const theirs = sent.filter((o) => lineIds.has(o.lineId));
+        if (theirs.length > 0) {
+          await listener.onSent(
+            m,
+            theirs.map((o) => ({ messageId: o.id, tenantId: o.tenantId, lineId: o.lineId, phone: moved.get(o.id)!, providerMessageId: o.providerMessageId! })),
+          );
+        }
+      }
+      // One message.status event per move, in the order of the messages (ids are time-ordered), with one read back.
+      const hooked = movedOutcomes.filter((o) => hookTenants.has(o.tenantId)).map((o) => o.id).sort();
+      if (hooked.length > 0) {
+        const rows = await m.findBy(Message, { id: In(hooked) });
+        rows.sort((a, b) => (a.id < b.id ? -1 : 1));
+        await this.hooks.emitMany(m, rows.map((row) => ({ tenantId: row.tenantId, type: 'message.status', data: MessageDto.from(row) })));
+      }
+      return taken;
+    });
   }
 
   /**
@@ -508,13 +566,15 @@ export class SendQueueService {
    * unique index and with it every other line's outcomes in the batch. (Another dispatcher writing the same id at the
    * same moment still fails the statement once; the retry then sees that id taken.)
    */
-  private async writeOutcomes(manager: EntityManager, outcomes: Outcome[]): Promise<Outcome[]> {
+  private async writeOutcomes(manager: EntityManager, outcomes: Outcome[], readMoves: boolean): Promise<{ taken: Outcome[]; moved: Map<string, string> }> {
     const now = this.clock.now();
-    const taken: Array<{ id: string }> = await manager.query(
+    // With readMoves, the rows are locked first so that their status before the write is known for sure (a status
+    // webhook committing meanwhile waits): the messages whose status this write moved come back with their phone.
+    const rows: Array<{ id: string; kind: 'taken' | 'moved'; phone: string | null }> = await manager.query(
       `WITH o AS (
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $8::text[])
            AS o(id, status, pmid, next_at, code, title, line_id)
-       ), taken AS (
+       ),${readMoves ? ` old AS (SELECT x.id, x.status FROM messages x WHERE x.id IN (SELECT id FROM o) ORDER BY x.id FOR UPDATE),` : ''} taken AS (
          SELECT o.id FROM o
           WHERE o.pmid IS NOT NULL
             AND EXISTS (SELECT 1 FROM messages x WHERE x.line_id = o.line_id AND x.provider_message_id = o.pmid AND x.id <> o.id)
@@ -528,9 +588,10 @@ export class SendQueueService {
            failed_at = CASE WHEN o.status = 'failed' THEN $7 ELSE m.failed_at END,
            error_code = o.code,
            error_title = o.title
-         FROM o WHERE m.id = o.id AND o.id NOT IN (SELECT id FROM taken)
+         FROM o${readMoves ? ', old' : ''} WHERE m.id = o.id AND o.id NOT IN (SELECT id FROM taken)${readMoves ? ' AND m.id = old.id' : ''}
+${readMoves ? ' RETURNING m.id, m.phone, m.status, old.status AS old_status' : ''}
        )
-       SELECT id FROM taken`,
+       SELECT id, 'taken' AS kind, NULL AS phone FROM taken${readMoves ? ` UNION ALL SELECT id, 'moved', phone FROM written WHERE status IS DISTINCT FROM old_status` : ''}`,
       [
         outcomes.map((o) => o.id),
         outcomes.map((o) => o.status),
@@ -542,8 +603,8 @@ export class SendQueueService {
         outcomes.map((o) => o.lineId),
       ],
     );
-    if (taken.length === 0) return [];
-    const ids = new Set(taken.map((r) => r.id));
-    return outcomes.filter((o) => ids.has(o.id));
+    const ids = new Set(rows.filter((r) => r.kind === 'taken').map((r) => r.id));
+    const moved = new Map(rows.filter((r) => r.kind === 'moved').map((r) => [r.id, r.phone!]));
+    return { taken: ids.size ? outcomes.filter((o) => ids.has(o.id)) : [], moved };
   }
 }

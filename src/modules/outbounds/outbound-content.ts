@@ -1,6 +1,7 @@
 import type { OutboundCategory, OutboundOption } from './entities/outbound.entity.js';
 import { OPTION_ACTIONS } from './entities/outbound.entity.js';
 import type { TemplateCategory } from '../../whatsapp/whatsapp.types.js';
+import type { FieldError } from '../../common/errors/app-error.js';
 
 export const LIMITS = { content: 1024, options: 3, optionText: 20, param: 1024 } as const;
 
@@ -102,4 +103,62 @@ export function normaliseKeyword(text: string): string {
     .toUpperCase()
     .replace(/[^\p{L}\p{N}]+/gu, ' ')
     .trim();
+}
+
+const LANGUAGE = /^[a-z]{2,3}(_[A-Z]{2})?$/;
+
+/** The fields of a new outbound that `createOutboundProblems` reads (any type: it also runs on bodies that failed). */
+export interface OutboundContentInput {
+  content?: unknown;
+  language_code?: unknown;
+  template_type?: unknown;
+  media_url?: unknown;
+  is_notification?: unknown;
+  options?: unknown;
+  example_params?: unknown;
+}
+
+/**
+ * Every content problem of a new outbound that needs no database: checked with the DTO's own rules (so one answer
+ * names them all) and again by the service. A field of the wrong type is left to the DTO's messages.
+ */
+export function createOutboundProblems(dto: OutboundContentInput): FieldError[] {
+  const problems = new Map<string, string[]>();
+  const add = (field: string, message: string) => problems.set(field, [...(problems.get(field) ?? []), message]);
+  const parsed = typeof dto.content === 'string' ? parseContent(dto.content) : null;
+  parsed?.problems.forEach((p) => add('content', p));
+  if (typeof dto.language_code === 'string' && !LANGUAGE.test(dto.language_code)) add('language_code', 'language_code must be a WhatsApp language code such as es, es_MX, en or pt_BR');
+
+  const mediaUrl = typeof dto.media_url === 'string' && dto.media_url ? dto.media_url : null;
+  if (dto.template_type === 'TEXT') {
+    if (mediaUrl) add('media_url', 'media_url only applies when template_type is not TEXT');
+  } else if (typeof dto.template_type === 'string' && dto.template_type) {
+    if (!mediaUrl) add('media_url', `media_url is required when template_type is ${dto.template_type}`);
+    else if (!isHttpsUrl(mediaUrl)) add('media_url', 'media_url must be an absolute https URL');
+    else if (dto.template_type === 'LOCATION' && !coordinatesOf(mediaUrl)) {
+      add('media_url', 'for LOCATION, media_url must be a maps link with coordinates, e.g. https://maps.google.com/?q=4.6097,-74.0817');
+    }
+  }
+
+  const hasOptions = dto.options !== undefined && dto.options !== '';
+  if (dto.is_notification === false) {
+    if (!hasOptions) add('options', 'options are required when is_notification is false');
+    else optionsProblems(dto.options).forEach((p) => add('options', p));
+  } else if (dto.is_notification === true && hasOptions) {
+    add('options', 'options only apply when is_notification is false (a flow invitation)');
+  } else if (hasOptions && !Array.isArray(dto.options)) {
+    add('options', optionsProblems(dto.options)[0]);
+  }
+
+  if (parsed && (dto.example_params === undefined || typeof dto.example_params === 'string')) {
+    const examples = splitParams(dto.example_params);
+    if (parsed.paramCount > 0 && examples.length === 0) add('example_params', `example_params is required: the content has ${parsed.paramCount} parameter(s)`);
+    else if (examples.length !== parsed.paramCount) {
+      add('example_params', `example_params must have ${parsed.paramCount} comma-separated value(s), one per parameter, got ${examples.length}`);
+    } else {
+      const problem = examples.map(paramProblem).find(Boolean);
+      if (problem) add('example_params', `example_params ${problem}`);
+    }
+  }
+  return [...problems].map(([field, messages]) => ({ field, messages }));
 }

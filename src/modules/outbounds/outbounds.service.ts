@@ -22,10 +22,9 @@ import { CONSENT_SOURCES } from './entities/consent.entity.js';
 import { OutboundSend } from './entities/outbound-send.entity.js';
 import { Outbound, type OutboundOption, type OptionAction } from './entities/outbound.entity.js';
 import { IdempotencyConflict, IdempotencyService, requestHash } from './idempotency.service.js';
-import { coordinatesOf, isHttpsUrl, optionsProblems, paramProblem, parseContent, providerCategory, splitParams } from './outbound-content.js';
+import { coordinatesOf, createOutboundProblems, paramProblem, parseContent, providerCategory, splitParams } from './outbound-content.js';
 import { FieldErrors, notApproved, optedOut, optInRequired } from './outbounds.errors.js';
 
-const LANGUAGE = /^[a-z]{2,3}(_[A-Z]{2})?$/;
 /** Quick-reply payload of an invitation button: `<action>:<outbound_id>:<send_id>`. */
 const PAYLOAD = /^(continue_process|cancel_process):(OUT[0-9A-Z]{26}):(OSN[0-9A-Z]{26})$/;
 
@@ -80,43 +79,14 @@ export class OutboundsService implements OnModuleInit {
       else throw err;
       return null;
     });
+    for (const problem of createOutboundProblems(dto)) problem.messages.forEach((message) => errors.add(problem.field, message));
     const parsed = parseContent(dto.content);
-    parsed.problems.forEach((p) => errors.add('content', p));
-    if (!LANGUAGE.test(dto.language_code)) errors.add('language_code', 'language_code must be a WhatsApp language code such as es, es_MX, en or pt_BR');
-
     const mediaUrl = dto.media_url ? dto.media_url : null;
-    if (dto.template_type === 'TEXT') {
-      if (mediaUrl) errors.add('media_url', 'media_url only applies when template_type is not TEXT');
-    } else if (!mediaUrl) {
-      errors.add('media_url', `media_url is required when template_type is ${dto.template_type}`);
-    } else if (!isHttpsUrl(mediaUrl)) {
-      errors.add('media_url', 'media_url must be an absolute https URL');
-    } else if (dto.template_type === 'LOCATION' && !coordinatesOf(mediaUrl)) {
-      errors.add('media_url', 'for LOCATION, media_url must be a maps link with coordinates, e.g. https://maps.google.com/?q=4.6097,-74.0817');
-    }
-
-    let options: OutboundOption[] | null = null;
-    const hasOptions = dto.options !== undefined && dto.options !== '';
-    if (!dto.is_notification) {
-      if (!hasOptions) errors.add('options', 'options are required when is_notification is false');
-      else {
-        const problems = optionsProblems(dto.options);
-        problems.forEach((p) => errors.add('options', p));
-        if (problems.length === 0) options = (dto.options as OutboundOption[]).map((o) => ({ message: o.message.trim(), action: o.action }));
-      }
-    } else if (hasOptions) {
-      errors.add('options', 'options only apply when is_notification is false (a flow invitation)');
-    }
-
     const examples = splitParams(dto.example_params);
-    if (parsed.paramCount > 0 && examples.length === 0) errors.add('example_params', `example_params is required: the content has ${parsed.paramCount} parameter(s)`);
-    else if (examples.length !== parsed.paramCount) {
-      errors.add('example_params', `example_params must have ${parsed.paramCount} comma-separated value(s), one per parameter, got ${examples.length}`);
-    } else {
-      const problem = examples.map(paramProblem).find(Boolean);
-      if (problem) errors.add('example_params', `example_params ${problem}`);
-    }
     errors.throwIfAny();
+    // Checked above: an invitation's options are well formed.
+    const options: OutboundOption[] | null =
+      !dto.is_notification && Array.isArray(dto.options) ? (dto.options as OutboundOption[]).map((o) => ({ message: o.message.trim(), action: o.action })) : null;
 
     const header =
       dto.template_type === 'TEXT'

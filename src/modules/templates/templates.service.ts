@@ -115,6 +115,11 @@ export class TemplatesService {
     return template;
   }
 
+  /** The line's templates with these names (names are unique), for showing what was sent. */
+  byNames(lineId: string, names: string[]): Promise<Template[]> {
+    return names.length ? this.ds.manager.findBy(Template, { lineId, name: In([...new Set(names)]) }) : Promise.resolve([]);
+  }
+
   get(id: string, manager: EntityManager = this.ds.manager): Promise<Template | null> {
     return manager.findOneBy(Template, { id });
   }

@@ -30,13 +30,16 @@ export class SandboxController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'The conversation between a sandbox line and a user, newest first: what the bot sent and what the user wrote' })
+  @ApiOperation({
+    summary: 'The conversation between a sandbox line and a user, newest first: what the bot sent and what the user wrote',
+    description: 'A template is shown as the user sees it: its content gets `rendered` ({header?, body with the parameters filled in, buttons [{id, title}]}).',
+  })
   @ApiPageResponse(MessageDto)
   @ApiErrors([400, 'VALIDATION_FAILED'])
   async list(@Tenant() t: TenantContext, @Query() q: SandboxMessagesQueryDto): Promise<PageDto<MessageDto>> {
     const line = await this.sandbox.sandboxLine(t.tenantId, q.waba_phone_number);
     const { items, next_cursor } = await this.messages.list(t.tenantId, { ...q, lineId: line.id, phone: toE164(q.phone)! });
     const media = await this.messages.mediaOf(items);
-    return { data: items.map((m) => MessageDto.from(m, media)), next_cursor };
+    return { data: await this.sandbox.transcript(line, items, media), next_cursor };
   }
 }

@@ -1,3 +1,4 @@
+import { checkCursor } from '../../common/http/pagination.js';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
@@ -20,6 +21,7 @@ export class WebhookEventsService {
 
   /** The tenant's lines' events in `status`, newest first. */
   async list(tenantId: string, q: ListWebhookEventsQueryDto): Promise<{ items: WebhookEventRow[]; next_cursor: string | null }> {
+    checkCursor(q.cursor, 'WHE');
     const lineIds = await this.lines.idsOfTenant(tenantId);
     const limit = q.limit ?? 20;
     const rows: WebhookEventRow[] = await this.ds.query(

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
 import { newId } from '../../common/ids/ids.js';
 
@@ -40,6 +40,20 @@ export class WebhookInboxService {
       this.queue.push({ row: [newId('WHE'), source, lineId, this.clock.now(), raw, status, userKey, summary ? JSON.stringify(summary) : null], resolve, reject });
       this.schedule();
     });
+  }
+
+  /**
+   * Stores events inside the caller's transaction (no group commit), each claimable from `notBefore` on: events the
+   * service makes up itself (the sandbox's simulated statuses), which then take the path a real call takes.
+   */
+  async storeIn(manager: EntityManager, events: Array<{ source: WebhookSource; lineId: string; raw: string; userKey: string | null; notBefore: Date }>): Promise<void> {
+    if (events.length === 0) return;
+    await manager.query(
+      `INSERT INTO webhook_events (id, source, line_id, received_at, raw, status, user_key, locked_until)
+       SELECT e.id, e.source, e.line_id, $5, e.raw, 'pending', e.user_key, e.not_before
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::text[], $7::timestamptz[]) AS e(id, source, line_id, raw, user_key, not_before)`,
+      [events.map(() => newId('WHE')), events.map((e) => e.source), events.map((e) => e.lineId), events.map((e) => e.raw), this.clock.now(), events.map((e) => e.userKey), events.map((e) => e.notBefore)],
+    );
   }
 
   /** Called after each commit with new pending events (the processor wakes up instead of waiting for its poll). */

@@ -16,7 +16,10 @@ import {
   ValidateBy,
   ValidateNested,
 } from 'class-validator';
+import { AlsoValidate, type DtoCheck } from '../../../common/errors/validation.js';
+import { StepTypes } from '../steps/step-types.service.js';
 import { PageQueryDto } from '../../../common/http/pagination.js';
+import { validateFlowSteps } from '../flow-validation.js';
 import { ParseJsonString, ToBoolean, ToInt, Trim } from '../../../common/http/transforms.js';
 import { DEFAULT_FLOW_SETTINGS, type FlowSettings, LIMITS } from '../flow-definition.js';
 import type { StepDefinition } from '../steps/step-type.js';
@@ -117,6 +120,10 @@ export class FlowSettingsInputDto {
   end_business_hours?: string;
 }
 
+/** The steps' own rules, answered with the DTO's (a type error elsewhere does not hide a broken step). */
+const checkSteps: DtoCheck<{ steps?: unknown }> = (dto, providers) => (dto.steps === undefined ? [] : validateFlowSteps(dto.steps, providers(StepTypes).all()));
+
+@AlsoValidate(checkSteps)
 export class CreateFlowDto {
   @ApiProperty({ example: 'KYC Colombia', maxLength: 200 })
   @Trim() @IsString() @IsNotEmpty() @MaxLength(200)
@@ -135,6 +142,7 @@ export class CreateFlowDto {
 export class ReplaceFlowDto extends CreateFlowDto {}
 
 /** PATCH changes only what it names; `settings` fields are merged into the current ones. */
+@AlsoValidate(checkSteps)
 export class PatchFlowDto {
   @ApiPropertyOptional({ example: 'KYC Colombia v2', maxLength: 200 })
   @IsOptional() @Trim() @IsString() @IsNotEmpty() @MaxLength(200)

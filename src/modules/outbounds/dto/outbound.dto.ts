@@ -4,7 +4,8 @@ import { PageQueryDto } from '../../../common/http/pagination.js';
 import { ParseJsonString, ToBoolean, Trim } from '../../../common/http/transforms.js';
 import { TEMPLATE_STATUSES, type TemplateStatus } from '../../../whatsapp/whatsapp.types.js';
 import { OPTION_ACTIONS, OUTBOUND_CATEGORIES, TEMPLATE_TYPES, type OutboundCategory, type OutboundOption, type TemplateType } from '../entities/outbound.entity.js';
-import { LIMITS } from '../outbound-content.js';
+import { AlsoValidate } from '../../../common/errors/validation.js';
+import { createOutboundProblems, LIMITS } from '../outbound-content.js';
 
 const list = (values: readonly string[]) => values.join(', ');
 
@@ -13,6 +14,7 @@ export const EXAMPLE_OPTIONS = [
   { message: 'No', action: 'cancel_process' },
 ];
 
+@AlsoValidate(createOutboundProblems)
 export class CreateOutboundDto {
   @ApiProperty({ example: '+573001234567', description: "Phone number with country code of one of your WhatsApp lines; it sends this outbound" })
   @Trim() @IsString() @IsNotEmpty()

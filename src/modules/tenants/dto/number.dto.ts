@@ -69,8 +69,13 @@ export class NumberDto {
   @ApiProperty({ example: 80 }) throughput_mps: number;
   @ApiProperty({ example: ['access_token', 'app_secret'], description: 'Which write-only credentials are set' })
   credentials_set: string[];
-  @ApiProperty({ example: '/v1/whatsapp/webhook', description: 'Where the provider must send this line\'s webhooks' })
-  webhook_path: string;
+  @ApiProperty({
+    example: '/v1/whatsapp/webhook',
+    nullable: true,
+    type: String,
+    description: "Where the provider must send this line's webhooks; null for a sandbox line (nothing calls it: use the sandbox API)",
+  })
+  webhook_path: string | null;
   @ApiPropertyOptional({
     example: 'bwt_6QpX0c1Yb3…',
     description:
@@ -92,7 +97,7 @@ export class NumberDto {
       base_url: l.baseUrl,
       throughput_mps: l.throughputMps,
       credentials_set: SECRET_FIELDS.filter((f) => !!l.secrets?.[f]),
-      webhook_path: l.provider === 'bsp' ? `/v1/whatsapp/webhook/bsp/${l.id}` : '/v1/whatsapp/webhook',
+      webhook_path: l.provider === 'bsp' ? `/v1/whatsapp/webhook/bsp/${l.id}` : l.provider === 'sandbox' ? null : '/v1/whatsapp/webhook',
       created_at: l.createdAt.toISOString(),
       updated_at: l.updatedAt.toISOString(),
     };

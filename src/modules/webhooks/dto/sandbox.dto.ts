@@ -21,7 +21,10 @@ export class SandboxInboundDto {
   @IsOptional() @IsString() @IsNotEmpty() @MaxLength(256)
   reply_id?: string;
 
-  @ApiPropertyOptional({ example: 'Acepto', description: 'The title of the tapped button or row' })
+  @ApiPropertyOptional({
+    example: 'Acepto',
+    description: 'The title of the tapped button or row. Default: the title of the option with reply_id in the last prompt sent to the user on the line (else reply_id)',
+  })
   @IsOptional() @IsString() @MaxLength(100)
   reply_title?: string;
 
