@@ -11,6 +11,7 @@ import { ConfigModule } from './config/config.module.js';
 import { dataSourceOptions, runMigrations } from './database/data-source.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './database/embedded-postgres.js';
 import { WhatsappModule } from './whatsapp/whatsapp.module.js';
+import { AuditModule } from './modules/audit/audit.module.js';
 import { ApiKeysService } from './modules/tenants/api-keys.service.js';
 import { TenantsModule } from './modules/tenants/tenants.module.js';
 import { TenantsService } from './modules/tenants/tenants.service.js';
@@ -33,6 +34,8 @@ class AdminCliModule {
         ConfigModule.forRoot(config),
         TypeOrmModule.forRoot({ ...dataSourceOptions(url, 2), autoLoadEntities: true }),
         CommonModule,
+        // The tenants controllers' routes are audited; the module must be there for them to resolve.
+        AuditModule,
         WhatsappModule,
         TenantsModule,
       ],
