@@ -28,12 +28,22 @@ const FLOW = {
 function webhook(line: number, from: string, text: string, seq: number): string {
   return JSON.stringify({
     object: 'whatsapp_business_account',
-    entry: [{ id: '800000000002', changes: [{ field: 'messages', value: {
-      messaging_product: 'whatsapp',
-      metadata: { display_phone_number: linePhone(line), phone_number_id: pnid(line) },
-      contacts: [{ profile: { name: 'Bench' }, wa_id: from }],
-      messages: [{ from, id: `wamid.CONV${from}.${seq}`, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: text } }],
-    } }] }],
+    entry: [
+      {
+        id: '800000000002',
+        changes: [
+          {
+            field: 'messages',
+            value: {
+              messaging_product: 'whatsapp',
+              metadata: { display_phone_number: linePhone(line), phone_number_id: pnid(line) },
+              contacts: [{ profile: { name: 'Bench' }, wa_id: from }],
+              messages: [{ from, id: `wamid.CONV${from}.${seq}`, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: text } }],
+            },
+          },
+        ],
+      },
+    ],
   });
 }
 
@@ -61,7 +71,16 @@ export default async function run(): Promise<void> {
     const flow = JSON.parse((await httpJson('POST', `${svc.url}/v1/flows`, JSON.stringify(FLOW), api)).body);
     for (let l = 0; l < LINES; l++) {
       fake.addPhoneNumber({ id: pnid(l), phoneNumber: `+${linePhone(l)}` });
-      const line = { phone_number: `+${linePhone(l)}`, provider: 'cloud_api', phone_number_id: pnid(l), waba_id: '800000000002', access_token: TOKEN, app_secret: APP_SECRET, verify_token: 'v', throughput_mps: 1000 };
+      const line = {
+        phone_number: `+${linePhone(l)}`,
+        provider: 'cloud_api',
+        phone_number_id: pnid(l),
+        waba_id: '800000000002',
+        access_token: TOKEN,
+        app_secret: APP_SECRET,
+        verify_token: 'v',
+        throughput_mps: 1000,
+      };
       await httpJson('POST', `${svc.url}/v1/whatsapp/numbers`, JSON.stringify(line), api);
       await httpJson('POST', `${svc.url}/v1/whatsapp/inbounds`, JSON.stringify({ waba_phone_number: `+${linePhone(l)}`, flow_id: flow.id, inbound_message: 'empezar' }), api);
     }
@@ -101,13 +120,17 @@ export default async function run(): Promise<void> {
     const seconds = (performance.now() - t0) / 1000;
     const done = (await admin.query(`SELECT count(*)::int AS n FROM processes WHERE status = 'succeeded'`)).rows[0].n;
     const sorted = latencies.sort((a, b) => a - b);
-    console.log(`users:                ${USERS} on ${LINES} line(s) of 1,000 msg/s, ${QUESTIONS} questions each; processes succeeded: ${done}${split ? ' (ingress and workers in two instances)' : ''}`);
+    console.log(
+      `users:                ${USERS} on ${LINES} line(s) of 1,000 msg/s, ${QUESTIONS} questions each; processes succeeded: ${done}${split ? ' (ingress and workers in two instances)' : ''}`,
+    );
     console.log(`service:              PROCESSES=${process.env.BENCH_PROCESSES ?? '1'}`);
     console.log(`answers processed:    ${Math.round(latencies.length / seconds)} answers/s end to end (${latencies.length} answers in ${seconds.toFixed(1)} s)`);
     // Without the ramp-up (all users starting at once) and the tail (the last users finishing alone).
     const done10 = percentile(finishedAt, 10);
     const done90 = percentile(finishedAt, 90);
-    console.log(`steady state:         ${Math.round((0.8 * finishedAt.length) / ((done90 - done10) / 1000))} answers/s (between the 10th and 90th percentile of answer completion)`);
+    console.log(
+      `steady state:         ${Math.round((0.8 * finishedAt.length) / ((done90 - done10) / 1000))} answers/s (between the 10th and 90th percentile of answer completion)`,
+    );
     console.log(`answer → next prompt: p50 ${percentile(sorted, 50).toFixed(0)} ms, p99 ${percentile(sorted, 99).toFixed(0)} ms`);
     console.log(`service peak RSS:     ${svc.peakRssMb()} MB${worker ? ` (ingress), ${worker.peakRssMb()} MB (workers)` : ''}`);
     const stages = (

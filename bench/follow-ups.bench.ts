@@ -78,7 +78,9 @@ export default async function followUpsBench(): Promise<void> {
 
     console.log(`\nfollow_ups: ${scheduled.toLocaleString('en')} scheduled, ${DUE.toLocaleString('en')} due`);
     console.log(`tick with none due: median ${percentile(idle, 50).toFixed(2)} ms, p95 ${percentile(idle, 95).toFixed(2)} ms (20 runs; target < 10 ms)`);
-    console.log(`ticks claiming and enqueueing all ${DUE.toLocaleString('en')} due: ${allDueS.toFixed(2)} s (${Math.round(DUE / allDueS).toLocaleString('en')}/s, batches of ${BATCH}; target < 10 s)`);
+    console.log(
+      `ticks claiming and enqueueing all ${DUE.toLocaleString('en')} due: ${allDueS.toFixed(2)} s (${Math.round(DUE / allDueS).toLocaleString('en')}/s, batches of ${BATCH}; target < 10 s)`,
+    );
   } finally {
     await app.close();
     await pg.stop();

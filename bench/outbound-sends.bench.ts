@@ -71,7 +71,13 @@ export default async function outboundSends(): Promise<void> {
       };
       const fastLine = await line('+573001230001', '900000000000001', FAST_MPS);
       const pacedLine = await line('+573001230002', '900000000000002', PACED_MPS);
-      fake.seedTemplate({ name: 'bench_receipt', language: 'es', status: 'APPROVED', category: 'UTILITY', components: [{ type: 'BODY', text: 'Hola {{1}}, tu recibo está listo.' }] });
+      fake.seedTemplate({
+        name: 'bench_receipt',
+        language: 'es',
+        status: 'APPROVED',
+        category: 'UTILITY',
+        components: [{ type: 'BODY', text: 'Hola {{1}}, tu recibo está listo.' }],
+      });
       const message = (i: number): OutgoingMessage => ({ kind: 'template', name: 'bench_receipt', language: 'es', bodyParams: [`Cliente ${i}`] });
 
       const messages = app.get(MessagesService);
@@ -116,7 +122,9 @@ export default async function outboundSends(): Promise<void> {
       const drainMs = performance.now() - t1;
       const delivered = fake.sent.filter((s) => s.phoneNumberId === fastLine.phoneNumberId).length;
       console.log(`enqueue: ${FAST_SENDS} template sends in ${enqueueMs.toFixed(0)} ms (${((FAST_SENDS / enqueueMs) * 1000).toFixed(0)}/s, batches of ${ENQUEUE_BATCH})`);
-      console.log(`drain (throughput_mps=${FAST_MPS}): ${handled} handled, ${delivered} accepted by the fake in ${drainMs.toFixed(0)} ms → ${((delivered / drainMs) * 1000).toFixed(0)} sends/s`);
+      console.log(
+        `drain (throughput_mps=${FAST_MPS}): ${handled} handled, ${delivered} accepted by the fake in ${drainMs.toFixed(0)} ms → ${((delivered / drainMs) * 1000).toFixed(0)} sends/s`,
+      );
 
       console.log(`  ${stats.ticks} ticks (ms: ${stats.tickMs.join(', ')}); ${stats.slotCalls} slot reservations (${stats.slotCalls - stats.ticks} re-reservations of late sends)`);
 

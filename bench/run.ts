@@ -6,7 +6,9 @@ import { readdirSync } from 'node:fs';
  */
 const filter = process.argv[2] ?? '';
 const dir = new URL('.', import.meta.url);
-const files = readdirSync(dir).filter((f) => f.endsWith('.bench.js') && f.includes(filter)).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.bench.js') && f.includes(filter))
+  .sort();
 if (files.length === 0) {
   console.error(`no benchmark matches "${filter}"`);
   process.exit(1);

@@ -42,7 +42,9 @@ export async function startService(env: Record<string, string>): Promise<{ url: 
   const child = spawn(process.execPath, [...nodeArgs, entry], { env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
-    const ok = await httpJson('GET', `${url}/health`).then((r) => r.status === 200).catch(() => false);
+    const ok = await httpJson('GET', `${url}/health`)
+      .then((r) => r.status === 200)
+      .catch(() => false);
     if (ok) break;
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -51,13 +51,18 @@ export default async function run(): Promise<void> {
     const { key } = await json('POST', `/v1/admin/tenants/${tenant.id}/api-keys`, { name: 'bench' }, { authorization: `Bearer ${ADMIN}` });
     const auth = { 'Truora-API-Key': key };
     await json('POST', '/v1/whatsapp/numbers', { phone_number: LINE, provider: 'sandbox' }, auth);
-    const flow = await json('POST', '/v1/flows', {
-      name: 'Worst-case regex',
-      steps: [
-        { id: 'code', type: 'question', text: 'Código', validator: { type: 'regex', pattern: PATTERN }, max_attempts: 10 },
-        { id: 'done', type: 'end', outcome: 'succeeded', text: 'Gracias' },
-      ],
-    }, auth);
+    const flow = await json(
+      'POST',
+      '/v1/flows',
+      {
+        name: 'Worst-case regex',
+        steps: [
+          { id: 'code', type: 'question', text: 'Código', validator: { type: 'regex', pattern: PATTERN }, max_attempts: 10 },
+          { id: 'done', type: 'end', outcome: 'succeeded', text: 'Gracias' },
+        ],
+      },
+      auth,
+    );
     await json('POST', '/v1/whatsapp/inbounds', { waba_phone_number: LINE, flow_id: flow.id, inbound_message: 'codigo' }, auth);
     const user = (i: number) => `+5730055${String(i).padStart(5, '0')}`;
     await runLoad(USERS, 16, async (i) => void (await json('POST', '/v1/sandbox/messages', { waba_phone_number: LINE, from: user(i), text: 'codigo' }, auth)));
@@ -86,8 +91,12 @@ export default async function run(): Promise<void> {
       done = true;
       await probe;
       health.sort((a, b) => a - b);
-      console.log(`\n${label}: ${USERS * ANSWERS} answers of ${text.length} characters against ${PATTERN}, applied in ${seconds.toFixed(1)} s (${applied}/${sent} inbound messages recorded)`);
-      console.log(`  /health meanwhile: ${health.length} probes, p50 ${percentile(health, 50).toFixed(1)} ms, p99 ${percentile(health, 99).toFixed(1)} ms, max ${health[health.length - 1].toFixed(1)} ms`);
+      console.log(
+        `\n${label}: ${USERS * ANSWERS} answers of ${text.length} characters against ${PATTERN}, applied in ${seconds.toFixed(1)} s (${applied}/${sent} inbound messages recorded)`,
+      );
+      console.log(
+        `  /health meanwhile: ${health.length} probes, p50 ${percentile(health, 50).toFixed(1)} ms, p99 ${percentile(health, 99).toFixed(1)} ms, max ${health[health.length - 1].toFixed(1)} ms`,
+      );
     };
     await phase('ordinary answers', ORDINARY_ANSWER);
     await phase('worst-case answers', WORST_ANSWER);

@@ -13,12 +13,22 @@ function textWebhook(i: number): string {
   const from = String(573000000000 + (i % USERS));
   return JSON.stringify({
     object: 'whatsapp_business_account',
-    entry: [{ id: '800000000001', changes: [{ field: 'messages', value: {
-      messaging_product: 'whatsapp',
-      metadata: { display_phone_number: '573001230000', phone_number_id: PNID },
-      contacts: [{ profile: { name: `User ${i % USERS}` }, wa_id: from }],
-      messages: [{ from, id: `wamid.BENCH${i}`, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: `answer ${i}` } }],
-    } }] }],
+    entry: [
+      {
+        id: '800000000001',
+        changes: [
+          {
+            field: 'messages',
+            value: {
+              messaging_product: 'whatsapp',
+              metadata: { display_phone_number: '573001230000', phone_number_id: PNID },
+              contacts: [{ profile: { name: `User ${i % USERS}` }, wa_id: from }],
+              messages: [{ from, id: `wamid.BENCH${i}`, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: `answer ${i}` } }],
+            },
+          },
+        ],
+      },
+    ],
   });
 }
 
@@ -55,7 +65,7 @@ export default async function run(): Promise<void> {
     const ackedAt = performance.now();
     // How long the in-process worker needs to turn the stored calls into recorded messages.
     let processed = 0;
-    while (process.env.BENCH_WORKERS !== "false" && processed < TOTAL + 500 && performance.now() - ackedAt < 120_000) {
+    while (process.env.BENCH_WORKERS !== 'false' && processed < TOTAL + 500 && performance.now() - ackedAt < 120_000) {
       processed = (await admin.query(`SELECT count(*)::int AS n FROM messages WHERE direction = 'inbound'`)).rows[0].n;
       if (processed < TOTAL + 500) await new Promise((r) => setTimeout(r, 200));
     }

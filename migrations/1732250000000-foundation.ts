@@ -39,9 +39,7 @@ export class Foundation1732250000000 implements MigrationInterface {
         deleted_at timestamptz
       )`);
     await q.query(`CREATE UNIQUE INDEX whatsapp_lines_phone_uq ON whatsapp_lines (phone_number) WHERE deleted_at IS NULL`);
-    await q.query(
-      `CREATE UNIQUE INDEX whatsapp_lines_pnid_uq ON whatsapp_lines (phone_number_id) WHERE deleted_at IS NULL AND phone_number_id IS NOT NULL`,
-    );
+    await q.query(`CREATE UNIQUE INDEX whatsapp_lines_pnid_uq ON whatsapp_lines (phone_number_id) WHERE deleted_at IS NULL AND phone_number_id IS NOT NULL`);
     await q.query(`CREATE INDEX whatsapp_lines_waba_idx ON whatsapp_lines (waba_id) WHERE deleted_at IS NULL`);
     await q.query(`CREATE INDEX whatsapp_lines_tenant_idx ON whatsapp_lines (tenant_id, id)`);
   }

@@ -9,9 +9,7 @@ export class LineProviderIds1732340000000 implements MigrationInterface {
   name = 'LineProviderIds1732340000000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(
-      `CREATE UNIQUE INDEX messages_line_provider_id_uq ON messages (line_id, provider_message_id) WHERE provider_message_id IS NOT NULL`,
-    );
+    await q.query(`CREATE UNIQUE INDEX messages_line_provider_id_uq ON messages (line_id, provider_message_id) WHERE provider_message_id IS NOT NULL`);
     await q.query(`DROP INDEX messages_provider_id_uq`);
   }
 

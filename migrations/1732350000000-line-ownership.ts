@@ -22,8 +22,6 @@ export class LineOwnership1732350000000 implements MigrationInterface {
     await q.query(`DROP INDEX whatsapp_lines_tenant_phone_uq`);
     await q.query(`DROP INDEX whatsapp_lines_phone_uq`);
     await q.query(`CREATE UNIQUE INDEX whatsapp_lines_phone_uq ON whatsapp_lines (phone_number) WHERE deleted_at IS NULL`);
-    await q.query(
-      `CREATE UNIQUE INDEX whatsapp_lines_pnid_uq ON whatsapp_lines (phone_number_id) WHERE deleted_at IS NULL AND phone_number_id IS NOT NULL`,
-    );
+    await q.query(`CREATE UNIQUE INDEX whatsapp_lines_pnid_uq ON whatsapp_lines (phone_number_id) WHERE deleted_at IS NULL AND phone_number_id IS NOT NULL`);
   }
 }

@@ -81,7 +81,7 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
  * oneOf with `type` as the discriminator.
  */
 function addStepSchemas(document: OpenAPIObject, metas: StepTypeMeta[]): void {
-  const schemas = (document.components ??= {}).schemas ??= {};
+  const schemas = ((document.components ??= {}).schemas ??= {});
   const mapping: Record<string, string> = {};
   for (const meta of metas) {
     const name = `Step.${meta.type}`;

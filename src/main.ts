@@ -83,7 +83,9 @@ async function prepareDatabase(config: AppConfig): Promise<Database> {
   } else if (!config.ADMIN_TOKEN) {
     throw new ConfigError('Invalid environment:\n  ADMIN_TOKEN is required when DATABASE_URL is set');
   } else if (!config.SECRETS_KEY) {
-    throw new ConfigError('Invalid environment:\n  SECRETS_KEY is required when DATABASE_URL is set (one or more 32-byte keys in base64, comma-separated; e.g. openssl rand -base64 32)');
+    throw new ConfigError(
+      'Invalid environment:\n  SECRETS_KEY is required when DATABASE_URL is set (one or more 32-byte keys in base64, comma-separated; e.g. openssl rand -base64 32)',
+    );
   } else if (config.FILE_STORE === 'local' && !config.FILES_DIR) {
     // Beside an external database, DATA_DIR is rarely kept (a container's is lost): files would outlive nothing.
     throw new ConfigError('Invalid environment:\n  FILES_DIR is required when DATABASE_URL is set and FILE_STORE=local (or set FILE_STORE=s3)');
@@ -122,7 +124,11 @@ function banner(config: AppConfig, db: Database, demo: Demo, processes: number):
       say(`  API key:        ${demo.apiKey}   (header Truora-API-Key; shown only now)`);
       say(`  sandbox line:   ${demo.linePhone}`);
     }
-    say(db.adminTokenCreated ? `  admin token:    ${config.ADMIN_TOKEN}   (kept in ${path.join(config.DATA_DIR, 'admin-token')})` : `Admin token: in ${path.join(config.DATA_DIR, 'admin-token')}`);
+    say(
+      db.adminTokenCreated
+        ? `  admin token:    ${config.ADMIN_TOKEN}   (kept in ${path.join(config.DATA_DIR, 'admin-token')})`
+        : `Admin token: in ${path.join(config.DATA_DIR, 'admin-token')}`,
+    );
   }
   say(`Testigo listening on ${base}${processes > 1 ? ` (${processes} processes)` : ''} — Swagger UI: ${base}/docs`);
 }
@@ -249,6 +255,6 @@ try {
   process.exit(1);
 }
 bootstrap(config).catch((err: unknown) => {
-  process.stderr.write(`${err instanceof ConfigError ? err.message : (err as Error).stack ?? String(err)}\n`);
+  process.stderr.write(`${err instanceof ConfigError ? err.message : ((err as Error).stack ?? String(err))}\n`);
   process.exit(1);
 });

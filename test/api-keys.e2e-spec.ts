@@ -7,11 +7,13 @@ describe('API keys: scopes, expiry, last use', () => {
   let tenantId: string;
 
   const newKey = async (body: Record<string, unknown>) => {
-    const res = await t.http.post(`/v1/admin/tenants/${tenantId}/api-keys`).set(admin).send({ name: 'k', ...body });
+    const res = await t.http
+      .post(`/v1/admin/tenants/${tenantId}/api-keys`)
+      .set(admin)
+      .send({ name: 'k', ...body });
     return Object.assign(res, { expect: (status: number) => (expect(res.status).toBe(status), res) });
   };
-  const listed = async (id: string) =>
-    (await t.http.get(`/v1/admin/tenants/${tenantId}/api-keys`).set(admin).expect(200)).body.data.find((k: { id: string }) => k.id === id);
+  const listed = async (id: string) => (await t.http.get(`/v1/admin/tenants/${tenantId}/api-keys`).set(admin).expect(200)).body.data.find((k: { id: string }) => k.id === id);
 
   beforeAll(async () => {
     t = await createTestApp();

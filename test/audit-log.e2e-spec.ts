@@ -79,7 +79,12 @@ describe('Configuration audit log (/v1/audit-log, /v1/admin/audit-log)', () => {
     // Lines: a BSP line (its webhook token is shown once), a change of its key, a token rotation, removal; and new
     // secrets for the Cloud API line.
     let id = rid('line');
-    const bsp = await change('post', '/v1/whatsapp/numbers', id, { phone_number: '+573001239001', provider: 'bsp', api_key: 'bsp-api-key-audit-5521', base_url: 'http://127.0.0.1:9' });
+    const bsp = await change('post', '/v1/whatsapp/numbers', id, {
+      phone_number: '+573001239001',
+      provider: 'bsp',
+      api_key: 'bsp-api-key-audit-5521',
+      base_url: 'http://127.0.0.1:9',
+    });
     secrets.push('bsp-api-key-audit-5521', bsp.body.webhook_token);
     const lineId = bsp.body.id as string;
     const created = await expectAudited(id, bsp, { resource_type: 'whatsapp_line', resource_id: lineId, action: 'create', method: 'POST' });
@@ -89,7 +94,10 @@ describe('Configuration audit log (/v1/audit-log, /v1/admin/audit-log)', () => {
     s.t.clock.advance(1000);
     id = rid('line');
     const patched = await expectAudited(id, await change('patch', `/v1/whatsapp/numbers/${lineId}`, id, { throughput_mps: 40, api_key: 'bsp-api-key-audit-7730' }), {
-      resource_type: 'whatsapp_line', resource_id: lineId, action: 'update', method: 'PATCH',
+      resource_type: 'whatsapp_line',
+      resource_id: lineId,
+      action: 'update',
+      method: 'PATCH',
     });
     secrets.push('bsp-api-key-audit-7730');
     expect(patched.changes).toEqual({ throughput_mps: 40, api_key: '[REDACTED]' });
@@ -100,24 +108,49 @@ describe('Configuration audit log (/v1/audit-log, /v1/admin/audit-log)', () => {
     await expectAudited(id, rotated, { resource_type: 'whatsapp_line', resource_id: lineId, action: 'rotate_webhook_token', method: 'POST' });
 
     id = rid('line');
-    await expectAudited(id, await change('delete', `/v1/whatsapp/numbers/${lineId}`, id), { resource_type: 'whatsapp_line', resource_id: lineId, action: 'delete', method: 'DELETE' });
+    await expectAudited(id, await change('delete', `/v1/whatsapp/numbers/${lineId}`, id), {
+      resource_type: 'whatsapp_line',
+      resource_id: lineId,
+      action: 'delete',
+      method: 'DELETE',
+    });
 
     id = rid('line');
     secrets.push('new-app-secret-audit-3391', 'new-verify-token-audit-8812');
-    const cloud = await expectAudited(id, await change('patch', `/v1/whatsapp/numbers/${s.lineId}`, id, { app_secret: 'new-app-secret-audit-3391', verify_token: 'new-verify-token-audit-8812' }), {
-      resource_type: 'whatsapp_line', resource_id: s.lineId, action: 'update', method: 'PATCH',
-    });
+    const cloud = await expectAudited(
+      id,
+      await change('patch', `/v1/whatsapp/numbers/${s.lineId}`, id, { app_secret: 'new-app-secret-audit-3391', verify_token: 'new-verify-token-audit-8812' }),
+      {
+        resource_type: 'whatsapp_line',
+        resource_id: s.lineId,
+        action: 'update',
+        method: 'PATCH',
+      },
+    );
     expect(cloud.changes).toEqual({ app_secret: '[REDACTED]', verify_token: '[REDACTED]' });
 
     // Flows: create, PUT, PATCH, archive; DELETE (which archives) on another.
     id = rid('flow');
     const flow = await change('post', '/v1/flows', id, { name: 'KYC', steps: steps('Hola') });
     const flowId = flow.body.id as string;
-    expect((await expectAudited(id, flow, { resource_type: 'flow', resource_id: flowId, action: 'create', method: 'POST' })).changes).toMatchObject({ name: 'KYC', steps: steps('Hola') });
+    expect((await expectAudited(id, flow, { resource_type: 'flow', resource_id: flowId, action: 'create', method: 'POST' })).changes).toMatchObject({
+      name: 'KYC',
+      steps: steps('Hola'),
+    });
     id = rid('flow');
-    await expectAudited(id, await change('put', `/v1/flows/${flowId}`, id, { name: 'KYC 2', steps: steps('Hola 2') }), { resource_type: 'flow', resource_id: flowId, action: 'replace', method: 'PUT' });
+    await expectAudited(id, await change('put', `/v1/flows/${flowId}`, id, { name: 'KYC 2', steps: steps('Hola 2') }), {
+      resource_type: 'flow',
+      resource_id: flowId,
+      action: 'replace',
+      method: 'PUT',
+    });
     id = rid('flow');
-    const flowPatch = await expectAudited(id, await change('patch', `/v1/flows/${flowId}`, id, { name: 'KYC 3' }), { resource_type: 'flow', resource_id: flowId, action: 'update', method: 'PATCH' });
+    const flowPatch = await expectAudited(id, await change('patch', `/v1/flows/${flowId}`, id, { name: 'KYC 3' }), {
+      resource_type: 'flow',
+      resource_id: flowId,
+      action: 'update',
+      method: 'PATCH',
+    });
     expect(flowPatch.changes).toEqual({ name: 'KYC 3' });
 
     // Inbounds (on the Cloud API line, with that flow): create and delete.
@@ -126,7 +159,12 @@ describe('Configuration audit log (/v1/audit-log, /v1/admin/audit-log)', () => {
     const inboundId = inbound.body.inbound_id as string;
     await expectAudited(id, inbound, { resource_type: 'inbound', resource_id: inboundId, action: 'create', method: 'POST' });
     id = rid('inbound');
-    await expectAudited(id, await change('delete', `/v1/whatsapp/inbounds/${inboundId}`, id), { resource_type: 'inbound', resource_id: inboundId, action: 'delete', method: 'DELETE' });
+    await expectAudited(id, await change('delete', `/v1/whatsapp/inbounds/${inboundId}`, id), {
+      resource_type: 'inbound',
+      resource_id: inboundId,
+      action: 'delete',
+      method: 'DELETE',
+    });
 
     id = rid('flow');
     await expectAudited(id, await change('post', `/v1/flows/${flowId}/archive`, id), { resource_type: 'flow', resource_id: flowId, action: 'archive', method: 'POST' });
@@ -164,7 +202,10 @@ describe('Configuration audit log (/v1/audit-log, /v1/admin/audit-log)', () => {
     // Tenant settings: the resource is the tenant.
     id = rid('settings');
     const settings = await expectAudited(id, await change('patch', '/v1/settings', id, { fallback_text: 'Escríbenos "empezar"' }), {
-      resource_type: 'settings', resource_id: s.tenantId, action: 'update', method: 'PATCH',
+      resource_type: 'settings',
+      resource_id: s.tenantId,
+      action: 'update',
+      method: 'PATCH',
     });
     expect(settings.changes).toEqual({ fallback_text: 'Escríbenos "empezar"' });
 
@@ -175,7 +216,9 @@ describe('Configuration audit log (/v1/audit-log, /v1/admin/audit-log)', () => {
     const lineCreatedAt = created.occurred_at;
     expect((await log({ resource_id: lineId, to: new Date(new Date(lineCreatedAt).getTime() + 1).toISOString() })).map((e) => e.action)).toEqual(['create']);
     expect((await log({ resource_id: lineId, from: new Date(new Date(lineCreatedAt).getTime() + 1).toISOString() })).map((e) => e.action)).toEqual([
-      'delete', 'rotate_webhook_token', 'update',
+      'delete',
+      'rotate_webhook_token',
+      'update',
     ]);
   });
 
@@ -214,7 +257,13 @@ describe('Configuration audit log (/v1/audit-log, /v1/admin/audit-log)', () => {
   it("lists only the key's tenant's entries", async () => {
     const b = await s.t.newTenant('Other bank');
     secrets.push(b.apiKey);
-    const bFlow = (await s.t.http.post('/v1/flows').set('X-API-Key', b.apiKey).send({ name: 'B', steps: steps('b') }).expect(201)).body.id as string;
+    const bFlow = (
+      await s.t.http
+        .post('/v1/flows')
+        .set('X-API-Key', b.apiKey)
+        .send({ name: 'B', steps: steps('b') })
+        .expect(201)
+    ).body.id as string;
     const bAuditor = await newKey(b.tenantId, ['read', 'admin-of-tenant']);
     const bRows = await log({ limit: 100 }, bAuditor.key);
     expect(bRows.map((e) => e.resource_id)).toContain(bFlow);
@@ -234,7 +283,13 @@ describe('Configuration audit log (/v1/audit-log, /v1/admin/audit-log)', () => {
     const req = (id: string) => ({ ...admin, 'X-Request-Id': id });
     const tenant = (await s.t.http.post('/v1/admin/tenants').set(req('adm-tenant')).send({ name: 'Banco Audit' }).expect(201)).body;
     await s.t.http.patch(`/v1/admin/tenants/${tenant.id}`).set(req('adm-limit')).send({ rate_limit_per_second: 5, rate_limit_burst: 10 }).expect(200);
-    const key = (await s.t.http.post(`/v1/admin/tenants/${tenant.id}/api-keys`).set(req('adm-key')).send({ name: 'ops', scopes: ['read', 'admin-of-tenant'] }).expect(201)).body;
+    const key = (
+      await s.t.http
+        .post(`/v1/admin/tenants/${tenant.id}/api-keys`)
+        .set(req('adm-key'))
+        .send({ name: 'ops', scopes: ['read', 'admin-of-tenant'] })
+        .expect(201)
+    ).body;
     secrets.push(key.key);
     await s.t.http.delete(`/v1/admin/tenants/${tenant.id}/api-keys/${key.id}`).set(req('adm-revoke')).expect(200);
 
@@ -297,7 +352,11 @@ describe('Configuration audit log (/v1/audit-log, /v1/admin/audit-log)', () => {
     const taken = rid('fail');
     await change('post', '/v1/whatsapp/numbers', taken, { phone_number: CLOUD.phoneNumber, provider: 'sandbox' }).expect(409);
     const adminMissing = 'adm-fail-404';
-    await s.t.http.patch('/v1/admin/tenants/TNT00000000000000000000000000').set({ ...admin, 'X-Request-Id': adminMissing }).send({ name: 'x' }).expect(404);
+    await s.t.http
+      .patch('/v1/admin/tenants/TNT00000000000000000000000000')
+      .set({ ...admin, 'X-Request-Id': adminMissing })
+      .send({ name: 'x' })
+      .expect(404);
     for (const id of [bad, forbidden, missing, conflict, taken, adminMissing]) expect(await rowsWith(id)).toBe(0);
   });
 });

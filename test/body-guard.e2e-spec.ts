@@ -34,7 +34,11 @@ describe('request bodies: nesting depth and prototype keys', () => {
     const res = await t.http.post('/v1/flows').set(key).set('content-type', 'application/x-www-form-urlencoded').send(`name=deep&steps=${deepArray}`);
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ code: 'MALFORMED_BODY', details: [{ field: 'steps', messages: [expect.stringContaining('32 levels')] }] });
-    const hooks = await t.http.post('/v1/hooks').set(key).type('form').send({ url: 'https://api.example.com/hooks', events: `${'['.repeat(40)}${']'.repeat(40)}` });
+    const hooks = await t.http
+      .post('/v1/hooks')
+      .set(key)
+      .type('form')
+      .send({ url: 'https://api.example.com/hooks', events: `${'['.repeat(40)}${']'.repeat(40)}` });
     expect(hooks.status).toBe(400);
     expect(hooks.body.code).toBe('MALFORMED_BODY');
   });
@@ -68,14 +72,27 @@ describe('request bodies: nesting depth and prototype keys', () => {
       .send({ name: 'p', steps: JSON.stringify([{ id: 'done', type: 'end', outcome: 'succeeded', text: 'x' }]).replace('{"id"', '{"__proto__":{"x":1},"id"') });
     expect(inSteps.status).toBe(400);
     expect(inSteps.body.details).toEqual([{ field: 'steps[0].__proto__', messages: [expect.any(String)] }]);
-    const field = await t.http.post('/v1/hooks').set(key).set('content-type', 'application/x-www-form-urlencoded').send('url=https%3A%2F%2Fapi.example.com%2Fh&events=process.started&__proto__=x');
+    const field = await t.http
+      .post('/v1/hooks')
+      .set(key)
+      .set('content-type', 'application/x-www-form-urlencoded')
+      .send('url=https%3A%2F%2Fapi.example.com%2Fh&events=process.started&__proto__=x');
     expect(field.status).toBe(400);
     expect(field.body).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ field: '__proto__' }] });
   });
 
   it('still creates flows and hooks from ordinary JSON and form bodies', async () => {
     await t.http.post('/v1/flows').set(key).send({ name: 'ok', steps }).expect(201);
-    await t.http.post('/v1/flows').set(key).type('form').send({ name: 'ok', steps: JSON.stringify(steps) }).expect(201);
-    await t.http.post('/v1/hooks').set(key).send({ url: 'https://api.example.com/hooks', events: ['process.started'] }).expect(201);
+    await t.http
+      .post('/v1/flows')
+      .set(key)
+      .type('form')
+      .send({ name: 'ok', steps: JSON.stringify(steps) })
+      .expect(201);
+    await t.http
+      .post('/v1/hooks')
+      .set(key)
+      .send({ url: 'https://api.example.com/hooks', events: ['process.started'] })
+      .expect(201);
   });
 });

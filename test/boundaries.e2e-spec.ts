@@ -5,7 +5,7 @@ const bin = (name: string) => path.resolve('node_modules/.bin', name);
 
 /** The boundary rules of .dependency-cruiser.cjs (run by `npm run lint` in CI) bite: a fixture breaks each once. */
 describe('module boundaries', () => {
-  it('refuse a lower layer importing a higher one, a cycle, and another module\'s rows', () => {
+  it("refuse a lower layer importing a higher one, a cycle, and another module's rows", () => {
     const run = spawnSync(bin('depcruise'), ['src', '--config', '../../../.dependency-cruiser.cjs'], { cwd: 'test/fixtures/boundaries', encoding: 'utf8' });
     expect(run.status).not.toBe(0);
     expect(run.stdout).toMatch(/error layer-common: src\/common\/low\.ts → src\/modules\/webhooks\/processor\.ts/);

@@ -31,19 +31,26 @@ describe('configuration caches across instances', () => {
     await listener.query('LISTEN testigo_cache');
     try {
       const { apiKey } = await a.newTenant();
-      await a.http.post('/v1/hooks').set('X-API-Key', apiKey).send({ url: 'https://hooks.example.com/h', events: ['process.started'] }).expect(201);
+      await a.http
+        .post('/v1/hooks')
+        .set('X-API-Key', apiKey)
+        .send({ url: 'https://hooks.example.com/h', events: ['process.started'] })
+        .expect(201);
       await eventually(async () => heard.includes('testigo_cache:hook-subscriptions'));
     } finally {
       await listener.end();
     }
   });
 
-  it('clears an instance\'s cache when a notification arrives from elsewhere', async () => {
+  it("clears an instance's cache when a notification arrives from elsewhere", async () => {
     const { tenantId } = await a.newTenant();
     const emit = () => b.db.transaction((m) => b.app.get(HooksService).emit(m, { tenantId, type: 'process.started', data: { n: 1 } }));
     // Instance B caches "no hooks" for this tenant; a hook then appears behind its back.
     expect(await emit()).toBeNull();
-    await a.db.query(`INSERT INTO hooks (id, tenant_id, url, events, flow_ids, active, secret) VALUES ('HOKNOTIFY', $1, 'https://hooks.example.com/n', '{process.started}', '{}', true, 'whsec_x')`, [tenantId]);
+    await a.db.query(
+      `INSERT INTO hooks (id, tenant_id, url, events, flow_ids, active, secret) VALUES ('HOKNOTIFY', $1, 'https://hooks.example.com/n', '{process.started}', '{}', true, 'whsec_x')`,
+      [tenantId],
+    );
     expect(await emit()).toBeNull();
     // Another instance announces the change: B reads again.
     await a.db.query(`SELECT pg_notify('testigo_cache', 'hook-subscriptions')`);
@@ -55,7 +62,11 @@ describe('configuration caches across instances', () => {
     const emit = () => b.db.transaction((m) => b.app.get(HooksService).emit(m, { tenantId, type: 'process.started', data: { n: 1 } }));
     // Instance B caches "no hooks" for this tenant.
     expect(await emit()).toBeNull();
-    await a.http.post('/v1/hooks').set('X-API-Key', apiKey).send({ url: 'https://hooks.example.com/h', events: ['process.started'] }).expect(201);
+    await a.http
+      .post('/v1/hooks')
+      .set('X-API-Key', apiKey)
+      .send({ url: 'https://hooks.example.com/h', events: ['process.started'] })
+      .expect(201);
     await eventually(async () => (await emit()) !== null);
     const [{ n }] = await a.db.query(`SELECT count(*)::int AS n FROM hook_deliveries WHERE tenant_id = $1`, [tenantId]);
     expect(n).toBe(1);
@@ -67,7 +78,13 @@ describe('configuration caches across instances', () => {
       await a.http
         .post('/v1/flows')
         .set('X-API-Key', apiKey)
-        .send({ name: 'f', steps: [{ id: 'q', type: 'question', text: '¿?', validator: { type: 'text' } }, { id: 'e', type: 'end', outcome: 'succeeded', text: 'ok' }] })
+        .send({
+          name: 'f',
+          steps: [
+            { id: 'q', type: 'question', text: '¿?', validator: { type: 'text' } },
+            { id: 'e', type: 'end', outcome: 'succeeded', text: 'ok' },
+          ],
+        })
         .expect(201)
     ).body;
     const { FlowsService } = await import('../src/modules/flows/flows.service.js');

@@ -13,7 +13,16 @@ const FLOW = {
   name: 'Onboarding',
   steps: [
     { id: 'email', type: 'question', text: '¿Tu correo?', validator: { type: 'email' } },
-    { id: 'plan', type: 'choice', style: 'buttons', text: '¿Qué plan?', options: [{ id: 'basic', title: 'Básico' }, { id: 'pro', title: 'Pro' }] },
+    {
+      id: 'plan',
+      type: 'choice',
+      style: 'buttons',
+      text: '¿Qué plan?',
+      options: [
+        { id: 'basic', title: 'Básico' },
+        { id: 'pro', title: 'Pro' },
+      ],
+    },
     { id: 'done', type: 'end', outcome: 'succeeded', text: 'Gracias' },
   ],
 };
@@ -34,8 +43,7 @@ describe('conversation engine through the Cloud API', () => {
     await s.t.app.get(WebhookProcessorService).drain();
     await s.t.app.get(SendQueueService).drain();
   };
-  const processOf = async (phone: string) =>
-    (await s.t.http.get('/v1/processes').query({ phone }).set('X-API-Key', s.apiKey).expect(200)).body.data[0];
+  const processOf = async (phone: string) => (await s.t.http.get('/v1/processes').query({ phone }).set('X-API-Key', s.apiKey).expect(200)).body.data[0];
 
   it('runs a flow from signed webhooks; prompts reach the Graph API', async () => {
     const from = '573007770001';
@@ -52,7 +60,7 @@ describe('conversation engine through the Cloud API', () => {
     expect(await processOf(`+${from}`)).toMatchObject({ status: 'succeeded', answers: { plan: { value: 'pro' } } });
   });
 
-  it('applies many users\' calls in one transaction, and one user\'s start and answer in one call, in order', async () => {
+  it("applies many users' calls in one transaction, and one user's start and answer in one call, in order", async () => {
     const [a, b, c] = ['573007770101', '573007770102', '573007770103'];
     await post(FakeGraph.textMessage({ ...base, from: a, text: 'empezar' }));
     await work();
@@ -82,7 +90,13 @@ describe('conversation engine through the Cloud API', () => {
     // The first process ends and the next starts in the same transaction: one pending process per user still holds.
     await post(FakeGraph.batch(FakeGraph.textMessage({ ...base, from, text }), FakeGraph.textMessage({ ...base, from, text: 'empezar' })));
     await work();
-    const all = (await s.t.http.get('/v1/processes').query({ phone: `+${from}` }).set('X-API-Key', s.apiKey).expect(200)).body.data;
+    const all = (
+      await s.t.http
+        .get('/v1/processes')
+        .query({ phone: `+${from}` })
+        .set('X-API-Key', s.apiKey)
+        .expect(200)
+    ).body.data;
     expect(all.map((p: { status: string }) => p.status).sort()).toEqual(['pending', status].sort());
     const [{ n }] = await s.t.db.query(`SELECT count(*)::int AS n FROM webhook_events WHERE status <> 'processed' AND raw LIKE $1`, [`%${from}%`]);
     expect(n).toBe(0);
@@ -94,7 +108,16 @@ describe('conversation engine through the Cloud API', () => {
       steps: [
         { id: 'hi', type: 'message', text: 'Hola', media_url: 'https://example.com/logo.png', media_type: 'image' },
         { id: 'terms', type: 'consent', text: '¿Aceptas?' },
-        { id: 'kind', type: 'choice', style: 'list', text: '¿Tipo?', options: [{ id: 'cc', title: 'Cédula' }, { id: 'ce', title: 'Extranjería' }] },
+        {
+          id: 'kind',
+          type: 'choice',
+          style: 'list',
+          text: '¿Tipo?',
+          options: [
+            { id: 'cc', title: 'Cédula' },
+            { id: 'ce', title: 'Extranjería' },
+          ],
+        },
         { id: 'id', type: 'question', text: 'Número', validator: { type: 'national_id', country: 'CO' } },
         { id: 'selfie', type: 'media', text: 'Selfie', accept: ['image'] },
         { id: 'ok', type: 'end', outcome: 'succeeded', text: 'Listo' },
@@ -174,7 +197,13 @@ describe('conversation engine through the Cloud API', () => {
   });
 
   it('expires a process when the 24-hour window closes before expiration_minutes', async () => {
-    const longFlow = (await s.t.http.post('/v1/flows').set('X-API-Key', s.apiKey).send({ ...FLOW, name: 'long', settings: { expiration_minutes: 10080 } }).expect(201)).body.id;
+    const longFlow = (
+      await s.t.http
+        .post('/v1/flows')
+        .set('X-API-Key', s.apiKey)
+        .send({ ...FLOW, name: 'long', settings: { expiration_minutes: 10080 } })
+        .expect(201)
+    ).body.id;
     await s.t.http.post('/v1/whatsapp/inbounds').set('X-API-Key', s.apiKey).send({ waba_phone_number: CLOUD.phoneNumber, flow_id: longFlow, inbound_message: 'largo' }).expect(201);
     const from = '573007770004';
     await post(FakeGraph.textMessage({ ...base, from, text: 'largo' }));
@@ -192,12 +221,16 @@ describe('conversation engine through the Cloud API', () => {
 });
 
 describe('flow invitations (outbound)', () => {
-  it("a tap on continue_process starts the flow; cancel_process records a failed process, reason user_declined", async () => {
+  it('a tap on continue_process starts the flow; cancel_process records a failed process, reason user_declined', async () => {
     const c = await sandboxChat();
     try {
       const flowId = await c.flow(FLOW);
       const receiver = await new HookReceiver().start();
-      await c.t.http.post('/v1/hooks').set('X-API-Key', c.apiKey).send({ url: receiver.url, events: ['outbound.status'] }).expect(201);
+      await c.t.http
+        .post('/v1/hooks')
+        .set('X-API-Key', c.apiKey)
+        .send({ url: receiver.url, events: ['outbound.status'] })
+        .expect(201);
       const outbound = await c.t.http
         .post('/v1/whatsapp/outbounds')
         .set('Truora-API-Key', c.apiKey)
@@ -209,7 +242,10 @@ describe('flow invitations (outbound)', () => {
           category: 'ACCOUNT_UPDATE',
           template_type: 'TEXT',
           language_code: 'es',
-          options: JSON.stringify([{ message: 'Sí', action: 'continue_process' }, { message: 'No', action: 'cancel_process' }]),
+          options: JSON.stringify([
+            { message: 'Sí', action: 'continue_process' },
+            { message: 'No', action: 'cancel_process' },
+          ]),
           example_params: 'Pepe',
         })
         .expect(201);

@@ -48,7 +48,11 @@ describe('conversation engine (sandbox)', () => {
     flowId = await c.flow(KYC);
     await c.inbound(flowId, 'Quiero validar mi identidad');
     receiver = await new HookReceiver().start();
-    const hook = await c.t.http.post('/v1/hooks').set('X-API-Key', c.apiKey).send({ url: receiver.url, events: ['process.started', 'process.succeeded', 'process.failed'] }).expect(201);
+    const hook = await c.t.http
+      .post('/v1/hooks')
+      .set('X-API-Key', c.apiKey)
+      .send({ url: receiver.url, events: ['process.started', 'process.succeeded', 'process.failed'] })
+      .expect(201);
     hookSecret = hook.body.secret;
   });
   afterAll(async () => {
@@ -56,17 +60,21 @@ describe('conversation engine (sandbox)', () => {
     await c.close();
   });
 
-  const hooksFor = (processId: string) =>
-    receiver.requests
-      .map((r) => ({ r, body: JSON.parse(r.body) }))
-      .filter(({ body }) => body.data.process_id === processId);
+  const hooksFor = (processId: string) => receiver.requests.map((r) => ({ r, body: JSON.parse(r.body) })).filter(({ body }) => body.data.process_id === processId);
 
   it('runs a flow with every step type to success, with media kept by sha256 and signed hooks', async () => {
     const user = '+573005550001';
     await c.say(user, '  quiero VALIDAR   mi identidád ');
     expect((await c.bot(user)).map((m) => m.kind)).toEqual(['text', 'buttons']);
     await c.say(user, { reply_id: 'consent:accept' });
-    expect(await c.lastBot(user)).toMatchObject({ kind: 'buttons', body: '¿Qué documento tienes?', buttons: [{ id: 'cc', title: 'Cédula' }, { id: 'pp', title: 'Pasaporte' }] });
+    expect(await c.lastBot(user)).toMatchObject({
+      kind: 'buttons',
+      body: '¿Qué documento tienes?',
+      buttons: [
+        { id: 'cc', title: 'Cédula' },
+        { id: 'pp', title: 'Pasaporte' },
+      ],
+    });
     await c.say(user, 'cedula'); // free text matching a title, accents ignored
     expect(await c.lastBot(user)).toMatchObject({ body: 'Tu número de cédula' });
     await c.say(user, '1.020.304.050');
@@ -101,7 +109,10 @@ describe('conversation engine (sandbox)', () => {
     expect(await c.lastBot(user)).toMatchObject({ body: '¿Tu correo?' });
     await c.say(user, 'no-es-un-correo');
     const bot = await c.bot(user);
-    expect(bot.slice(-2)).toEqual([{ kind: 'text', body: 'Ese correo no es válido' }, { kind: 'text', body: '¿Tu correo?' }]);
+    expect(bot.slice(-2)).toEqual([
+      { kind: 'text', body: 'Ese correo no es válido' },
+      { kind: 'text', body: '¿Tu correo?' },
+    ]);
     await c.say(user, 'ana@example.com');
     const p = await c.process(user);
     expect(p.status).toBe('pending');
@@ -188,7 +199,12 @@ describe('conversation engine (sandbox)', () => {
     expect(await c.process(user)).toBeUndefined();
     const bad = await c.t.http.patch('/v1/settings').set('X-API-Key', c.apiKey).send({ exit_keywords: 'salir' }).expect(400);
     expect(bad.body.details[0].field).toBe('exit_keywords');
-    const set = await c.t.http.patch('/v1/settings').set('X-API-Key', c.apiKey).type('form').send({ fallback_text: 'Escribe "Quiero validar mi identidad"', exit_keywords: '["chao"]' }).expect(200);
+    const set = await c.t.http
+      .patch('/v1/settings')
+      .set('X-API-Key', c.apiKey)
+      .type('form')
+      .send({ fallback_text: 'Escribe "Quiero validar mi identidad"', exit_keywords: '["chao"]' })
+      .expect(200);
     expect(set.body).toMatchObject({ fallback_text: 'Escribe "Quiero validar mi identidad"', exit_keywords: ['chao'], stop_keywords: expect.arrayContaining(['STOP']) });
     const user2 = '+573005550013';
     await c.say(user2, 'hola?');
@@ -253,7 +269,12 @@ describe('inbounds API', () => {
   afterAll(() => c.close());
 
   it('creates an inbound from a form body with a wa.me link, and refuses the same text on the line', async () => {
-    const res = await c.t.http.post('/v1/whatsapp/inbounds').set('Truora-API-Key', c.apiKey).type('form').send({ waba_phone_number: '+14155550100', flow_id: flowId, inbound_message: 'Hola, quiero abrir mi cuenta' }).expect(201);
+    const res = await c.t.http
+      .post('/v1/whatsapp/inbounds')
+      .set('Truora-API-Key', c.apiKey)
+      .type('form')
+      .send({ waba_phone_number: '+14155550100', flow_id: flowId, inbound_message: 'Hola, quiero abrir mi cuenta' })
+      .expect(201);
     expect(res.body).toMatchObject({
       inbound_id: expect.stringMatching(/^INB/),
       waba_phone_number: '+14155550100',
@@ -261,7 +282,11 @@ describe('inbounds API', () => {
       inbound_message: 'Hola, quiero abrir mi cuenta',
       link: 'https://wa.me/14155550100?text=Hola%2C%20quiero%20abrir%20mi%20cuenta',
     });
-    const taken = await c.t.http.post('/v1/whatsapp/inbounds').set('Truora-API-Key', c.apiKey).send({ waba_phone_number: '+14155550100', flow_id: flowId, inbound_message: '  HOLA,  quiero abrír mi cuenta ' }).expect(409);
+    const taken = await c.t.http
+      .post('/v1/whatsapp/inbounds')
+      .set('Truora-API-Key', c.apiKey)
+      .send({ waba_phone_number: '+14155550100', flow_id: flowId, inbound_message: '  HOLA,  quiero abrír mi cuenta ' })
+      .expect(409);
     expect(taken.body.code).toBe('INBOUND_MESSAGE_TAKEN');
     await c.t.http.get(`/v1/whatsapp/inbounds/${res.body.inbound_id}`).set('Truora-API-Key', c.apiKey).expect(200);
     const list = await c.t.http.get('/v1/whatsapp/inbounds').set('Truora-API-Key', c.apiKey).expect(200);
@@ -271,7 +296,11 @@ describe('inbounds API', () => {
     await c.t.http.delete(`/v1/whatsapp/inbounds/${res.body.inbound_id}`).set('Truora-API-Key', other.apiKey).expect(404);
     await c.t.http.delete(`/v1/whatsapp/inbounds/${res.body.inbound_id}`).set('Truora-API-Key', c.apiKey).expect(204);
     // Once deleted, the text is free again.
-    await c.t.http.post('/v1/whatsapp/inbounds').set('Truora-API-Key', c.apiKey).send({ waba_phone_number: '+14155550100', flow_id: flowId, inbound_message: 'hola, quiero abrir mi cuenta' }).expect(201);
+    await c.t.http
+      .post('/v1/whatsapp/inbounds')
+      .set('Truora-API-Key', c.apiKey)
+      .send({ waba_phone_number: '+14155550100', flow_id: flowId, inbound_message: 'hola, quiero abrir mi cuenta' })
+      .expect(201);
   });
 
   it.each([
@@ -301,7 +330,10 @@ describe('media answers', () => {
       const user = '+573005550100';
       await c.say(user, 'contrato');
       await c.say(user, { media_type: 'image' });
-      expect((await c.bot(user)).slice(-2)).toEqual([{ kind: 'text', body: 'Debe ser un documento' }, { kind: 'text', body: 'Envía tu contrato en PDF' }]);
+      expect((await c.bot(user)).slice(-2)).toEqual([
+        { kind: 'text', body: 'Debe ser un documento' },
+        { kind: 'text', body: 'Envía tu contrato en PDF' },
+      ]);
       await c.say(user, { media_type: 'document' });
       const p = await c.process(user);
       expect(p.status).toBe('succeeded');

@@ -1,5 +1,12 @@
 import { Injectable, Module } from '@nestjs/common';
-import { INBOUND_ORDER, InboundChain, RegisterInboundInterceptor, type InboundContext, type InboundInterceptor, type InterceptResult } from '../src/modules/conversations/inbound-chain.js';
+import {
+  INBOUND_ORDER,
+  InboundChain,
+  RegisterInboundInterceptor,
+  type InboundContext,
+  type InboundInterceptor,
+  type InterceptResult,
+} from '../src/modules/conversations/inbound-chain.js';
 import { MessagesModule } from '../src/modules/messages/messages.module.js';
 import { MessagesService } from '../src/modules/messages/messages.service.js';
 import { RegisterStepType, type StepChecker, type StepContext, type StepEntry, type StepOutcome, type StepType, type UserInput } from '../src/modules/flows/steps/step-type.js';
@@ -60,12 +67,26 @@ describe('the engine is open to other modules', () => {
   });
   afterAll(() => chat.close());
 
-  const flow = { name: 'Shout', steps: [{ id: 'word', type: 'shout', text: 'Una palabra' }, { id: 'done', type: 'end', outcome: 'succeeded', text: 'Hecho' }] };
+  const flow = {
+    name: 'Shout',
+    steps: [
+      { id: 'word', type: 'shout', text: 'Una palabra' },
+      { id: 'done', type: 'end', outcome: 'succeeded', text: 'Hecho' },
+    ],
+  };
 
   it('validates a registered type with its own checks', async () => {
-    const res = await chat.t.http.post('/v1/flows').set('X-API-Key', chat.apiKey).send({ ...flow, steps: [{ id: 'word', type: 'shout', loud: true }, flow.steps[1]] }).expect(400);
+    const res = await chat.t.http
+      .post('/v1/flows')
+      .set('X-API-Key', chat.apiKey)
+      .send({ ...flow, steps: [{ id: 'word', type: 'shout', loud: true }, flow.steps[1]] })
+      .expect(400);
     expect(res.body.details.map((d: { field: string }) => d.field).sort()).toEqual(['steps[0].loud', 'steps[0].text']);
-    const unknown = await chat.t.http.post('/v1/flows').set('X-API-Key', chat.apiKey).send({ ...flow, steps: [{ id: 'x', type: 'whisper', text: 'a' }, flow.steps[1]] }).expect(400);
+    const unknown = await chat.t.http
+      .post('/v1/flows')
+      .set('X-API-Key', chat.apiKey)
+      .send({ ...flow, steps: [{ id: 'x', type: 'whisper', text: 'a' }, flow.steps[1]] })
+      .expect(400);
     expect(unknown.body.details[0].messages[0]).toMatch(/type must be one of: .*shout/);
   });
 

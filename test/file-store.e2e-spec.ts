@@ -99,7 +99,14 @@ describe('S3 object layout', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'testigo-s3-'));
     const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: [{ name: 'files', configs: [] }] });
     const { port } = (await server.run()) as { port: number };
-    const store = new S3FileStore({ endpoint: `http://127.0.0.1:${port}`, bucket: 'files', region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true });
+    const store = new S3FileStore({
+      endpoint: `http://127.0.0.1:${port}`,
+      bucket: 'files',
+      region: 'us-east-1',
+      accessKeyId: 'S3RVER',
+      secretAccessKey: 'S3RVER',
+      forcePathStyle: true,
+    });
     try {
       const { key } = await store.put(Buffer.from('signed pdf'));
       const listing = await fetch(`http://127.0.0.1:${port}/files?list-type=2`).then((r) => r.text());

@@ -4,7 +4,16 @@ import { createTestApp, TestApp } from './support/test-app.js';
 const steps = [
   { id: 'welcome', type: 'message', text: 'Hola' },
   { id: 'terms', type: 'consent', text: '¿Aceptas?' },
-  { id: 'pick', type: 'choice', text: '¿Documento?', style: 'buttons', options: [{ id: 'cc', title: 'Cédula' }, { id: 'pp', title: 'Pasaporte', next: 'email' }] },
+  {
+    id: 'pick',
+    type: 'choice',
+    text: '¿Documento?',
+    style: 'buttons',
+    options: [
+      { id: 'cc', title: 'Cédula' },
+      { id: 'pp', title: 'Pasaporte', next: 'email' },
+    ],
+  },
   { id: 'cedula', type: 'question', text: 'Número', validator: { type: 'national_id', country: 'CO' } },
   { id: 'email', type: 'question', text: 'Correo', validator: { type: 'email' } },
   { id: 'photo', type: 'media', text: 'Foto', accept: ['image'] },
@@ -41,7 +50,16 @@ describe('flows', () => {
 
   it('creates a flow from JSON with defaults applied, and reads it back', async () => {
     const res = await create(flow).expect(201);
-    expect(res.body).toMatchObject({ id: expect.stringMatching(/^FLW[0-9A-Z]{26}$/), name: 'KYC', status: 'active', version: 1, latest_version: 1, steps, settings: defaults, archived_at: null });
+    expect(res.body).toMatchObject({
+      id: expect.stringMatching(/^FLW[0-9A-Z]{26}$/),
+      name: 'KYC',
+      status: 'active',
+      version: 1,
+      latest_version: 1,
+      steps,
+      settings: defaults,
+      archived_at: null,
+    });
     const got = await t.http.get(`/v1/flows/${res.body.id}`).set(key).expect(200);
     expect(got.body).toEqual(res.body);
     const [row] = await t.db.query('SELECT version, definition FROM flow_versions WHERE flow_id = $1', [res.body.id]);
@@ -51,20 +69,41 @@ describe('flows', () => {
 
   it('creates a flow from a form body, steps and settings as JSON strings', async () => {
     const settings = { enable_follow_up: 'true', follow_up_delay: '45', start_business_hours: '2021-01-01T14:30:00.000Z', end_business_hours: '23:00' };
-    const res = await t.http.post('/v1/flows').set(key).type('form').send({ name: 'Form flow', steps: JSON.stringify(steps), settings: JSON.stringify(settings) }).expect(201);
+    const res = await t.http
+      .post('/v1/flows')
+      .set(key)
+      .type('form')
+      .send({ name: 'Form flow', steps: JSON.stringify(steps), settings: JSON.stringify(settings) })
+      .expect(201);
     expect(res.body.steps).toEqual(steps);
     expect(res.body.settings).toEqual({ ...defaults, enable_follow_up: true, follow_up_delay: 45, start_business_hours: '14:30', end_business_hours: '23:00' });
   });
 
   it('updates create new versions; older versions stay readable and unchanged', async () => {
     const v1 = (await create({ ...flow, settings: { follow_up_delay: 60 } }).expect(201)).body;
-    const newSteps = [{ id: 'hi', type: 'message', text: 'Hola de nuevo' }, { id: 'bye', type: 'end', outcome: 'failed', text: 'Adiós', failure_reason: 'closed' }];
+    const newSteps = [
+      { id: 'hi', type: 'message', text: 'Hola de nuevo' },
+      { id: 'bye', type: 'end', outcome: 'failed', text: 'Adiós', failure_reason: 'closed' },
+    ];
     const v2 = (await t.http.put(`/v1/flows/${v1.id}`).set(key).send({ name: 'KYC v2', steps: newSteps }).expect(200)).body;
     expect(v2).toMatchObject({ id: v1.id, name: 'KYC v2', version: 2, latest_version: 2, steps: newSteps, settings: defaults });
     // PATCH keeps what it does not name and merges settings.
-    const v3 = (await t.http.patch(`/v1/flows/${v1.id}`).set(key).send({ settings: { enable_follow_up: true } }).expect(200)).body;
+    const v3 = (
+      await t.http
+        .patch(`/v1/flows/${v1.id}`)
+        .set(key)
+        .send({ settings: { enable_follow_up: true } })
+        .expect(200)
+    ).body;
     expect(v3).toMatchObject({ version: 3, name: 'KYC v2', steps: newSteps, settings: { ...defaults, enable_follow_up: true } });
-    const v4 = (await t.http.patch(`/v1/flows/${v1.id}`).set(key).type('form').send({ settings: JSON.stringify({ follow_up_delay: 90 }) }).expect(200)).body;
+    const v4 = (
+      await t.http
+        .patch(`/v1/flows/${v1.id}`)
+        .set(key)
+        .type('form')
+        .send({ settings: JSON.stringify({ follow_up_delay: 90 }) })
+        .expect(200)
+    ).body;
     expect(v4.settings).toMatchObject({ enable_follow_up: true, follow_up_delay: 90 });
 
     const old = (await t.http.get(`/v1/flows/${v1.id}?version=1`).set(key).expect(200)).body;
@@ -83,7 +122,11 @@ describe('flows', () => {
 
   it('an invalid update creates no version', async () => {
     const f = (await create(flow).expect(201)).body;
-    await t.http.patch(`/v1/flows/${f.id}`).set(key).send({ steps: [{ id: 'a', type: 'message', text: 'x' }] }).expect(400);
+    await t.http
+      .patch(`/v1/flows/${f.id}`)
+      .set(key)
+      .send({ steps: [{ id: 'a', type: 'message', text: 'x' }] })
+      .expect(400);
     await t.http.put(`/v1/flows/${f.id}`).set(key).send({ name: 'no steps' }).expect(400);
     const [{ count }] = await t.db.query('SELECT count(*)::int AS count FROM flow_versions WHERE flow_id = $1', [f.id]);
     expect(count).toBe(1);
@@ -91,7 +134,14 @@ describe('flows', () => {
 
   it('concurrent updates get distinct version numbers', async () => {
     const f = (await create(flow).expect(201)).body;
-    const results = await Promise.all(Array.from({ length: 5 }, (_, k) => t.http.patch(`/v1/flows/${f.id}`).set(key).send({ name: `n${k}` })));
+    const results = await Promise.all(
+      Array.from({ length: 5 }, (_, k) =>
+        t.http
+          .patch(`/v1/flows/${f.id}`)
+          .set(key)
+          .send({ name: `n${k}` }),
+      ),
+    );
     expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
     expect(results.map((r) => r.body.version).sort()).toEqual([2, 3, 4, 5, 6]);
   });
@@ -100,7 +150,16 @@ describe('flows', () => {
     const { apiKey } = await t.newTenant('Lister');
     const k = { 'X-API-Key': apiKey };
     const ids: string[] = [];
-    for (const name of ['a', 'b', 'c']) ids.push((await t.http.post('/v1/flows').set(k).send({ ...flow, name }).expect(201)).body.id);
+    for (const name of ['a', 'b', 'c'])
+      ids.push(
+        (
+          await t.http
+            .post('/v1/flows')
+            .set(k)
+            .send({ ...flow, name })
+            .expect(201)
+        ).body.id,
+      );
     await t.http.post(`/v1/flows/${ids[1]}/archive`).set(k).expect(200);
     const page = await t.http.get('/v1/flows?limit=2').set(k).expect(200);
     expect(page.body.data.map((f: { id: string }) => f.id)).toEqual([ids[2], ids[1]]);
@@ -166,14 +225,29 @@ describe('flows', () => {
       ['a loop without exit', withStep(4, { next: 'cedula' }), 'steps[3]', 'loops without exit (cedula → email → cedula)'],
       ['four buttons', withStep(2, { options: fourButtons }), 'steps[2].options', "steps[2] (id 'pick'): options: WhatsApp allows at most 3 buttons, got 4"],
       ['a 21-character button title', withStep(2, { options: [{ id: 'cc', title: 'x'.repeat(21) }] }), 'steps[2].options[0].title', 'at most 20 characters, got 21'],
-      ['an 11-row list', withStep(2, { style: 'list', options: Array.from({ length: 11 }, (_, k) => ({ id: `r${k}`, title: `Fila ${k}` })) }), 'steps[2].options', 'at most 10 list rows'],
-      ['a bad regex', withStep(4, { validator: { type: 'regex', pattern: '([0-9]+' } }), 'steps[4].validator.pattern', "steps[4] (id 'email'): validator.pattern is not a valid regular expression"],
+      [
+        'an 11-row list',
+        withStep(2, { style: 'list', options: Array.from({ length: 11 }, (_, k) => ({ id: `r${k}`, title: `Fila ${k}` })) }),
+        'steps[2].options',
+        'at most 10 list rows',
+      ],
+      [
+        'a bad regex',
+        withStep(4, { validator: { type: 'regex', pattern: '([0-9]+' } }),
+        'steps[4].validator.pattern',
+        "steps[4] (id 'email'): validator.pattern is not a valid regular expression",
+      ],
       ['an unknown validator', withStep(4, { validator: { type: 'phone' } }), 'steps[4].validator.type', 'validator.type must be one of'],
       ['an unknown step type', withStep(5, { type: 'selfie' }), 'steps[5].type', 'type must be one of'],
       ['a duplicate step id', withStep(4, { id: 'cedula' }), 'steps[4].id', "id 'cedula' is already used by steps[3]"],
       ['empty text', withStep(0, { text: '  ' }), 'steps[0].text', 'text must be a non-empty string'],
       ['running off the end', { ...flow, steps: steps.slice(0, 6) }, 'steps[5]', 'the flow runs off its end'],
-      ['more than 100 steps', { ...flow, steps: [...Array.from({ length: 100 }, (_, k) => ({ id: `m${k}`, type: 'message', text: 'x' })), steps[6]] }, 'steps', 'at most 100 steps'],
+      [
+        'more than 100 steps',
+        { ...flow, steps: [...Array.from({ length: 100 }, (_, k) => ({ id: `m${k}`, type: 'message', text: 'x' })), steps[6]] },
+        'steps',
+        'at most 100 steps',
+      ],
       ['no steps', { ...flow, steps: [] }, 'steps', 'steps must be a non-empty array'],
       ['steps not an array', { ...flow, steps: 'many' }, 'steps', 'steps must be an array'],
       ['follow_up_delay 29', { ...flow, settings: { follow_up_delay: 29 } }, 'settings.follow_up_delay', 'follow_up_delay must be from 30 to 1380 minutes'],
@@ -196,12 +270,26 @@ describe('flows', () => {
 
     it('accepts the limits themselves: follow_up_delay 30 and 1380, 3 buttons, 20-character titles', async () => {
       await create({ ...flow, settings: { follow_up_delay: 30 } }).expect(201);
-      const res = await create({ ...withStep(2, { options: [{ id: 'a', title: 'x'.repeat(20) }, { id: 'b', title: 'y'.repeat(20) }, { id: 'c', title: 'z' }] }), settings: { follow_up_delay: 1380 } }).expect(201);
+      const res = await create({
+        ...withStep(2, {
+          options: [
+            { id: 'a', title: 'x'.repeat(20) },
+            { id: 'b', title: 'y'.repeat(20) },
+            { id: 'c', title: 'z' },
+          ],
+        }),
+        settings: { follow_up_delay: 1380 },
+      }).expect(201);
       expect(res.body.settings.follow_up_delay).toBe(1380);
     });
 
     it('rejects bad settings in a form body too, naming the field', async () => {
-      const res = await t.http.post('/v1/flows').set(key).type('form').send({ name: 'F', steps: JSON.stringify(steps), settings: JSON.stringify({ follow_up_delay: 29 }) }).expect(400);
+      const res = await t.http
+        .post('/v1/flows')
+        .set(key)
+        .type('form')
+        .send({ name: 'F', steps: JSON.stringify(steps), settings: JSON.stringify({ follow_up_delay: 29 }) })
+        .expect(400);
       expect(res.body.details.map((d: { field: string }) => d.field)).toEqual(['settings.follow_up_delay']);
       const notJson = await t.http.post('/v1/flows').set(key).type('form').send({ name: 'F', steps: '[{', settings: '{}' }).expect(400);
       expect(notJson.body.details.map((d: { field: string }) => d.field)).toContain('steps');
@@ -209,7 +297,11 @@ describe('flows', () => {
 
     it('creates nothing when invalid', async () => {
       const { apiKey } = await t.newTenant('Empty');
-      await t.http.post('/v1/flows').set('X-API-Key', apiKey).send(withStep(3, { next: 'nowhere' })).expect(400);
+      await t.http
+        .post('/v1/flows')
+        .set('X-API-Key', apiKey)
+        .send(withStep(3, { next: 'nowhere' }))
+        .expect(400);
       expect((await t.http.get('/v1/flows').set('X-API-Key', apiKey).expect(200)).body.data).toEqual([]);
     });
   });

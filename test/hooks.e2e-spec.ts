@@ -215,7 +215,11 @@ describe('hooks', () => {
       expect((await t.db.query(`SELECT count(*)::int AS n FROM hook_events WHERE tenant_id = $1`, [tenantId]))[0].n).toBe(4);
 
       expect(await dispatcher.dispatchDue()).toBe(6);
-      const got = (h: string) => r.requests.filter((q) => q.url.endsWith(`h=${h}`)).map((q) => JSON.parse(q.body).data.n).sort();
+      const got = (h: string) =>
+        r.requests
+          .filter((q) => q.url.endsWith(`h=${h}`))
+          .map((q) => JSON.parse(q.body).data.n)
+          .sort();
       expect(got('all')).toEqual([1, 2]);
       expect(got('failed')).toEqual([3, 4]);
       expect(got('flowA')).toEqual([2, 4]);
@@ -474,7 +478,11 @@ describe('hooks SSRF rules (local URLs not allowed)', () => {
     'http://127.0.0.1:8080/hook',
     'http://localhost:8080/hook',
   ])('refuses %s at creation', async (url) => {
-    const res = await t.http.post('/v1/hooks').set('X-API-Key', apiKey).send({ url, events: ['process.started'] }).expect(400);
+    const res = await t.http
+      .post('/v1/hooks')
+      .set('X-API-Key', apiKey)
+      .send({ url, events: ['process.started'] })
+      .expect(400);
     expect(res.body.details.map((d: { field: string }) => d.field)).toEqual(['url']);
   });
 
@@ -485,7 +493,11 @@ describe('hooks SSRF rules (local URLs not allowed)', () => {
     ['10.0.0.1 stored before the rule', 'https://10.0.0.1/hook', '10.0.0.1'],
     ['169.254.169.254 stored before the rule', 'https://169.254.169.254/latest/meta-data', '169.254.169.254'],
   ])('refuses at delivery %s, and retries later', async (_name, url, address) => {
-    const created = await t.http.post('/v1/hooks').set('X-API-Key', apiKey).send({ url: 'https://hooks.example.com/h', events: ['process.started'] }).expect(201);
+    const created = await t.http
+      .post('/v1/hooks')
+      .set('X-API-Key', apiKey)
+      .send({ url: 'https://hooks.example.com/h', events: ['process.started'] })
+      .expect(201);
     await t.db.query(`UPDATE hooks SET url = $2 WHERE id = $1`, [created.body.id, url]);
     await emit(t, tenantId, 'process.started');
     expect(await t.app.get(HookDispatcher).dispatchDue()).toBe(1);
@@ -497,7 +509,11 @@ describe('hooks SSRF rules (local URLs not allowed)', () => {
   });
 
   it('accepts a public https host name at creation', async () => {
-    await t.http.post('/v1/hooks').set('X-API-Key', apiKey).send({ url: 'https://hooks.internal.example/hook', events: ['process.started'] }).expect(201);
+    await t.http
+      .post('/v1/hooks')
+      .set('X-API-Key', apiKey)
+      .send({ url: 'https://hooks.internal.example/hook', events: ['process.started'] })
+      .expect(201);
   });
 });
 
@@ -515,7 +531,13 @@ describe('hooks background dispatcher (workers on)', () => {
 
   it('delivers without anyone calling dispatchDue, and retries when the clock reaches the next try', async () => {
     const { apiKey, tenantId } = await t.newTenant();
-    const hook = (await t.http.post('/v1/hooks').set('X-API-Key', apiKey).send({ url: r.url, events: ['message.status'] }).expect(201)).body;
+    const hook = (
+      await t.http
+        .post('/v1/hooks')
+        .set('X-API-Key', apiKey)
+        .send({ url: r.url, events: ['message.status'] })
+        .expect(201)
+    ).body;
     r.status = 500;
     const eventId = await emit(t, tenantId, 'message.status', { status: 'read' });
     await r.waitFor(1, 5000);

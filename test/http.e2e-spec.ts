@@ -16,11 +16,15 @@ describe('HTTP conventions', () => {
   });
 
   it('answers oversized bodies with 413', async () => {
-    const res = await t.http.post('/v1/whatsapp/numbers').set('X-API-Key', apiKey).send({ phone_number: 'x'.repeat(5000) }).expect(413);
+    const res = await t.http
+      .post('/v1/whatsapp/numbers')
+      .set('X-API-Key', apiKey)
+      .send({ phone_number: 'x'.repeat(5000) })
+      .expect(413);
     expect(res.body.code).toBe('PAYLOAD_TOO_LARGE');
   });
 
-  it('echoes the caller\'s request id in the header and in errors', async () => {
+  it("echoes the caller's request id in the header and in errors", async () => {
     const res = await t.http.get('/v1/whatsapp/numbers/nope').set('X-API-Key', apiKey).set('X-Request-Id', 'abc-123').expect(404);
     expect(res.headers['x-request-id']).toBe('abc-123');
     expect(res.body.requestId).toBe('abc-123');
@@ -42,7 +46,10 @@ describe('HTTP conventions', () => {
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('INVALID_INPUT');
     // In a body: a hook's URL (a line's api_key is sealed before it is stored, so a NUL in it reaches no column).
-    const body = await t.http.post('/v1/hooks').set('X-API-Key', apiKey).send({ url: 'https://hooks.example.com/a\u0000b', events: ['process.succeeded'] });
+    const body = await t.http
+      .post('/v1/hooks')
+      .set('X-API-Key', apiKey)
+      .send({ url: 'https://hooks.example.com/a\u0000b', events: ['process.succeeded'] });
     expect(body.status).toBe(400);
   });
 
@@ -93,7 +100,10 @@ describe('webhook hot path', () => {
     expect(notObject.status).toBe(400);
     expect(notObject.body.code).toBe('MALFORMED_BODY');
 
-    const unsigned = await t.http.post('/v1/whatsapp/webhook').set('Content-Type', 'application/json').send(JSON.stringify({ object: 'whatsapp_business_account', entry: [] }));
+    const unsigned = await t.http
+      .post('/v1/whatsapp/webhook')
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ object: 'whatsapp_business_account', entry: [] }));
     expect(unsigned.status).toBe(401);
     expect(unsigned.body).toEqual({ statusCode: 401, code: 'INVALID_SIGNATURE', message: expect.any(String), requestId: expect.stringMatching(/^[\w-]{36}$/) });
     expect(unsigned.headers['x-request-id']).toBe(unsigned.body.requestId);
@@ -123,7 +133,10 @@ describe('webhook hot path', () => {
     expect(announced.status).toBe(413);
     expect(announced.body.code).toBe('PAYLOAD_TOO_LARGE');
     // Chunked, without Content-Length: counted as it arrives.
-    const chunked = await rawPost({ 'transfer-encoding': 'chunked' }, Array.from({ length: 12 }, () => 'x'.repeat(100_000)));
+    const chunked = await rawPost(
+      { 'transfer-encoding': 'chunked' },
+      Array.from({ length: 12 }, () => 'x'.repeat(100_000)),
+    );
     expect(chunked.status).toBe(413);
     expect(chunked.body.code).toBe('PAYLOAD_TOO_LARGE');
   });

@@ -25,8 +25,7 @@ describe('shared job runner (common/jobs)', () => {
   let n = 0;
   /** A queue name of its own per test (all share the database). */
   const queueName = () => `test.q${++n}`;
-  const rows = (queue: string) =>
-    t.db.query(`SELECT status, attempts, run_at, locked_until, last_error FROM jobs WHERE queue = $1 ORDER BY id`, [queue]) as Promise<Row[]>;
+  const rows = (queue: string) => t.db.query(`SELECT status, attempts, run_at, locked_until, last_error FROM jobs WHERE queue = $1 ORDER BY id`, [queue]) as Promise<Row[]>;
 
   beforeAll(async () => {
     t = await createTestApp({ env: { WORKERS_ENABLED: 'false' } });
@@ -106,9 +105,13 @@ describe('shared job runner (common/jobs)', () => {
   it('GiveUp from a handler gives the job up at once', async () => {
     const queue = queueName();
     const givenUp: string[] = [];
-    jobs.register(queue, async () => {
-      throw new GiveUp('refused for good');
-    }, { maxAttempts: 5, onGiveUp: async (_m, _p, f) => void givenUp.push(f.error) });
+    jobs.register(
+      queue,
+      async () => {
+        throw new GiveUp('refused for good');
+      },
+      { maxAttempts: 5, onGiveUp: async (_m, _p, f) => void givenUp.push(f.error) },
+    );
     await jobs.enqueue(t.db.manager, queue, {});
     expect(await jobs.runDue(queue)).toBe(1);
     expect(await rows(queue)).toEqual([expect.objectContaining({ status: 'failed', attempts: 1, last_error: 'refused for good' })]);
@@ -123,7 +126,10 @@ describe('shared job runner (common/jobs)', () => {
     jobs.register<{ v: string }>(other, async (p) => void ran.push(`other ${p.v}`));
     await t.db.transaction(async (m) => {
       await jobs.enqueue(m, queue, { v: 'first' }, { key: 'K1' });
-      await jobs.enqueueMany(m, queue, [{ payload: { v: 'second' }, key: 'K1' }, { payload: { v: 'other key' }, key: 'K2' }]);
+      await jobs.enqueueMany(m, queue, [
+        { payload: { v: 'second' }, key: 'K1' },
+        { payload: { v: 'other key' }, key: 'K2' },
+      ]);
     });
     await t.db.transaction((m) => jobs.enqueue(m, queue, { v: 'third' }, { key: 'K1' }));
     // The same key in another queue is another job.
@@ -144,10 +150,14 @@ describe('shared job runner (common/jobs)', () => {
       const hung = new Promise<void>((r) => (release = r));
       const runs: Array<{ instance: string; attempt: number }> = [];
       const options = { leaseMs: 30_000, maxAttempts: 5 };
-      jobs.register(queue, async (_p, run) => {
-        runs.push({ instance: 'a', attempt: run.attempt });
-        await hung; // a worker that hangs (or died) holding the job
-      }, options);
+      jobs.register(
+        queue,
+        async (_p, run) => {
+          runs.push({ instance: 'a', attempt: run.attempt });
+          await hung; // a worker that hangs (or died) holding the job
+        },
+        options,
+      );
       second.app.get(Jobs).register(queue, async (_p, run) => void runs.push({ instance: 'b', attempt: run.attempt }), options);
       await jobs.enqueue(t.db.manager, queue, {});
 
@@ -157,7 +167,10 @@ describe('shared job runner (common/jobs)', () => {
       expect(await second.app.get(Jobs).runDue(queue)).toBe(0); // still leased
       t.clock.advance(30_000);
       expect(await second.app.get(Jobs).runDue(queue)).toBe(1);
-      expect(runs).toEqual([{ instance: 'a', attempt: 1 }, { instance: 'b', attempt: 2 }]);
+      expect(runs).toEqual([
+        { instance: 'a', attempt: 1 },
+        { instance: 'b', attempt: 2 },
+      ]);
       expect((await rows(queue))[0]).toMatchObject({ status: 'done', attempts: 2 });
       // The first worker wakes up and finishes: its claim is stale and changes nothing.
       release();
@@ -211,7 +224,13 @@ describe('shared job runner: two instances with workers on one database', () => 
       }),
     ).rejects.toThrow();
     const count = 40;
-    await a.db.transaction((m) => a.app.get(Jobs).enqueueMany(m, queue, Array.from({ length: count }, (_, n) => ({ payload: { n } }))));
+    await a.db.transaction((m) =>
+      a.app.get(Jobs).enqueueMany(
+        m,
+        queue,
+        Array.from({ length: count }, (_, n) => ({ payload: { n } })),
+      ),
+    );
     await until(async () => (await a.db.query(`SELECT count(*)::int AS n FROM jobs WHERE queue = $1 AND status = 'done'`, [queue]))[0].n === count);
     expect([...ran.keys()].sort((x, y) => x - y)).toEqual(Array.from({ length: count }, (_, n) => n));
     expect([...ran.values()].filter((instances) => instances.length !== 1)).toEqual([]);

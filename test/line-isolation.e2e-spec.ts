@@ -72,8 +72,7 @@ describe('two tenants on one instance', () => {
         phones.map((phone, i) => ({ tenantId: who.tenantId, lineId: who.lineId, phone, message: { kind: 'text' as const, body: `hola ${i}` } })),
       ),
     );
-  const rows = (ids: string[]) =>
-    t.db.query(`SELECT id, status, provider_message_id, error_code, error_title FROM messages WHERE id = ANY($1) ORDER BY id`, [ids]);
+  const rows = (ids: string[]) => t.db.query(`SELECT id, status, provider_message_id, error_code, error_title FROM messages WHERE id = ANY($1) ORDER BY id`, [ids]);
   const lineOf = (who: Tenant) => ({ phoneNumberId: who.phoneNumberId, displayPhone: who.displayPhone });
 
   it("sends another tenant's messages once and records them sent when one provider answers two sends with the same id", async () => {
@@ -124,7 +123,11 @@ describe('two tenants on one instance', () => {
   it("applies a status only on the line that sent the message: another tenant's webhook changes nothing and fires no hook", async () => {
     const receiver = await new HookReceiver().start();
     try {
-      await t.http.post('/v1/hooks').set('X-API-Key', b.apiKey).send({ url: receiver.url, events: ['message.status'] }).expect(201);
+      await t.http
+        .post('/v1/hooks')
+        .set('X-API-Key', b.apiKey)
+        .send({ url: receiver.url, events: ['message.status'] })
+        .expect(201);
       const [bm] = await enqueue(b, ['+573009920021']);
       await queue.drain();
       const [{ provider_message_id: wamid }] = await rows([bm.id]);
@@ -157,7 +160,7 @@ describe('two tenants on one instance', () => {
     }
   });
 
-  it("records an opt-out from a 131050 status only on the line that sent the message", async () => {
+  it('records an opt-out from a 131050 status only on the line that sent the message', async () => {
     const [am] = await enqueue(a, ['+573009910031']);
     await queue.drain();
     const [{ provider_message_id: wamid }] = await rows([am.id]);
@@ -169,7 +172,7 @@ describe('two tenants on one instance', () => {
     expect(optOuts).toEqual([{ tenant_id: a.tenantId, line_id: a.lineId }]);
   });
 
-  it("deduplicates inbound messages per line: another tenant cannot claim a message id first and drop the real message", async () => {
+  it('deduplicates inbound messages per line: another tenant cannot claim a message id first and drop the real message', async () => {
     const wamid = FakeGraph.newInboundWamid('573009920041');
     // Alpha's line reports a message with the id that Bravo's user's message will carry.
     await FakeGraph.postWebhook(webhookUrl, FakeGraph.textMessage({ ...lineOf(a), from: '573009910041', wamid, text: 'claimed first' }), a.appSecret);

@@ -34,7 +34,9 @@ describe('logs of the built service carry no secrets or phone numbers', () => {
     const api = { 'x-api-key': apiKey };
     expect((await svc.request('POST', '/v1/whatsapp/numbers', { body: LINE, headers: api })).status).toBe(201);
     // A failed verification too: its message must not carry the token either.
-    expect((await svc.request('POST', '/v1/whatsapp/numbers', { body: { ...LINE, phone_number: '+573007770009', access_token: 'EAAG-wrong-log-token' }, headers: api })).status).toBe(422);
+    expect(
+      (await svc.request('POST', '/v1/whatsapp/numbers', { body: { ...LINE, phone_number: '+573007770009', access_token: 'EAAG-wrong-log-token' }, headers: api })).status,
+    ).toBe(422);
 
     const handshake = await svc.request('GET', `/v1/whatsapp/webhook?hub.mode=subscribe&hub.verify_token=${LINE.verify_token}&hub.challenge=${CHALLENGE}`);
     expect(handshake).toMatchObject({ status: 200, body: Number(CHALLENGE) });
@@ -65,7 +67,17 @@ describe('logs of the built service carry no secrets or phone numbers', () => {
     expect(logs).toContain('/v1/whatsapp/webhook?hub.mode=subscribe&hub.verify_token=[REDACTED]&hub.challenge=[REDACTED]');
     expect(logs).toContain('"type":"QueryFailedError"');
     const digits = (p: string) => p.slice(1);
-    for (const secret of [LINE.access_token, 'EAAG-wrong-log-token', LINE.app_secret, LINE.verify_token, CHALLENGE, apiKey, digits(USER), digits(OTHER_USER), digits(LINE.phone_number)]) {
+    for (const secret of [
+      LINE.access_token,
+      'EAAG-wrong-log-token',
+      LINE.app_secret,
+      LINE.verify_token,
+      CHALLENGE,
+      apiKey,
+      digits(USER),
+      digits(OTHER_USER),
+      digits(LINE.phone_number),
+    ]) {
       // The offending lines, if any, show in the failure.
       expect(logs.split('\n').filter((line) => line.includes(secret))).toEqual([]);
     }

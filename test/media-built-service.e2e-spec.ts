@@ -57,14 +57,20 @@ describe('inbound media in the built service (dist/, as npm start runs it)', () 
     expect(created.status).toBe(201);
     const flow = await svc.request('POST', '/v1/flows', { body: FLOW, headers: auth });
     expect(flow.status).toBe(201);
-    const inbound = await svc.request('POST', '/v1/whatsapp/inbounds', { body: { waba_phone_number: line.phone_number, flow_id: flow.body.id, inbound_message: 'validar' }, headers: auth });
+    const inbound = await svc.request('POST', '/v1/whatsapp/inbounds', {
+      body: { waba_phone_number: line.phone_number, flow_id: flow.body.id, inbound_message: 'validar' },
+      headers: auth,
+    });
     expect(inbound.status).toBe(201);
     const post = async (body: object) => {
       const raw = JSON.stringify(body);
       const res =
         line.provider === 'bsp'
           ? await svc.request('POST', `/v1/whatsapp/webhook/bsp/${created.body.id}?token=${created.body.webhook_token}`, { raw, headers: { 'content-type': 'application/json' } })
-          : await svc.request('POST', '/v1/whatsapp/webhook', { raw, headers: { 'content-type': 'application/json', 'x-hub-signature-256': FakeGraph.signBody(CLOUD.appSecret, raw) } });
+          : await svc.request('POST', '/v1/whatsapp/webhook', {
+              raw,
+              headers: { 'content-type': 'application/json', 'x-hub-signature-256': FakeGraph.signBody(CLOUD.appSecret, raw) },
+            });
       expect(res.status).toBe(200);
     };
     return { apiKey, post };
@@ -103,7 +109,13 @@ describe('inbound media in the built service (dist/, as npm start runs it)', () 
     const bytes = Buffer.from('jpeg bytes of an identity card');
     cloud.addMedia('kyc-photo-1', bytes, 'image/jpeg');
     const from = '573005550001';
-    await runKyc(t, (f) => FakeGraph.imageMessage({ phoneNumberId: CLOUD.phoneNumberId, displayPhone: CLOUD.displayPhone, from: f, mediaId: 'kyc-photo-1', mimeType: 'image/jpeg' }), cloud, from, bytes);
+    await runKyc(
+      t,
+      (f) => FakeGraph.imageMessage({ phoneNumberId: CLOUD.phoneNumberId, displayPhone: CLOUD.displayPhone, from: f, mediaId: 'kyc-photo-1', mimeType: 'image/jpeg' }),
+      cloud,
+      from,
+      bytes,
+    );
     const { rows } = await db.query(`SELECT status, sha256, size_bytes, attempts, error FROM media_files WHERE provider_media_id = 'kyc-photo-1'`);
     expect(rows).toEqual([{ status: 'stored', sha256: sha256(bytes), size_bytes: bytes.length, attempts: 1, error: null }]);
     expect(cloud.requests.map((r) => r.path)).toEqual(expect.arrayContaining(['/media-redirect/kyc-photo-1', '/media-download/kyc-photo-1']));
@@ -164,8 +176,11 @@ describe('inbound media in the built service (dist/, as npm start runs it)', () 
     const t = await svc.newTenant('Legacy');
     const bytes = Buffer.from('%PDF-1.4 stored before the file store');
     const { rows } = await db.query(`SELECT id FROM whatsapp_lines LIMIT 1`);
-    await db.query(`INSERT INTO messages (id, tenant_id, line_id, phone, direction, type, content, status, created_at)
-                    VALUES ('MSGLEGACY1', $1, $2, '+573005550009', 'inbound', 'document', '{}', 'received', now())`, [t.tenantId, rows[0].id]);
+    await db.query(
+      `INSERT INTO messages (id, tenant_id, line_id, phone, direction, type, content, status, created_at)
+                    VALUES ('MSGLEGACY1', $1, $2, '+573005550009', 'inbound', 'document', '{}', 'received', now())`,
+      [t.tenantId, rows[0].id],
+    );
     await db.query(
       `INSERT INTO media_files (id, tenant_id, message_id, line_id, provider_media_id, status, mime_type, size_bytes, sha256, data, filename, created_at, stored_at)
        VALUES ('MEDLEGACY1', $1, 'MSGLEGACY1', $2, 'old-media', 'stored', 'application/pdf', $3, $4, $5, 'cédula vieja.pdf', now(), now())`,
@@ -186,8 +201,11 @@ describe('inbound media in the built service (dist/, as npm start runs it)', () 
   it('answers FILE_NOT_STORED for a file whose download has not finished', async () => {
     const t = await svc.newTenant('Pending');
     const { rows } = await db.query(`SELECT id FROM whatsapp_lines LIMIT 1`);
-    await db.query(`INSERT INTO messages (id, tenant_id, line_id, phone, direction, type, content, status, created_at)
-                    VALUES ('MSGPENDING1', $1, $2, '+573005550010', 'inbound', 'image', '{}', 'received', now())`, [t.tenantId, rows[0].id]);
+    await db.query(
+      `INSERT INTO messages (id, tenant_id, line_id, phone, direction, type, content, status, created_at)
+                    VALUES ('MSGPENDING1', $1, $2, '+573005550010', 'inbound', 'image', '{}', 'received', now())`,
+      [t.tenantId, rows[0].id],
+    );
     // No download job: it stays pending.
     await db.query(
       `INSERT INTO media_files (id, tenant_id, message_id, line_id, provider_media_id, status, created_at)

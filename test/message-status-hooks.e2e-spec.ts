@@ -28,7 +28,12 @@ describe('message.status hooks on every move (Cloud API line)', () => {
     receiver.requests.length = 0;
   });
 
-  const subscribe = () => s.t.http.post('/v1/hooks').set('X-API-Key', s.apiKey).send({ url: receiver.url, events: ['message.status'] }).expect(201);
+  const subscribe = () =>
+    s.t.http
+      .post('/v1/hooks')
+      .set('X-API-Key', s.apiKey)
+      .send({ url: receiver.url, events: ['message.status'] })
+      .expect(201);
   const enqueue = (phone: string) =>
     s.t.db.transaction((m) => s.t.app.get(MessagesService).enqueue(m, { tenantId: s.tenantId, lineId: s.lineId, phone, message: { kind: 'text', body: 'Hola' } }));
   const post = (body: object) => FakeGraph.postWebhook(s.webhookUrl, body, CLOUD.appSecret);
@@ -85,7 +90,11 @@ describe('message.status hooks on every move (Cloud API line)', () => {
   });
 
   it('writes no hook event when no hook takes message.status', async () => {
-    await s.t.http.post('/v1/hooks').set('X-API-Key', s.apiKey).send({ url: receiver.url, events: ['process.started'] }).expect(201);
+    await s.t.http
+      .post('/v1/hooks')
+      .set('X-API-Key', s.apiKey)
+      .send({ url: receiver.url, events: ['process.started'] })
+      .expect(201);
     const before = await s.t.db.query(`SELECT count(*)::int AS n FROM hook_events`);
     const queued = await enqueue('+573009991004');
     await s.t.app.get(SendQueueService).drain();
@@ -110,7 +119,11 @@ describe('sandbox statuses', () => {
   beforeAll(async () => {
     c = await sandboxChat({ env: { SANDBOX_STATUS_DELAY_MS: '1000' } });
     receiver = await new HookReceiver().start();
-    await c.t.http.post('/v1/hooks').set('X-API-Key', c.apiKey).send({ url: receiver.url, events: ['message.status'] }).expect(201);
+    await c.t.http
+      .post('/v1/hooks')
+      .set('X-API-Key', c.apiKey)
+      .send({ url: receiver.url, events: ['message.status'] })
+      .expect(201);
   });
   afterAll(async () => {
     await receiver.stop();
@@ -145,9 +158,7 @@ describe('sandbox statuses', () => {
 
   it("a user's reply is not held back by the statuses still waiting", async () => {
     const user = '+573009993002';
-    await c.t.db.transaction((m) =>
-      c.t.app.get(MessagesService).enqueue(m, { tenantId: c.tenantId, lineId: c.lineId, phone: user, message: { kind: 'text', body: 'Hola' } }),
-    );
+    await c.t.db.transaction((m) => c.t.app.get(MessagesService).enqueue(m, { tenantId: c.tenantId, lineId: c.lineId, phone: user, message: { kind: 'text', body: 'Hola' } }));
     await c.work();
     await c.say(user, 'una respuesta');
     const inbound = await c.t.db.query(`SELECT count(*)::int AS n FROM messages WHERE phone = $1 AND direction = 'inbound'`, [user]);

@@ -76,7 +76,11 @@ describe('outbound messages (/v1/whatsapp/outbounds, /v1/whatsapp/consents)', ()
     const o = (await get(outboundId).expect(200)).body;
     const tpl = fake.findTemplate(o.template_name, o.language_code)!;
     fake.setTemplateStatus(tpl.id, event, reason);
-    const res = await FakeGraph.postWebhook(webhookUrl, FakeGraph.templateStatusUpdate({ wabaId: WABA, templateId: tpl.id, name: tpl.name, language: tpl.language, event, reason }), APP_SECRET);
+    const res = await FakeGraph.postWebhook(
+      webhookUrl,
+      FakeGraph.templateStatusUpdate({ wabaId: WABA, templateId: tpl.id, name: tpl.name, language: tpl.language, event, reason }),
+      APP_SECRET,
+    );
     expect(res.status).toBe(200);
     await processWebhooks();
   }
@@ -156,7 +160,13 @@ describe('outbound messages (/v1/whatsapp/outbounds, /v1/whatsapp/consents)', ()
       language: { code: 'es' },
       components: [
         { type: 'header', parameters: [{ type: 'image', image: { link: 'https://example.com/receipt.png' } }] },
-        { type: 'body', parameters: [{ type: 'text', text: 'Pepe' }, { type: 'text', text: '1234' }] },
+        {
+          type: 'body',
+          parameters: [
+            { type: 'text', text: 'Pepe' },
+            { type: 'text', text: '1234' },
+          ],
+        },
       ],
     });
 
@@ -197,7 +207,13 @@ describe('outbound messages (/v1/whatsapp/outbounds, /v1/whatsapp/consents)', ()
     expect(tpl.category).toBe('UTILITY');
     expect(tpl.components).toEqual([
       { type: 'BODY', text: 'Hola {{1}}, ¿estás listo para iniciar el proceso?', example: { body_text: [['Ana']] } },
-      { type: 'BUTTONS', buttons: [{ type: 'QUICK_REPLY', text: 'Sí' }, { type: 'QUICK_REPLY', text: 'No' }] },
+      {
+        type: 'BUTTONS',
+        buttons: [
+          { type: 'QUICK_REPLY', text: 'Sí' },
+          { type: 'QUICK_REPLY', text: 'No' },
+        ],
+      },
     ]);
     const pending = await t.http.get('/v1/whatsapp/outbounds').query({ status: 'PENDING', line: LINE_PHONE }).set(key).expect(200);
     expect(pending.body.data.map((o: { outbound_id: string }) => o.outbound_id)).toContain(created.body.outbound_id);
@@ -242,10 +258,22 @@ describe('outbound messages (/v1/whatsapp/outbounds, /v1/whatsapp/consents)', ()
       ['missing', undefined],
       ['not JSON', 'Sí,No'],
       ['no continue_process', JSON.stringify([{ message: 'No', action: 'cancel_process' }])],
-      ['two continue_process', JSON.stringify([{ message: 'Sí', action: 'continue_process' }, { message: 'Dale', action: 'continue_process' }])],
+      [
+        'two continue_process',
+        JSON.stringify([
+          { message: 'Sí', action: 'continue_process' },
+          { message: 'Dale', action: 'continue_process' },
+        ]),
+      ],
       ['four options', JSON.stringify([{ message: 'A', action: 'continue_process' }, ...['B', 'C', 'D'].map((m) => ({ message: m, action: 'cancel_process' }))])],
       ['a 21-character button', JSON.stringify([{ message: 'x'.repeat(21), action: 'continue_process' }])],
-      ['an unknown action', JSON.stringify([{ message: 'Sí', action: 'continue_process' }, { message: 'Luego', action: 'later' }])],
+      [
+        'an unknown action',
+        JSON.stringify([
+          { message: 'Sí', action: 'continue_process' },
+          { message: 'Luego', action: 'later' },
+        ]),
+      ],
     ];
     it.each(optionCases)('invitation options %s', async (_name, options) => {
       const body = Object.fromEntries(Object.entries({ ...invitation, options }).filter(([, v]) => v !== undefined)) as Record<string, string>;
@@ -390,14 +418,20 @@ describe('outbound messages (/v1/whatsapp/outbounds, /v1/whatsapp/consents)', ()
       await userWrites(user.waId, 'BAJA', stopAt);
       await sendTo(user.national).expect(409);
 
-      const older = await t.http.post('/v1/whatsapp/consents').set(key).type('form')
+      const older = await t.http
+        .post('/v1/whatsapp/consents')
+        .set(key)
+        .type('form')
         .send({ phone: user.e164, given_at: new Date((stopAt - 3600) * 1000).toISOString(), source: 'web_form', evidence: 'form 17' })
         .expect(201);
       expect(older.body).toMatchObject({ phone: user.e164, opted_out: true, consent: { kind: 'opt_in', source: 'web_form', evidence: 'form 17' } });
       await sendTo(user.national).expect(409);
 
       t.clock.advance(120_000);
-      const newer = await t.http.post('/v1/whatsapp/consents').set(key).type('form')
+      const newer = await t.http
+        .post('/v1/whatsapp/consents')
+        .set(key)
+        .type('form')
         .send({ phone: user.e164, given_at: t.clock.now().toISOString(), source: 'web_form' })
         .expect(201);
       expect(newer.body.opted_out).toBe(false);
@@ -405,7 +439,10 @@ describe('outbound messages (/v1/whatsapp/outbounds, /v1/whatsapp/consents)', ()
 
       const bad = await t.http.post('/v1/whatsapp/consents').set(key).type('form').send({ phone: '12', given_at: 'yesterday', source: '' }).expect(400);
       expect(bad.body.details.map((d: { field: string }) => d.field).sort()).toEqual(['given_at', 'phone', 'source']);
-      const future = await t.http.post('/v1/whatsapp/consents').set(key).type('form')
+      const future = await t.http
+        .post('/v1/whatsapp/consents')
+        .set(key)
+        .type('form')
         .send({ phone: user.e164, given_at: new Date(t.clock.now().getTime() + 86_400_000).toISOString(), source: 'web_form' })
         .expect(400);
       expect(future.body.details[0].field).toBe('given_at');
@@ -424,7 +461,10 @@ describe('outbound messages (/v1/whatsapp/outbounds, /v1/whatsapp/consents)', ()
     it('WhatsApp error 131050 on a send records an opt-out', async () => {
       const user = newUser();
       const res = await sendTo(user.national).expect(201);
-      fake.failFor(user.waId, { code: 131050, details: 'Unable to deliver the message. This recipient has chosen to stop receiving marketing messages on WhatsApp from your business.' });
+      fake.failFor(user.waId, {
+        code: 131050,
+        details: 'Unable to deliver the message. This recipient has chosen to stop receiving marketing messages on WhatsApp from your business.',
+      });
       await drainQueue();
       fake.clearFailures();
       const message = await t.http.get(`/v1/whatsapp/messages/${res.body.message_id}`).set(key).expect(200);
@@ -439,7 +479,21 @@ describe('outbound messages (/v1/whatsapp/outbounds, /v1/whatsapp/consents)', ()
       const user = newUser();
       const body = {
         object: 'whatsapp_business_account',
-        entry: [{ id: WABA, changes: [{ field: 'user_preferences', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: LINE_PHONE.slice(1), phone_number_id: PNID }, user_preferences: [{ wa_id: user.waId, detail: 'User requested to stop marketing messages', category: 'marketing_messages', value: 'stop', timestamp: nowTs() }] } }] }],
+        entry: [
+          {
+            id: WABA,
+            changes: [
+              {
+                field: 'user_preferences',
+                value: {
+                  messaging_product: 'whatsapp',
+                  metadata: { display_phone_number: LINE_PHONE.slice(1), phone_number_id: PNID },
+                  user_preferences: [{ wa_id: user.waId, detail: 'User requested to stop marketing messages', category: 'marketing_messages', value: 'stop', timestamp: nowTs() }],
+                },
+              },
+            ],
+          },
+        ],
       };
       await FakeGraph.postWebhook(webhookUrl, body, APP_SECRET);
       await processWebhooks();
@@ -454,7 +508,11 @@ describe('outbound messages (/v1/whatsapp/outbounds, /v1/whatsapp/consents)', ()
     expect((await send(base).expect(400)).body.details[0].field).toBe('flow_id');
     expect((await send({ ...base, flow_id: 'FLW01JD3V6Q4T1Z0K6M3P9X2Y5B7C' }).expect(400)).body.details[0].field).toBe('flow_id');
 
-    const flow = await t.http.post('/v1/flows').set(key).send({ name: 'KYC', steps: [{ id: 'done', type: 'end', outcome: 'succeeded', text: 'Listo' }] }).expect(201);
+    const flow = await t.http
+      .post('/v1/flows')
+      .set(key)
+      .send({ name: 'KYC', steps: [{ id: 'done', type: 'end', outcome: 'succeeded', text: 'Listo' }] })
+      .expect(201);
     const sent = await send({ ...base, flow_id: flow.body.id }).expect(201);
     expect(sent.body).toMatchObject({ flow_id: flow.body.id, send_id: expect.stringMatching(/^OSN/) });
     await drainQueue();
@@ -467,7 +525,15 @@ describe('outbound messages (/v1/whatsapp/outbounds, /v1/whatsapp/consents)', ()
     expect(found).toMatchObject({ flowId: flow.body.id, phone: user.e164, action: 'continue_process', response: null });
     expect(await outbounds.findInvitationByPayload(`continue_process:${id}:${sent.body.send_id}`, { lineId: found!.lineId, phone: '+573005559999' })).toBeNull();
 
-    const tap = FakeGraph.templateQuickReply({ phoneNumberId: PNID, displayPhone: LINE_PHONE.slice(1), from: user.waId, payload: `cancel_process:${id}:${sent.body.send_id}`, text: 'No', contextWamid: out.wamid, timestamp: nowTs() });
+    const tap = FakeGraph.templateQuickReply({
+      phoneNumberId: PNID,
+      displayPhone: LINE_PHONE.slice(1),
+      from: user.waId,
+      payload: `cancel_process:${id}:${sent.body.send_id}`,
+      text: 'No',
+      contextWamid: out.wamid,
+      timestamp: nowTs(),
+    });
     await FakeGraph.postWebhook(webhookUrl, tap, APP_SECRET);
     await processWebhooks();
     const after = await outbounds.findInvitationByPayload(`cancel_process:${id}:${sent.body.send_id}`);
@@ -479,7 +545,10 @@ describe('outbound messages (/v1/whatsapp/outbounds, /v1/whatsapp/consents)', ()
     const other = await t.newTenant('Other');
     const otherKey = { 'Truora-API-Key': other.apiKey };
     await t.http.get(`/v1/whatsapp/outbounds/${id}`).set(otherKey).expect(404);
-    await t.http.post('/v1/whatsapp/outbounds/send').set(otherKey).type('form')
+    await t.http
+      .post('/v1/whatsapp/outbounds/send')
+      .set(otherKey)
+      .type('form')
       .send({ phone_number: newUser().national, country_code: '57', outbound_id: id, user_authorized: 'true' })
       .expect(404);
     expect((await t.http.get('/v1/whatsapp/outbounds').set(otherKey).expect(200)).body.data).toEqual([]);
@@ -488,7 +557,10 @@ describe('outbound messages (/v1/whatsapp/outbounds, /v1/whatsapp/consents)', ()
   it('a failed submission keeps the outbound, shows the error, and is retried', async () => {
     const number = { id: '106540352242999', phoneNumber: '+573001112244' };
     fake.addPhoneNumber({ ...number, accessToken: 'soon-revoked-token' });
-    await t.http.post('/v1/whatsapp/numbers').set(key).type('form')
+    await t.http
+      .post('/v1/whatsapp/numbers')
+      .set(key)
+      .type('form')
       .send({ ...cloudLine, phone_number: number.phoneNumber, phone_number_id: number.id, access_token: 'soon-revoked-token' })
       .expect(201);
     // The business revokes that token and issues another: Meta now refuses the line's token.
@@ -516,8 +588,13 @@ describe('outbound messages (/v1/whatsapp/outbounds, /v1/whatsapp/consents)', ()
     const templates = t.app.get(TemplatesService);
     // This template's poll job (other tests' templates still in review are polled too).
     const pollJob = async () =>
-      (await t.db.query(`SELECT j.status, j.attempts, j.run_at, j.last_error FROM jobs j JOIN templates tp ON tp.id = j.key
-                          WHERE j.queue = 'template.poll' AND tp.name = $1`, [created.body.template_name]))[0];
+      (
+        await t.db.query(
+          `SELECT j.status, j.attempts, j.run_at, j.last_error FROM jobs j JOIN templates tp ON tp.id = j.key
+                          WHERE j.queue = 'template.poll' AND tp.name = $1`,
+          [created.body.template_name],
+        )
+      )[0];
     const firstPoll = new Date(t.clock.now().getTime() + 60_000);
     await templates.pollPending();
     expect(await pollJob()).toEqual({ status: 'pending', attempts: 0, run_at: firstPoll, last_error: null }); // not due yet

@@ -62,7 +62,12 @@ async function receiveCloudImage(s: CloudSetup, from: string, mediaId: string) {
 
 async function receiveBspImage(s: CloudSetup, lineId: string, from: string, mediaId: string) {
   const raw = JSON.stringify(FakeGraph.imageMessage({ phoneNumberId: 'bsp', displayPhone: '1', from, mediaId, mimeType: 'image/png' }));
-  await s.t.http.post(`/v1/whatsapp/webhook/bsp/${lineId}`).query({ token: webhookTokens.get(lineId) }).set('Content-Type', 'application/json').send(raw).expect(200);
+  await s.t.http
+    .post(`/v1/whatsapp/webhook/bsp/${lineId}`)
+    .query({ token: webhookTokens.get(lineId) })
+    .set('Content-Type', 'application/json')
+    .send(raw)
+    .expect(200);
   await s.t.app.get(WebhookProcessorService).drain();
   await s.t.app.get(MediaDownloaderService).downloadDue();
   const [file] = await s.t.db.query(`SELECT status, sha256, attempts, error FROM media_files WHERE provider_media_id = $1`, [mediaId]);
@@ -99,10 +104,7 @@ describe('outgoing calls: byte caps and time limits', () => {
   it("stops reading a BSP's endless answer at the cap and closes the connection", async () => {
     bsp.streamedAnswerBytes = 400 * 1024 * 1024;
     const before = process.memoryUsage().rss;
-    const res = await s.t.http
-      .post('/v1/whatsapp/outbounds')
-      .set('X-API-Key', other.apiKey)
-      .send(outbound('+573001230077'));
+    const res = await s.t.http.post('/v1/whatsapp/outbounds').set('X-API-Key', other.apiKey).send(outbound('+573001230077'));
     expect(res.status).toBe(201);
     expect(res.body.submission_error).toBe('RESPONSE_TOO_LARGE: The provider answered with more data than allowed');
     await new Promise((r) => setTimeout(r, 50));
@@ -186,12 +188,9 @@ describe('outgoing calls: redirects and normalised errors (local URLs allowed)',
     expect(await receiveBspImage(s, lineId, '573009990540', 'bsp-1')).toMatchObject({ status: 'stored', sha256: sha256(bytes), attempts: 1 });
   });
 
-  it("shows tenants a neutral PROVIDER_UNREACHABLE for a BSP that refuses connections, never the address or socket error", async () => {
+  it('shows tenants a neutral PROVIDER_UNREACHABLE for a BSP that refuses connections, never the address or socket error', async () => {
     await bspLine(s, other.apiKey, 'http://127.0.0.1:9', '+573001230079');
-    const res = await s.t.http
-      .post('/v1/whatsapp/outbounds')
-      .set('X-API-Key', other.apiKey)
-      .send(outbound('+573001230079'));
+    const res = await s.t.http.post('/v1/whatsapp/outbounds').set('X-API-Key', other.apiKey).send(outbound('+573001230079'));
     expect(res.status).toBe(201);
     expect(res.body.submission_error).toBe('PROVIDER_UNREACHABLE: The provider could not be reached');
     const got = await s.t.http.get(`/v1/whatsapp/outbounds/${res.body.outbound_id}`).set('X-API-Key', other.apiKey).expect(200);
@@ -230,10 +229,14 @@ describe('outgoing calls: tenant-given hosts with local URLs not allowed', () =>
     expect(resolver.asked).toContain(host);
   });
 
-  it("refuses a hook whose host answers the delivery check with a public address and the connection with loopback", async () => {
+  it('refuses a hook whose host answers the delivery check with a public address and the connection with loopback', async () => {
     const host = 'hooks.rebind.example.com';
     resolver.answers.set(host, [['93.184.216.34'], ['127.0.0.1']]);
-    const hook = await s.t.http.post('/v1/hooks').set('X-API-Key', other.apiKey).send({ url: `https://${host}/h`, events: ['process.started'] }).expect(201);
+    const hook = await s.t.http
+      .post('/v1/hooks')
+      .set('X-API-Key', other.apiKey)
+      .send({ url: `https://${host}/h`, events: ['process.started'] })
+      .expect(201);
     await s.t.http.post(`/v1/hooks/${hook.body.id}/test`).set('X-API-Key', other.apiKey).expect(202);
     await s.t.app.get(HookDispatcher).dispatchDue();
     const log = await s.t.http.get(`/v1/hooks/${hook.body.id}/deliveries`).set('X-API-Key', other.apiKey).expect(200);

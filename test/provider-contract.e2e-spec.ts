@@ -27,7 +27,15 @@ const harnesses: Record<string, () => Promise<Harness>> = {
   cloud_api: async () => {
     const fake = await FakeGraph.start({ mode: 'cloud_api', accessToken: 'tok' });
     const provider = cloud({ GRAPH_API_BASE_URL: fake.baseUrl, GRAPH_API_VERSION: 'v23.0' });
-    const line: LineCredentials = { lineId: 'WAN1', provider: 'cloud_api', phoneNumber: '+573001230000', phoneNumberId: '1065', wabaId: '1022', accessToken: 'tok', appSecret: 's3cret' };
+    const line: LineCredentials = {
+      lineId: 'WAN1',
+      provider: 'cloud_api',
+      phoneNumber: '+573001230000',
+      phoneNumberId: '1065',
+      wabaId: '1022',
+      accessToken: 'tok',
+      appSecret: 's3cret',
+    };
     return { provider, line, fake, close: () => fake.close() };
   },
   bsp: async () => {
@@ -61,12 +69,33 @@ describe.each(Object.keys(harnesses))('provider contract: %s', (name) => {
 
   it.each<[string, OutgoingMessage]>([
     ['text', { kind: 'text', body: 'Hola' }],
-    ['buttons', { kind: 'buttons', body: '¿Continuamos?', buttons: [{ id: 'y', title: 'Sí' }, { id: 'n', title: 'No' }, { id: 'l', title: 'Más tarde' }] }],
+    [
+      'buttons',
+      {
+        kind: 'buttons',
+        body: '¿Continuamos?',
+        buttons: [
+          { id: 'y', title: 'Sí' },
+          { id: 'n', title: 'No' },
+          { id: 'l', title: 'Más tarde' },
+        ],
+      },
+    ],
     ['list', { kind: 'list', body: 'Tipo de documento', buttonText: 'Elegir', rows: Array.from({ length: 10 }, (_, i) => ({ id: `r${i}`, title: `Opción ${i}` })) }],
     ['document by link', { kind: 'media', mediaType: 'document', link: 'https://example.com/c.pdf', filename: 'c.pdf', caption: 'Contrato' }],
     ['video by id', { kind: 'media', mediaType: 'video', mediaId: '998877' }],
     ['location', { kind: 'location', latitude: 4.6, longitude: -74.1, name: 'Sede', address: 'Calle 1' }],
-    ['template', { kind: 'template', name: 'tg_x', language: 'es', bodyParams: ['Pepe', '1234'], header: { type: 'image', link: 'https://example.com/i.png' }, buttonPayloads: ['continue_process:OUT1', 'cancel_process:OUT1'] }],
+    [
+      'template',
+      {
+        kind: 'template',
+        name: 'tg_x',
+        language: 'es',
+        bodyParams: ['Pepe', '1234'],
+        header: { type: 'image', link: 'https://example.com/i.png' },
+        buttonPayloads: ['continue_process:OUT1', 'cancel_process:OUT1'],
+      },
+    ],
   ])('sends %s and returns a wamid', async (_kind, message) => {
     const { providerMessageId } = await h.provider.send(h.line, '+573009998877', message);
     expect(providerMessageId).toMatch(/^wamid\./);

@@ -42,7 +42,14 @@ describe('re-engagement in conversations', () => {
     expect(await c.lastBot(user)).toEqual({ kind: 'text', body: '¿Cómo te llamas?' });
     c.t.clock.advance(60_000);
     await tick();
-    expect(await c.lastBot(user)).toEqual({ kind: 'buttons', body: '¿Seguimos?', buttons: [{ id: FOLLOW_UP_YES, title: 'Sí' }, { id: FOLLOW_UP_NO, title: 'No' }] });
+    expect(await c.lastBot(user)).toEqual({
+      kind: 'buttons',
+      body: '¿Seguimos?',
+      buttons: [
+        { id: FOLLOW_UP_YES, title: 'Sí' },
+        { id: FOLLOW_UP_NO, title: 'No' },
+      ],
+    });
     expect((await c.process(user)).follow_up).toMatchObject({ status: 'sent', scheduled_at: '2026-03-02T16:00:00.000Z', answer: null });
     c.t.clock.advance(3 * 3600_000);
     await tick();
@@ -86,7 +93,6 @@ describe('re-engagement in conversations', () => {
     c.t.clock.set('2026-03-03T13:00:00.000Z');
     await tick();
     expect((await c.bot(user)).filter((m) => m.kind === 'buttons')).toHaveLength(1);
-
 
     // Asked at 02:00 with a 23-hour delay: due 01:00 next day, outside the window; the next start (13:00) is 35 hours
     // after the user's last message, past WhatsApp's 24-hour window: skipped, and the process expires with the window.

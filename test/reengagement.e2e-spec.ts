@@ -182,9 +182,7 @@ describe('re-engagement follow-ups', () => {
     const f = (await ask())!;
     const input = { tenantId, processId: f.processId, lineId, phone: f.phone, settings: settings() };
     t.clock.set('2026-03-02T15:30:00.000Z');
-    const next = (await tx((m) =>
-      svc.schedule(m, { ...input, stepId: 'birthdate', askedAt: t.clock.now(), windowClosesAt: new Date(t.clock.now().getTime() + 24 * HOUR) }),
-    ))!;
+    const next = (await tx((m) => svc.schedule(m, { ...input, stepId: 'birthdate', askedAt: t.clock.now(), windowClosesAt: new Date(t.clock.now().getTime() + 24 * HOUR) })))!;
     expect(next.id).not.toBe(f.id);
     expect(await row(f.id)).toMatchObject({ status: 'cancelled', cancel_reason: 'answered' });
     // `email` was answered before its follow-up went out; asked again (e.g. the engine goes back to it), it is a new wait.
@@ -283,7 +281,9 @@ describe('re-engagement follow-ups', () => {
         [ids],
       );
       expect(counts).toEqual({ messages: 300, processes: 300 });
-      const [sent] = await t.db.query(`SELECT count(*)::int AS n, count(DISTINCT message_id)::int AS m FROM follow_ups WHERE status = 'sent' AND process_id = ANY($1::text[])`, [ids]);
+      const [sent] = await t.db.query(`SELECT count(*)::int AS n, count(DISTINCT message_id)::int AS m FROM follow_ups WHERE status = 'sent' AND process_id = ANY($1::text[])`, [
+        ids,
+      ]);
       expect(sent).toEqual({ n: 300, m: 300 });
     } finally {
       await other.app.close();

@@ -34,9 +34,17 @@ describe('regex validators run on a linear-time engine', () => {
     expect(res.body.code).toBe('VALIDATION_FAILED');
     expect(res.body.details).toEqual([{ field: 'steps[0].validator.pattern', messages: [expect.stringContaining(reason)] }]);
     const ok = (await create(question({ type: 'regex', pattern: '\\d+' })).expect(201)).body;
-    const put = await chat.t.http.put(`/v1/flows/${ok.id}`).set('X-API-Key', chat.apiKey).send(question({ type: 'regex', pattern })).expect(400);
+    const put = await chat.t.http
+      .put(`/v1/flows/${ok.id}`)
+      .set('X-API-Key', chat.apiKey)
+      .send(question({ type: 'regex', pattern }))
+      .expect(400);
     expect(put.body.details[0].field).toBe('steps[0].validator.pattern');
-    const patch = await chat.t.http.patch(`/v1/flows/${ok.id}`).set('X-API-Key', chat.apiKey).send({ steps: question({ type: 'regex', pattern }).steps }).expect(400);
+    const patch = await chat.t.http
+      .patch(`/v1/flows/${ok.id}`)
+      .set('X-API-Key', chat.apiKey)
+      .send({ steps: question({ type: 'regex', pattern }).steps })
+      .expect(400);
     expect(patch.body.details[0].field).toBe('steps[0].validator.pattern');
   });
 
@@ -135,9 +143,12 @@ describe('regex validators in the built service', () => {
     expect((await svc.request('POST', '/v1/whatsapp/numbers', { body: { phone_number: SANDBOX_LINE, provider: 'sandbox' }, headers: auth })).status).toBe(201);
     const flow = await svc.request('POST', '/v1/flows', { body: question({ type: 'regex', pattern: '[A-Z]{3}\\d{3}', flags: 'i' }), headers: auth });
     expect(flow.status).toBe(201);
-    expect((await svc.request('POST', '/v1/whatsapp/inbounds', { body: { waba_phone_number: SANDBOX_LINE, flow_id: flow.body.id, inbound_message: 'codigo' }, headers: auth })).status).toBe(201);
+    expect(
+      (await svc.request('POST', '/v1/whatsapp/inbounds', { body: { waba_phone_number: SANDBOX_LINE, flow_id: flow.body.id, inbound_message: 'codigo' }, headers: auth })).status,
+    ).toBe(201);
     const from = '+573001234567';
-    const say = async (text: string) => expect((await svc.request('POST', '/v1/sandbox/messages', { body: { waba_phone_number: SANDBOX_LINE, from, text }, headers: auth })).status).toBe(202);
+    const say = async (text: string) =>
+      expect((await svc.request('POST', '/v1/sandbox/messages', { body: { waba_phone_number: SANDBOX_LINE, from, text }, headers: auth })).status).toBe(202);
     const processOf = async () => (await svc.request('GET', `/v1/processes?phone=${encodeURIComponent(from)}`, { headers: auth })).body.data[0];
     const until = async <T>(read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> => {
       for (let i = 0; i < 100; i++) {

@@ -21,9 +21,22 @@ describe('sandbox API', () => {
 
   it('injects text, replies and media that go through the webhook path, and reads the conversation back', async () => {
     const base = { waba_phone_number: '+14155550100', from: '+573001112233' };
-    await t.http.post('/v1/sandbox/messages').set('X-API-Key', apiKey).type('form').send({ ...base, text: 'Hola' }).expect(202);
-    await t.http.post('/v1/sandbox/messages').set('X-API-Key', apiKey).send({ ...base, reply_id: 'accept', reply_title: 'Acepto' }).expect(202);
-    const media = await t.http.post('/v1/sandbox/messages').set('X-API-Key', apiKey).send({ ...base, media_type: 'document', filename: 'cedula.pdf' }).expect(202);
+    await t.http
+      .post('/v1/sandbox/messages')
+      .set('X-API-Key', apiKey)
+      .type('form')
+      .send({ ...base, text: 'Hola' })
+      .expect(202);
+    await t.http
+      .post('/v1/sandbox/messages')
+      .set('X-API-Key', apiKey)
+      .send({ ...base, reply_id: 'accept', reply_title: 'Acepto' })
+      .expect(202);
+    const media = await t.http
+      .post('/v1/sandbox/messages')
+      .set('X-API-Key', apiKey)
+      .send({ ...base, media_type: 'document', filename: 'cedula.pdf' })
+      .expect(202);
     expect(media.body.wamid).toMatch(/^wamid\./);
     await t.app.get(WebhookProcessorService).drain();
     await t.app.get(MediaDownloaderService).downloadDue();
@@ -38,11 +51,15 @@ describe('sandbox API', () => {
     expect(convo[3]).toMatchObject({ status: 'sent', content: { kind: 'text', body: 'Bienvenido' } });
   });
 
-  it('rejects a line that is not the tenant\'s sandbox line, and ambiguous bodies', async () => {
+  it("rejects a line that is not the tenant's sandbox line, and ambiguous bodies", async () => {
     const other = await t.newTenant('Other');
     const r1 = await t.http.post('/v1/sandbox/messages').set('X-API-Key', other.apiKey).send({ waba_phone_number: '+14155550100', from: '+573001112233', text: 'x' }).expect(400);
     expect(r1.body.details[0].field).toBe('waba_phone_number');
-    const r2 = await t.http.post('/v1/sandbox/messages').set('X-API-Key', apiKey).send({ waba_phone_number: '+14155550100', from: '+573001112233', text: 'x', reply_id: 'y' }).expect(400);
+    const r2 = await t.http
+      .post('/v1/sandbox/messages')
+      .set('X-API-Key', apiKey)
+      .send({ waba_phone_number: '+14155550100', from: '+573001112233', text: 'x', reply_id: 'y' })
+      .expect(400);
     expect(r2.body.code).toBe('VALIDATION_FAILED');
     const r3 = await t.http.post('/v1/sandbox/messages').set('X-API-Key', apiKey).send({ waba_phone_number: '+14155550100', from: 'not-a-phone', text: 'x' }).expect(400);
     expect(r3.body.details[0].field).toBe('from');
@@ -61,9 +78,24 @@ describe('sandbox API', () => {
 
   it('a tap without reply_title takes the title of that option in the last prompt sent to the user on the line', async () => {
     const user = '+573001114401';
-    await botSays(user, { kind: 'buttons', body: '¿Aceptas?', buttons: [{ id: 'yes', title: 'Sí, acepto' }, { id: 'no', title: 'No' }] });
+    await botSays(user, {
+      kind: 'buttons',
+      body: '¿Aceptas?',
+      buttons: [
+        { id: 'yes', title: 'Sí, acepto' },
+        { id: 'no', title: 'No' },
+      ],
+    });
     expect((await tap(user, 'yes')).content).toMatchObject({ reply_id: 'yes', reply_title: 'Sí, acepto' });
-    await botSays(user, { kind: 'list', body: 'Elige', buttonText: 'Opciones', rows: [{ id: 'a', title: 'Uno' }, { id: 'b', title: 'Dos' }] });
+    await botSays(user, {
+      kind: 'list',
+      body: 'Elige',
+      buttonText: 'Opciones',
+      rows: [
+        { id: 'a', title: 'Uno' },
+        { id: 'b', title: 'Dos' },
+      ],
+    });
     const row = await tap(user, 'b');
     expect(row.content).toMatchObject({ reply_id: 'b', reply_title: 'Dos' });
     const [event] = await t.db.query(`SELECT raw FROM webhook_events WHERE line_id = $1 AND raw LIKE '%"id":"b"%' ORDER BY id DESC LIMIT 1`, [lineId]);
@@ -77,7 +109,15 @@ describe('sandbox API', () => {
   it('shows a sent template rendered with its parameters and buttons, and a tap on its button takes the button text', async () => {
     const user = '+573001114403';
     const template = await t.db.transaction((m) =>
-      t.app.get(TemplatesService).create(m, { tenantId, lineId, language: 'es', category: 'UTILITY', body: 'Hola {{1}}, tu código es {{2}}', bodyExamples: ['Ana', '1'], quickReplies: ['Continuar', 'Salir'] }),
+      t.app.get(TemplatesService).create(m, {
+        tenantId,
+        lineId,
+        language: 'es',
+        category: 'UTILITY',
+        body: 'Hola {{1}}, tu código es {{2}}',
+        bodyExamples: ['Ana', '1'],
+        quickReplies: ['Continuar', 'Salir'],
+      }),
     );
     await botSays(user, { kind: 'template', name: template.name, language: 'es', bodyParams: ['Pepe', '1234'], buttonPayloads: ['continue_process:OUT1', 'cancel_process:OUT1'] });
     const res = await t.http.get('/v1/sandbox/messages').query({ waba_phone_number: '+14155550100', phone: user }).set('X-API-Key', apiKey).expect(200);
@@ -102,7 +142,7 @@ describe('sandbox API', () => {
     expect(res.body).toMatchObject({ provider: 'sandbox', webhook_path: null });
   });
 
-  it("another tenant cannot read a message", async () => {
+  it('another tenant cannot read a message', async () => {
     const [msg] = await t.db.query(`SELECT id FROM messages WHERE tenant_id = $1 LIMIT 1`, [tenantId]);
     const other = await t.newTenant('Other');
     await t.http.get(`/v1/whatsapp/messages/${msg.id}`).set('X-API-Key', other.apiKey).expect(404);

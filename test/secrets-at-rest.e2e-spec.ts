@@ -22,8 +22,7 @@ async function dumpDatabase(db: DataSource): Promise<string> {
   return out;
 }
 
-const handshake = (s: CloudSetup, token: string) =>
-  s.t.http.get('/v1/whatsapp/webhook').query({ 'hub.mode': 'subscribe', 'hub.verify_token': token, 'hub.challenge': '4242' });
+const handshake = (s: CloudSetup, token: string) => s.t.http.get('/v1/whatsapp/webhook').query({ 'hub.mode': 'subscribe', 'hub.verify_token': token, 'hub.challenge': '4242' });
 
 describe('Secrets at rest', () => {
   let s: CloudSetup;
@@ -36,7 +35,11 @@ describe('Secrets at rest', () => {
       .set('X-API-Key', s.apiKey)
       .send({ phone_number: '+573001239999', provider: 'bsp', api_key: BSP_API_KEY, app_secret: BSP_APP_SECRET, base_url: 'http://127.0.0.1:9' })
       .expect(201);
-    const hook = await s.t.http.post('/v1/hooks').set('X-API-Key', s.apiKey).send({ url: 'http://127.0.0.1:9/hook', events: ['process.succeeded'] }).expect(201);
+    const hook = await s.t.http
+      .post('/v1/hooks')
+      .set('X-API-Key', s.apiKey)
+      .send({ url: 'http://127.0.0.1:9/hook', events: ['process.succeeded'] })
+      .expect(201);
     hookSecret = hook.body.secret;
     const rotated = await s.t.http.post(`/v1/hooks/${hook.body.id}/rotate-secret`).set('X-API-Key', s.apiKey).expect(200);
     hookSecret = rotated.body.secret;
@@ -108,10 +111,11 @@ describe('Secrets key at start (built service)', () => {
     const s = await cloudSetup();
     try {
       // As an older version stored them: in clear.
-      await s.t.db.query(
-        `UPDATE whatsapp_lines SET secrets = jsonb_build_object('access_token', $1::text, 'app_secret', $2::text, 'verify_token', $3::text)`,
-        [CLOUD.accessToken, CLOUD.appSecret, CLOUD.verifyToken],
-      );
+      await s.t.db.query(`UPDATE whatsapp_lines SET secrets = jsonb_build_object('access_token', $1::text, 'app_secret', $2::text, 'verify_token', $3::text)`, [
+        CLOUD.accessToken,
+        CLOUD.appSecret,
+        CLOUD.verifyToken,
+      ]);
       const svc = await startBuiltService({ DATABASE_URL: s.t.databaseUrl });
       try {
         const [line] = await s.t.db.query(`SELECT secrets FROM whatsapp_lines`);
@@ -123,7 +127,11 @@ describe('Secrets key at start (built service)', () => {
         await svc.stop();
       }
 
-      const start = (env: Record<string, string>) => startBuiltService({ DATABASE_URL: s.t.databaseUrl, ...env }).then(async (svc) => (await svc.stop(), 'started'), (err: Error) => err.message);
+      const start = (env: Record<string, string>) =>
+        startBuiltService({ DATABASE_URL: s.t.databaseUrl, ...env }).then(
+          async (svc) => (await svc.stop(), 'started'),
+          (err: Error) => err.message,
+        );
       const wrong = await start({ SECRETS_KEY: OTHER_KEY });
       expect(wrong).toContain(`SECRETS_KEY: A stored secret is sealed under key id ${new SecretBox(TEST_SECRETS_KEY).currentKeyId}, which SECRETS_KEY does not hold`);
       expect(await start({ SECRETS_KEY: Buffer.alloc(31).toString('base64') })).toContain('SECRETS_KEY key #1 is 31 bytes once base64-decoded');

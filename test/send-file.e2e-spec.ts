@@ -74,14 +74,28 @@ describe('sending a stored file', () => {
         }
         return fetch(`${s.fake.baseUrl}/v23.0/106540352242922/media`, { method: 'POST', headers: { authorization: 'Bearer EAAG-test-access-token' }, body: form });
       };
-      const noProduct = await post([['type', 'application/pdf'], ['file', 'a.pdf', 'application/pdf', PDF]]);
+      const noProduct = await post([
+        ['type', 'application/pdf'],
+        ['file', 'a.pdf', 'application/pdf', PDF],
+      ]);
       expect(noProduct.status).toBe(400);
       expect(((await noProduct.json()) as { error: unknown }).error).toMatchObject({ code: 100, message: expect.stringContaining('messaging_product') });
-      const noFile = await post([['messaging_product', 'whatsapp'], ['type', 'application/pdf']]);
+      const noFile = await post([
+        ['messaging_product', 'whatsapp'],
+        ['type', 'application/pdf'],
+      ]);
       expect(((await noFile.json()) as { error: unknown }).error).toMatchObject({ code: 100, message: expect.stringContaining('file') });
-      const wrongType = await post([['messaging_product', 'whatsapp'], ['type', 'image/png'], ['file', 'a.pdf', 'application/pdf', PDF]]);
+      const wrongType = await post([
+        ['messaging_product', 'whatsapp'],
+        ['type', 'image/png'],
+        ['file', 'a.pdf', 'application/pdf', PDF],
+      ]);
       expect(((await wrongType.json()) as { error: unknown }).error).toMatchObject({ code: 131053 });
-      const ok = await post([['messaging_product', 'whatsapp'], ['type', 'application/pdf'], ['file', 'a.pdf', 'application/pdf', PDF]]);
+      const ok = await post([
+        ['messaging_product', 'whatsapp'],
+        ['type', 'application/pdf'],
+        ['file', 'a.pdf', 'application/pdf', PDF],
+      ]);
       expect(ok.status).toBe(200);
       expect(await ok.json()).toEqual({ id: expect.stringMatching(/^\d+$/) });
       s.fake.reset();
@@ -96,22 +110,24 @@ describe('sending a stored file', () => {
     it('records the send, and the transcript links the file to its content', async () => {
       const file = await chat.t.app.get(FilesService).keep(chat.tenantId, PDF, { mimeType: 'application/pdf', filename: 'contrato.pdf' });
       await chat.t.db.transaction((m) =>
-        chat.t.app.get(MessagesService).enqueue(m, { tenantId: chat.tenantId, lineId: chat.lineId, phone: '+573005550301', message: { kind: 'file', fileId: file.id, mediaType: 'document' } }),
+        chat.t.app
+          .get(MessagesService)
+          .enqueue(m, { tenantId: chat.tenantId, lineId: chat.lineId, phone: '+573005550301', message: { kind: 'file', fileId: file.id, mediaType: 'document' } }),
       );
       await chat.t.app.get(SendQueueService).drain();
-      const res = await chat.t.http
-        .get('/v1/sandbox/messages')
-        .query({ waba_phone_number: SANDBOX_LINE, phone: '+573005550301' })
-        .set('X-API-Key', chat.apiKey)
-        .expect(200);
+      const res = await chat.t.http.get('/v1/sandbox/messages').query({ waba_phone_number: SANDBOX_LINE, phone: '+573005550301' }).set('X-API-Key', chat.apiKey).expect(200);
       const [msg] = res.body.data;
       expect(msg).toMatchObject({ direction: 'outbound', type: 'file', status: 'sent', provider_message_id: expect.stringMatching(/^wamid\.SANDBOX/) });
       expect(msg.media).toEqual([expect.objectContaining({ id: file.id, filename: 'contrato.pdf', content_url: `/v1/files/${file.id}/content`, sha256: sha256(PDF) })]);
-      const content = await chat.t.http.get(msg.media[0].content_url).set('X-API-Key', chat.apiKey).buffer(true).parse((r, cb) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => cb(null, Buffer.concat(chunks)));
-      });
+      const content = await chat.t.http
+        .get(msg.media[0].content_url)
+        .set('X-API-Key', chat.apiKey)
+        .buffer(true)
+        .parse((r, cb) => {
+          const chunks: Buffer[] = [];
+          r.on('data', (c: Buffer) => chunks.push(c));
+          r.on('end', () => cb(null, Buffer.concat(chunks)));
+        });
       expect(content.status).toBe(200);
       expect(sha256(content.body as Buffer)).toBe(sha256(PDF));
       expect(content.headers['content-disposition']).toBe(`attachment; filename="contrato.pdf"; filename*=UTF-8''contrato.pdf`);

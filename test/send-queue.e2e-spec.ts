@@ -26,8 +26,7 @@ describe('send queue', () => {
   });
   afterEach(() => s.close());
 
-  const enqueue = (phone: string, message: OutgoingMessage) =>
-    s.t.db.transaction((m) => messages.enqueue(m, { tenantId: s.tenantId, lineId: s.lineId, phone, message }));
+  const enqueue = (phone: string, message: OutgoingMessage) => s.t.db.transaction((m) => messages.enqueue(m, { tenantId: s.tenantId, lineId: s.lineId, phone, message }));
   const status = async (id: string) => (await s.t.db.query(`SELECT status, attempts, error_code, next_attempt_at FROM messages WHERE id = $1`, [id]))[0];
 
   it("never exceeds the line's throughput in any second", async () => {
@@ -43,8 +42,23 @@ describe('send queue', () => {
   it('sends every kind of message in the shape the Graph API accepts', async () => {
     const kinds: OutgoingMessage[] = [
       { kind: 'text', body: 'Hola' },
-      { kind: 'buttons', body: '¿Aceptas?', buttons: [{ id: 'yes', title: 'Sí' }, { id: 'no', title: 'No' }] },
-      { kind: 'list', body: 'Elige', buttonText: 'Opciones', rows: [{ id: 'a', title: 'Uno' }, { id: 'b', title: 'Dos', description: 'segunda' }] },
+      {
+        kind: 'buttons',
+        body: '¿Aceptas?',
+        buttons: [
+          { id: 'yes', title: 'Sí' },
+          { id: 'no', title: 'No' },
+        ],
+      },
+      {
+        kind: 'list',
+        body: 'Elige',
+        buttonText: 'Opciones',
+        rows: [
+          { id: 'a', title: 'Uno' },
+          { id: 'b', title: 'Dos', description: 'segunda' },
+        ],
+      },
       { kind: 'media', mediaType: 'document', link: 'https://example.com/contrato.pdf', filename: 'contrato.pdf', caption: 'Tu contrato' },
       { kind: 'media', mediaType: 'image', mediaId: '1234567890' },
       { kind: 'location', latitude: 4.65, longitude: -74.05, name: 'Oficina' },
@@ -142,13 +156,27 @@ describe('send queue ticks', () => {
     const s = await cloudSetup({ throughputMps: 1 });
     try {
       const messages = s.t.app.get(MessagesService);
-      const other = await s.t.http.post('/v1/whatsapp/numbers').set('X-API-Key', s.apiKey).send({ phone_number: '+14155550177', provider: 'sandbox', throughput_mps: 80 }).expect(201);
+      const other = await s.t.http
+        .post('/v1/whatsapp/numbers')
+        .set('X-API-Key', s.apiKey)
+        .send({ phone_number: '+14155550177', provider: 'sandbox', throughput_mps: 80 })
+        .expect(201);
       // 900 messages waiting on the 1 msg/s line, older than the one on the other line: more than a tick's 800 lanes.
       await s.t.db.transaction((m) =>
-        messages.enqueueMany(m, Array.from({ length: 900 }, (_, i) => ({ tenantId: s.tenantId, lineId: s.lineId, phone: `+5730098${String(10000 + i)}`, message: { kind: 'text' as const, body: `m${i}` } }))),
+        messages.enqueueMany(
+          m,
+          Array.from({ length: 900 }, (_, i) => ({
+            tenantId: s.tenantId,
+            lineId: s.lineId,
+            phone: `+5730098${String(10000 + i)}`,
+            message: { kind: 'text' as const, body: `m${i}` },
+          })),
+        ),
       );
       s.t.clock.advance(1000);
-      const fresh = await s.t.db.transaction((m) => messages.enqueue(m, { tenantId: s.tenantId, lineId: other.body.id, phone: '+573009990001', message: { kind: 'text', body: 'prompt' } }));
+      const fresh = await s.t.db.transaction((m) =>
+        messages.enqueue(m, { tenantId: s.tenantId, lineId: other.body.id, phone: '+573009990001', message: { kind: 'text', body: 'prompt' } }),
+      );
       s.t.clock.advance(1000);
       expect(await s.t.app.get(SendQueueService).tick()).toBe(2);
       const [row] = await s.t.db.query(`SELECT status FROM messages WHERE id = $1`, [fresh.id]);
@@ -165,7 +193,10 @@ describe('send queue ticks', () => {
       const messages = s.t.app.get(MessagesService);
       const queue = s.t.app.get(SendQueueService);
       await s.t.db.transaction((m) =>
-        messages.enqueueMany(m, Array.from({ length: 25 }, (_, i) => ({ tenantId: s.tenantId, lineId: s.lineId, phone: `+5730099${30000 + i}`, message: { kind: 'text' as const, body: `m${i}` } }))),
+        messages.enqueueMany(
+          m,
+          Array.from({ length: 25 }, (_, i) => ({ tenantId: s.tenantId, lineId: s.lineId, phone: `+5730099${30000 + i}`, message: { kind: 'text' as const, body: `m${i}` } })),
+        ),
       );
       expect(await queue.tick()).toBe(20);
       const [{ n }] = await s.t.db.query(`SELECT count(*)::int AS n FROM messages WHERE status = 'queued'`);

@@ -79,14 +79,22 @@ describe('tenants, API keys and WhatsApp numbers', () => {
       await t.http.get('/v1/whatsapp/numbers').set('X-API-Key', apiKey).expect(200);
       const missing = await t.http.get('/v1/whatsapp/numbers').expect(401);
       expect(missing.body).toEqual({ statusCode: 401, code: 'UNAUTHENTICATED', message: expect.any(String), requestId: expect.any(String) });
-      await t.http.get('/v1/whatsapp/numbers').set('Truora-API-Key', apiKey + 'x').expect(401);
+      await t.http
+        .get('/v1/whatsapp/numbers')
+        .set('Truora-API-Key', apiKey + 'x')
+        .expect(401);
     });
   });
 
   describe('WhatsApp numbers', () => {
     it('creates a cloud_api line from a form body and never returns its secrets', async () => {
       const { apiKey } = await t.newTenant();
-      const created = await t.http.post('/v1/whatsapp/numbers').set('Truora-API-Key', apiKey).type('form').send({ ...cloudLine, throughput_mps: '40' }).expect(201);
+      const created = await t.http
+        .post('/v1/whatsapp/numbers')
+        .set('Truora-API-Key', apiKey)
+        .type('form')
+        .send({ ...cloudLine, throughput_mps: '40' })
+        .expect(201);
       expect(created.body).toMatchObject({
         id: expect.stringMatching(/^WAN/),
         phone_number: '+573001234567',
@@ -112,7 +120,7 @@ describe('tenants, API keys and WhatsApp numbers', () => {
       expect(res.body.throughput_mps).toBe(80);
     });
 
-    it('isolates tenants: another tenant\'s line is a 404', async () => {
+    it("isolates tenants: another tenant's line is a 404", async () => {
       const a = await t.newTenant('A');
       const b = await t.newTenant('B');
       const line = await t.http.post('/v1/whatsapp/numbers').set('X-API-Key', a.apiKey).send({ phone_number: '+14155550122', provider: 'sandbox' }).expect(201);
@@ -195,7 +203,13 @@ describe('tenants, API keys and WhatsApp numbers', () => {
         const probe = await register(b.apiKey, { ...owned, access_token: 'EAAG-other-business-token' }).expect(422);
         expect(probe.body.code).toBe('LINE_NOT_VERIFIED');
         // An unproven BSP line may name the same phone_number_id, but never receives the number's webhooks.
-        await register(b.apiKey, { phone_number: owned.phone_number, provider: 'bsp', api_key: 'k', base_url: 'https://waba.example.com', phone_number_id: owned.phone_number_id }).expect(201);
+        await register(b.apiKey, {
+          phone_number: owned.phone_number,
+          provider: 'bsp',
+          api_key: 'k',
+          base_url: 'https://waba.example.com',
+          phone_number_id: owned.phone_number_id,
+        }).expect(201);
         expect((await t.app.get(LinesService).findByPhoneNumberId(owned.phone_number_id))?.id).toBe(line.body.id);
       });
     });
@@ -206,10 +220,18 @@ describe('tenants, API keys and WhatsApp numbers', () => {
       t.config.ALLOW_LOCAL_URLS = false;
       try {
         for (const base_url of ['https://10.0.0.1', 'https://169.254.169.254/latest', 'https://localhost:8443', 'https://user:pw@bsp.example.com']) {
-          const res = await t.http.post('/v1/whatsapp/numbers').set('X-API-Key', apiKey).send({ ...bsp, base_url }).expect(400);
+          const res = await t.http
+            .post('/v1/whatsapp/numbers')
+            .set('X-API-Key', apiKey)
+            .send({ ...bsp, base_url })
+            .expect(400);
           expect(res.body.details).toEqual([{ field: 'base_url', messages: [expect.stringMatching(/private|credentials/)] }]);
         }
-        const line = await t.http.post('/v1/whatsapp/numbers').set('X-API-Key', apiKey).send({ ...bsp, base_url: 'https://waba.example.com' }).expect(201);
+        const line = await t.http
+          .post('/v1/whatsapp/numbers')
+          .set('X-API-Key', apiKey)
+          .send({ ...bsp, base_url: 'https://waba.example.com' })
+          .expect(201);
         await t.http.patch(`/v1/whatsapp/numbers/${line.body.id}`).set('X-API-Key', apiKey).send({ base_url: 'https://192.168.0.5' }).expect(400);
         const [row] = await t.db.query('SELECT base_url FROM whatsapp_lines WHERE id = $1', [line.body.id]);
         expect(row.base_url).toBe('https://waba.example.com');

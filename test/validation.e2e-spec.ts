@@ -3,9 +3,16 @@ import { readFileSync } from 'node:fs';
 import { ADMIN_TOKEN, createTestApp, TestApp } from './support/test-app.js';
 
 type Schema = { type?: string; $ref?: string; items?: Schema; enum?: unknown[]; properties?: Record<string, Schema>; required?: string[]; allOf?: Schema[] };
-type Operation = { parameters?: Array<{ name: string; in: string; required?: boolean; schema?: Schema }>; requestBody?: { content: Record<string, { schema: Schema }> }; security?: object[] };
+type Operation = {
+  parameters?: Array<{ name: string; in: string; required?: boolean; schema?: Schema }>;
+  requestBody?: { content: Record<string, { schema: Schema }> };
+  security?: object[];
+};
 
-const spec = JSON.parse(readFileSync(new URL('../openapi.json', import.meta.url), 'utf8')) as { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, Schema> } };
+const spec = JSON.parse(readFileSync(new URL('../openapi.json', import.meta.url), 'utf8')) as {
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, Schema> };
+};
 const resolve = (s: Schema): Schema => (s.$ref ? spec.components.schemas[s.$ref.split('/').pop()!] : s);
 const STABLE_CODE = /^[A-Z][A-Z0-9_]+$/;
 
@@ -30,7 +37,9 @@ describe('validation in one round', () => {
   });
 
   it('says only that a missing field is required, not its length rules', async () => {
-    const res = await api('post', '/v1/flows').send({ steps: [{ id: 'a', type: 'message', text: 'x' }] }).expect(400);
+    const res = await api('post', '/v1/flows')
+      .send({ steps: [{ id: 'a', type: 'message', text: 'x' }] })
+      .expect(400);
     const name = res.body.details.find((d: { field: string }) => d.field === 'name');
     expect(name.messages).toEqual(['name is required']);
     const admin = await t.http.post('/v1/admin/tenants').set('Authorization', `Bearer ${ADMIN_TOKEN}`).send({}).expect(400);
@@ -76,7 +85,9 @@ describe('validation in one round', () => {
 
   const send = (o: (typeof operations)[number], body: unknown, query: Record<string, unknown> = {}) => {
     const auth = o.op.security!.some((s) => 'admin' in s) ? { Authorization: `Bearer ${ADMIN_TOKEN}` } : { 'X-API-Key': key };
-    const req = t.http[o.method](o.path).set(auth).query(query as Record<string, string>);
+    const req = t.http[o.method](o.path)
+      .set(auth)
+      .query(query as Record<string, string>);
     return o.method === 'get' ? req : req.send(body as object);
   };
   const wrongFor = (s: Schema): fc.Arbitrary<unknown> => {
@@ -112,9 +123,12 @@ describe('validation in one round', () => {
       // A wrong type in any one field names that field.
       if (props.length) {
         await fc.assert(
-          fc.asyncProperty(fc.constantFrom(...props).chain(([name, s]) => wrongFor(s).map((v) => [name, v] as const)), async ([name, value]) => {
-            check(await send(o, { [name]: value }), name);
-          }),
+          fc.asyncProperty(
+            fc.constantFrom(...props).chain(([name, s]) => wrongFor(s).map((v) => [name, v] as const)),
+            async ([name, value]) => {
+              check(await send(o, { [name]: value }), name);
+            },
+          ),
           { numRuns: 12 },
         );
       }

@@ -58,7 +58,18 @@ describe('webhook ingress stores only calls a secret we hold verifies', () => {
 
     const listed = await s.t.http.get('/v1/whatsapp/webhook-events').query({ status: 'unknown_line' }).set('X-API-Key', s.apiKey).expect(200);
     expect(listed.body).toEqual({
-      data: [{ id: expect.stringMatching(/^WHE/), source: 'cloud_api', line_id: s.lineId, status: 'unknown_line', phone_number_ids: [NEW_NUMBER], received_at: expect.any(String), attempts: 0, error: null }],
+      data: [
+        {
+          id: expect.stringMatching(/^WHE/),
+          source: 'cloud_api',
+          line_id: s.lineId,
+          status: 'unknown_line',
+          phone_number_ids: [NEW_NUMBER],
+          received_at: expect.any(String),
+          attempts: 0,
+          error: null,
+        },
+      ],
       next_cursor: null,
     });
     const other = await s.t.newTenant('Other');
@@ -70,15 +81,29 @@ describe('webhook ingress stores only calls a secret we hold verifies', () => {
 
   it('still stores a signed call for a known line, and a template status for its WABA', async () => {
     await post(known('573009991003'), CLOUD.appSecret).expect(200);
-    const template = { object: 'whatsapp_business_account', entry: [{ id: CLOUD.wabaId, changes: [{ field: 'message_template_status_update', value: { event: 'APPROVED', message_template_id: 1, message_template_name: 'x', message_template_language: 'es' } }] }] };
+    const template = {
+      object: 'whatsapp_business_account',
+      entry: [
+        {
+          id: CLOUD.wabaId,
+          changes: [{ field: 'message_template_status_update', value: { event: 'APPROVED', message_template_id: 1, message_template_name: 'x', message_template_language: 'es' } }],
+        },
+      ],
+    };
     await post(template, CLOUD.appSecret).expect(200);
     const rows = await s.t.db.query(`SELECT status, line_id FROM webhook_events ORDER BY id DESC LIMIT 2`);
-    expect(rows).toEqual([{ status: 'pending', line_id: s.lineId }, { status: 'pending', line_id: s.lineId }]);
+    expect(rows).toEqual([
+      { status: 'pending', line_id: s.lineId },
+      { status: 'pending', line_id: s.lineId },
+    ]);
   });
 
   it('looks up at most 1,000 changes of a call, with one query', async () => {
     // 9,000 entries of one change each, just under the 1 MB body limit: 9,000 WABA ids and phone_number_ids.
-    const entry = Array.from({ length: 9000 }, (_, i) => ({ id: String(5 * 10 ** 11 + i), changes: [{ field: 'messages', value: { metadata: { phone_number_id: String(10 ** 12 + i) } } }] }));
+    const entry = Array.from({ length: 9000 }, (_, i) => ({
+      id: String(5 * 10 ** 11 + i),
+      changes: [{ field: 'messages', value: { metadata: { phone_number_id: String(10 ** 12 + i) } } }],
+    }));
     const many = { object: 'whatsapp_business_account', entry };
     const find = jest.spyOn(s.t.db.getRepository(WhatsappLine), 'find');
     try {
@@ -105,12 +130,20 @@ describe('BSP webhook token', () => {
 
   it('holds both ways: without app_secret only the token opens, with app_secret only the signature', async () => {
     const create = (extra: object) =>
-      s.t.http.post('/v1/whatsapp/numbers').set('X-API-Key', s.apiKey).send({ phone_number: `+5730012${Math.floor(Math.random() * 90000 + 10000)}`, provider: 'bsp', api_key: 'k', base_url: 'http://127.0.0.1:9', ...extra }).expect(201);
+      s.t.http
+        .post('/v1/whatsapp/numbers')
+        .set('X-API-Key', s.apiKey)
+        .send({ phone_number: `+5730012${Math.floor(Math.random() * 90000 + 10000)}`, provider: 'bsp', api_key: 'k', base_url: 'http://127.0.0.1:9', ...extra })
+        .expect(201);
     const open = (await create({})).body;
     const signed = (await create({ app_secret: 'bsp-secret' })).body;
     const raw = JSON.stringify(FakeGraph.textMessage({ phoneNumberId: 'x', displayPhone: '1', from: '573009992001', text: 'hola' }));
     const call = (id: string, token?: string, secret?: string) =>
-      s.t.http.post(`/v1/whatsapp/webhook/bsp/${id}`).query(token ? { token } : {}).set({ 'content-type': 'application/json', ...(secret ? { 'x-hub-signature-256': FakeGraph.signBody(secret, raw) } : {}) }).send(raw);
+      s.t.http
+        .post(`/v1/whatsapp/webhook/bsp/${id}`)
+        .query(token ? { token } : {})
+        .set({ 'content-type': 'application/json', ...(secret ? { 'x-hub-signature-256': FakeGraph.signBody(secret, raw) } : {}) })
+        .send(raw);
     const before = await count(s);
     await call(open.id).expect(401);
     await call(open.id, 'bwt_wrong').expect(401);
@@ -154,7 +187,12 @@ describe('webhook event retention', () => {
         ['WHERECENT', 'processed', 6],
       ];
       for (const [id, status, age] of rows) {
-        await s.t.db.query(`INSERT INTO webhook_events (id, source, line_id, received_at, raw, status) VALUES ($1, 'cloud_api', $2, $3, '{}', $4)`, [id, s.lineId, new Date(now - age * day), status]);
+        await s.t.db.query(`INSERT INTO webhook_events (id, source, line_id, received_at, raw, status) VALUES ($1, 'cloud_api', $2, $3, '{}', $4)`, [
+          id,
+          s.lineId,
+          new Date(now - age * day),
+          status,
+        ]);
       }
       expect(await s.t.app.get(WebhookEventsService).purgeExpired()).toBe(3);
       const left = await s.t.db.query(`SELECT id FROM webhook_events ORDER BY id`);
@@ -183,11 +221,17 @@ describe('webhook ingress in the built service', () => {
     try {
       const body = JSON.stringify(FakeGraph.textMessage({ phoneNumberId: '109999999999992', displayPhone: '1', from: '573009993001', text: 'SECRET-BODY-TEXT' }));
       for (let i = 0; i < 20; i++) {
-        const res = await svc.request('POST', '/v1/whatsapp/webhook', { raw: body, headers: { 'content-type': 'application/json', ...(i % 2 ? { 'x-hub-signature-256': 'sha256=' + '0'.repeat(64) } : {}) } });
+        const res = await svc.request('POST', '/v1/whatsapp/webhook', {
+          raw: body,
+          headers: { 'content-type': 'application/json', ...(i % 2 ? { 'x-hub-signature-256': 'sha256=' + '0'.repeat(64) } : {}) },
+        });
         expect(res.status).toBe(401);
       }
       expect((await db.query(`SELECT count(*)::int AS n FROM webhook_events`)).rows[0].n).toBe(0);
-      const warnings = svc.output().split('\n').filter((l) => l.includes('refused a webhook call'));
+      const warnings = svc
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('refused a webhook call'));
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toContain('109999999999992');
       expect(svc.output()).not.toContain('SECRET-BODY-TEXT');
@@ -196,7 +240,15 @@ describe('webhook ingress in the built service', () => {
       fake.addPhoneNumber({ id: CLOUD.phoneNumberId, phoneNumber: CLOUD.phoneNumber, accessToken: CLOUD.accessToken });
       const line = await svc.request('POST', '/v1/whatsapp/numbers', {
         headers: { 'Truora-API-Key': apiKey },
-        body: { phone_number: CLOUD.phoneNumber, provider: 'cloud_api', phone_number_id: CLOUD.phoneNumberId, waba_id: CLOUD.wabaId, access_token: CLOUD.accessToken, app_secret: CLOUD.appSecret, verify_token: CLOUD.verifyToken },
+        body: {
+          phone_number: CLOUD.phoneNumber,
+          provider: 'cloud_api',
+          phone_number_id: CLOUD.phoneNumberId,
+          waba_id: CLOUD.wabaId,
+          access_token: CLOUD.accessToken,
+          app_secret: CLOUD.appSecret,
+          verify_token: CLOUD.verifyToken,
+        },
       });
       expect(line.status).toBe(201);
       const signed = FakeGraph.textMessage({ phoneNumberId: CLOUD.phoneNumberId, displayPhone: CLOUD.displayPhone, from: '573009993002', text: 'hola' });

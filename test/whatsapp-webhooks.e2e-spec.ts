@@ -24,8 +24,7 @@ describe('webhook ingress', () => {
   afterAll(() => s.close());
 
   const post = (body: object, secret: string | null = CLOUD.appSecret) => FakeGraph.postWebhook(s.webhookUrl, body, secret ?? undefined);
-  const inbound = (tenantId = s.tenantId) =>
-    s.t.db.query(`SELECT * FROM messages WHERE tenant_id = $1 AND direction = 'inbound' ORDER BY id`, [tenantId]);
+  const inbound = (tenantId = s.tenantId) => s.t.db.query(`SELECT * FROM messages WHERE tenant_id = $1 AND direction = 'inbound' ORDER BY id`, [tenantId]);
 
   it('answers the verification handshake only for a line verify token', async () => {
     const ok = await s.t.http.get('/v1/whatsapp/webhook').query({ 'hub.mode': 'subscribe', 'hub.verify_token': CLOUD.verifyToken, 'hub.challenge': '1158201444' }).expect(200);
@@ -89,8 +88,7 @@ describe('webhook ingress', () => {
     expect(sent.body.status).toBe('sent');
     const wamid = sent.body.provider_message_id;
     expect(wamid).toMatch(/^wamid\./);
-    const status = (st: 'sent' | 'delivered' | 'read' | 'failed', ts: number) =>
-      FakeGraph.statusUpdate({ ...line, wamid, recipient: '573009990020', status: st, timestamp: ts });
+    const status = (st: 'sent' | 'delivered' | 'read' | 'failed', ts: number) => FakeGraph.statusUpdate({ ...line, wamid, recipient: '573009990020', status: st, timestamp: ts });
     await post(status('read', 1700000300));
     await post(status('delivered', 1700000200));
     await post(status('sent', 1700000100));
@@ -105,7 +103,11 @@ describe('webhook ingress', () => {
   it('sends a message.status hook when a message status moves, once per move', async () => {
     const receiver = await new HookReceiver().start();
     try {
-      await s.t.http.post('/v1/hooks').set('X-API-Key', s.apiKey).send({ url: receiver.url, events: ['message.status'] }).expect(201);
+      await s.t.http
+        .post('/v1/hooks')
+        .set('X-API-Key', s.apiKey)
+        .send({ url: receiver.url, events: ['message.status'] })
+        .expect(201);
       const messages = s.t.app.get(MessagesService);
       const queued = await s.t.db.transaction((m) =>
         messages.enqueue(m, { tenantId: s.tenantId, lineId: s.lineId, phone: '+573009990023', message: { kind: 'text', body: 'Hola' } }),
@@ -172,7 +174,15 @@ describe('webhook ingress', () => {
     await s.t.http
       .post('/v1/whatsapp/numbers')
       .set('X-API-Key', other.apiKey)
-      .send({ phone_number: '+573001239999', provider: 'cloud_api', phone_number_id: '777000777', waba_id: '777000778', access_token: 'x', app_secret: 'mallory-secret', verify_token: 'm' })
+      .send({
+        phone_number: '+573001239999',
+        provider: 'cloud_api',
+        phone_number_id: '777000777',
+        waba_id: '777000778',
+        access_token: 'x',
+        app_secret: 'mallory-secret',
+        verify_token: 'm',
+      })
       .expect(201);
     const forged = FakeGraph.batch(
       FakeGraph.textMessage({ phoneNumberId: '777000777', displayPhone: '573001239999', from: '573009990070', text: 'own line' }),
@@ -201,7 +211,12 @@ describe('webhook ingress', () => {
     await post(FakeGraph.textMessage({ ...line, from: '573009990040', text: long })).then((r) => expect(r.status).toBe(200));
     const caption = FakeGraph.textMessage({ ...line, from: '573009990041', text: 'x' });
     const change = caption.entry[0].changes[0].value as { messages: Array<Record<string, unknown>> };
-    change.messages[0] = { ...change.messages[0], type: 'image', text: undefined, image: { id: 'MEDIA1', mime_type: 'image/jpeg', caption: 'c'.repeat(5000), filename: { not: 'a string' } } };
+    change.messages[0] = {
+      ...change.messages[0],
+      type: 'image',
+      text: undefined,
+      image: { id: 'MEDIA1', mime_type: 'image/jpeg', caption: 'c'.repeat(5000), filename: { not: 'a string' } },
+    };
     await post(caption).then((r) => expect(r.status).toBe(200));
     await post(FakeGraph.textMessage({ ...line, from: '573009990042', text: 'hola', wamid: 'wamid.' + 'x'.repeat(1000) })).then((r) => expect(r.status).toBe(200));
     await processor.drain();
@@ -315,7 +330,10 @@ describe('webhook ingress', () => {
     expect(files.length).toBeGreaterThanOrEqual(9);
     let count = 0;
     for (const file of files) {
-      const examples = JSON.parse(readFileSync(new URL(file, FIXTURES), 'utf8')) as Record<string, { entry: Array<{ id: string; changes: Array<{ value: { metadata?: { phone_number_id: string } } }> }> }>;
+      const examples = JSON.parse(readFileSync(new URL(file, FIXTURES), 'utf8')) as Record<
+        string,
+        { entry: Array<{ id: string; changes: Array<{ value: { metadata?: { phone_number_id: string } } }> }> }
+      >;
       for (const [name, body] of Object.entries(examples)) {
         // Route the example to this test's line: its phone_number_id, or its WABA for template events.
         for (const entry of body.entry) {
@@ -365,8 +383,16 @@ describe('BSP webhook endpoint', () => {
     const t = await createTestApp({ env: { WORKERS_ENABLED: 'false' } });
     try {
       const { apiKey } = await t.newTenant();
-      const open = await t.http.post('/v1/whatsapp/numbers').set('X-API-Key', apiKey).send({ phone_number: '+573001239000', provider: 'bsp', api_key: 'k', base_url: 'http://127.0.0.1:9' }).expect(201);
-      const signed = await t.http.post('/v1/whatsapp/numbers').set('X-API-Key', apiKey).send({ phone_number: '+573001239001', provider: 'bsp', api_key: 'k', base_url: 'http://127.0.0.1:9', app_secret: 'bsp-secret' }).expect(201);
+      const open = await t.http
+        .post('/v1/whatsapp/numbers')
+        .set('X-API-Key', apiKey)
+        .send({ phone_number: '+573001239000', provider: 'bsp', api_key: 'k', base_url: 'http://127.0.0.1:9' })
+        .expect(201);
+      const signed = await t.http
+        .post('/v1/whatsapp/numbers')
+        .set('X-API-Key', apiKey)
+        .send({ phone_number: '+573001239001', provider: 'bsp', api_key: 'k', base_url: 'http://127.0.0.1:9', app_secret: 'bsp-secret' })
+        .expect(201);
       expect(open.body.webhook_token).toMatch(/^bwt_/);
       expect(signed.body.webhook_token).toBeUndefined();
       const body = FakeGraph.textMessage({ phoneNumberId: 'x', displayPhone: '573001239000', from: '573009990060', text: 'hola' });
@@ -374,7 +400,12 @@ describe('BSP webhook endpoint', () => {
       await t.http.post(`/v1/whatsapp/webhook/bsp/${open.body.id}`).set('Content-Type', 'application/json').send(raw).expect(401);
       await t.http.post(`/v1/whatsapp/webhook/bsp/${open.body.id}`).query({ token: open.body.webhook_token }).set('Content-Type', 'application/json').send(raw).expect(200);
       await t.http.post(`/v1/whatsapp/webhook/bsp/${signed.body.id}`).set('Content-Type', 'application/json').send(raw).expect(401);
-      await t.http.post(`/v1/whatsapp/webhook/bsp/${signed.body.id}`).set('Content-Type', 'application/json').set('X-Hub-Signature-256', FakeGraph.signBody('bsp-secret', raw)).send(raw).expect(200);
+      await t.http
+        .post(`/v1/whatsapp/webhook/bsp/${signed.body.id}`)
+        .set('Content-Type', 'application/json')
+        .set('X-Hub-Signature-256', FakeGraph.signBody('bsp-secret', raw))
+        .send(raw)
+        .expect(200);
       await t.http.post('/v1/whatsapp/webhook/bsp/WAN00000000000000000000000000').set('Content-Type', 'application/json').send(raw).expect(404);
       await t.app.get(WebhookProcessorService).drain();
       const rows = await t.db.query(`SELECT line_id FROM messages WHERE phone = '+573009990060' ORDER BY id`);
@@ -392,7 +423,11 @@ describe('per-user order of stored calls', () => {
     const s = await cloudSetup();
     try {
       const base = { phoneNumberId: CLOUD.phoneNumberId, displayPhone: CLOUD.displayPhone };
-      for (const [from, text] of [['573009990080', 'uno'], ['573009990080', 'dos'], ['573009990081', 'otro']]) {
+      for (const [from, text] of [
+        ['573009990080', 'uno'],
+        ['573009990080', 'dos'],
+        ['573009990081', 'otro'],
+      ]) {
         await FakeGraph.postWebhook(s.webhookUrl, FakeGraph.textMessage({ ...base, from, text }), CLOUD.appSecret);
       }
       const keys = await s.t.db.query(`SELECT user_key FROM webhook_events ORDER BY id`);

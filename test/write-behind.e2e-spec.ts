@@ -32,7 +32,10 @@ describe('write-behind', () => {
       const log = (sent = counting(m));
       WriteBehind.attach(m);
       await WriteBehind.insert(m, Tenant, [{ id: 'TENWB1', name: 'one' }]);
-      await WriteBehind.insert(m, Tenant, [{ id: 'TENWB2', name: 'two' }, { id: 'TENWB3', name: 'three', settings: { fallback_text: 'x' } }]);
+      await WriteBehind.insert(m, Tenant, [
+        { id: 'TENWB2', name: 'two' },
+        { id: 'TENWB3', name: 'three', settings: { fallback_text: 'x' } },
+      ]);
       // A row still held takes an update directly; rows already written are updated by key.
       await WriteBehind.update(m, Tenant, 'TENWB1', { name: 'uno' });
       expect(log).toEqual([]);

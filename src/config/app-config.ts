@@ -5,152 +5,216 @@ import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength,
 
 const toNumber = ({ value }: { value: unknown }) => (value === undefined ? value : Number(value));
 const toDelay = ({ value }: { value: unknown }) => (value === undefined ? value : String(value).toLowerCase() === 'off' ? 0 : Number(value));
-const toBool = ({ value }: { value: unknown }) =>
-  value === undefined ? undefined : ['1', 'true', 'yes', 'on'].includes(String(value).toLowerCase());
+const toBool = ({ value }: { value: unknown }) => (value === undefined ? undefined : ['1', 'true', 'yes', 'on'].includes(String(value).toLowerCase()));
 
 /**
  * Every environment variable the service reads. Validated once at boot: a bad value stops the process with a
  * message naming the variable, instead of failing later at the first request that needs it.
  */
 export class AppConfig {
-  @IsOptional() @IsInt() @Min(0) @Max(65535) @Transform(toNumber)
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  @Transform(toNumber)
   PORT: number = 3000;
 
   /** External PostgreSQL. Unset: an embedded PostgreSQL is started with data in DATA_DIR/postgres. */
-  @IsOptional() @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must start with postgres:// or postgresql://' })
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must start with postgres:// or postgresql://' })
   DATABASE_URL?: string;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   DATA_DIR: string = '.data';
 
-  @IsOptional() @IsInt() @Min(1) @Max(65535) @Transform(toNumber)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  @Transform(toNumber)
   EMBEDDED_PG_PORT: number = 54329;
 
   /** Guards /v1/admin/*. Required with DATABASE_URL; generated and kept in DATA_DIR/admin-token otherwise. */
-  @IsOptional() @IsString() @MinLength(16, { message: 'ADMIN_TOKEN must be at least 16 characters' })
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'ADMIN_TOKEN must be at least 16 characters' })
   ADMIN_TOKEN?: string;
 
   /**
    * Keys that seal stored secrets (AES-256-GCM): one or more 32-byte keys in base64, comma-separated; the first seals,
    * all open. Required with DATABASE_URL; generated and kept in DATA_DIR/secrets-key otherwise.
    */
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   SECRETS_KEY?: string;
 
-  @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  @IsOptional()
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL: string = 'info';
 
   /** Largest accepted request body, in bytes. */
-  @IsOptional() @IsInt() @Min(1024) @Transform(toNumber)
+  @IsOptional()
+  @IsInt()
+  @Min(1024)
+  @Transform(toNumber)
   BODY_LIMIT_BYTES: number = 1_048_576;
 
   /** Base URL the service is reachable at (printed at start). */
-  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true })
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true })
   PUBLIC_URL?: string;
 
   /** Largest inbound media file downloaded, in bytes (WhatsApp documents go up to 100 MB). A larger one is not kept. */
-  @IsOptional() @IsInt() @Min(1024) @Max(104_857_600) @Transform(toNumber)
+  @IsOptional()
+  @IsInt()
+  @Min(1024)
+  @Max(104_857_600)
+  @Transform(toNumber)
   MEDIA_MAX_BYTES: number = 20_971_520;
 
   /** Allow http://localhost / 127.0.0.1 and private addresses as outgoing URLs (hooks, BSP base URLs, media URLs). */
-  @IsOptional() @Transform(toBool)
+  @IsOptional()
+  @Transform(toBool)
   ALLOW_LOCAL_URLS?: boolean;
 
-  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true })
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true })
   GRAPH_API_BASE_URL: string = 'https://graph.facebook.com';
 
-  @IsOptional() @Matches(/^v\d+\.\d+$/, { message: 'GRAPH_API_VERSION must look like v23.0' })
+  @IsOptional()
+  @Matches(/^v\d+\.\d+$/, { message: 'GRAPH_API_VERSION must look like v23.0' })
   GRAPH_API_VERSION: string = 'v23.0';
 
   /** Seconds before a sandbox template is approved. */
-  @IsOptional() @IsInt() @Min(0) @Transform(toNumber)
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Transform(toNumber)
   SANDBOX_APPROVAL_DELAY_SECONDS: number = 0;
 
   /**
    * Milliseconds after a send on a sandbox line until the simulated user's phone reports it `delivered`, and as much
    * again until `read` (through the same status path as Meta's webhooks). `0` or `off`: no simulated statuses.
    */
-  @IsOptional() @IsInt({ message: 'SANDBOX_STATUS_DELAY_MS must be a whole number of milliseconds, or off' }) @Min(0) @Transform(toDelay)
+  @IsOptional()
+  @IsInt({ message: 'SANDBOX_STATUS_DELAY_MS must be a whole number of milliseconds, or off' })
+  @Min(0)
+  @Transform(toDelay)
   SANDBOX_STATUS_DELAY_MS: number = 1500;
 
   /**
    * Node.js processes serving this instance on one port: all serve HTTP, the first also runs the workers. More than
    * 1 uses more than one CPU core.
    */
-  @IsOptional() @IsInt() @Min(1) @Max(16) @Transform(toNumber)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(16)
+  @Transform(toNumber)
   PROCESSES: number = 1;
 
   /** Run the in-process workers (webhook processing, send queue, hook dispatch, crons). */
-  @IsOptional() @Transform(toBool)
+  @IsOptional()
+  @Transform(toBool)
   WORKERS_ENABLED: boolean = true;
 
   /**
    * Milliseconds one webhook event may take to apply inside a batch of several users' events. One that takes longer
    * holds the others back: the batch is applied again without it, and it is retried on its own later.
    */
-  @IsOptional() @IsInt() @Min(0) @Transform(toNumber)
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Transform(toNumber)
   WEBHOOK_EVENT_BUDGET_MS: number = 2000;
 
   /** Days a finished webhook event (processed, ignored, unknown_line, failed) is kept before it is purged. */
-  @IsOptional() @IsInt() @Min(1) @Transform(toNumber)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Transform(toNumber)
   WEBHOOK_EVENTS_RETENTION_DAYS: number = 30;
 
   /** Where stored files' bytes live: `local` (a folder, content-addressed) or `s3` (an S3-compatible bucket). */
-  @IsOptional() @IsIn(['local', 's3'])
+  @IsOptional()
+  @IsIn(['local', 's3'])
   FILE_STORE: 'local' | 's3' = 'local';
 
   /**
    * The local file store's folder. Default DATA_DIR/files with the embedded database; required with DATABASE_URL
    * (beside an external database the default folder is rarely where an operator keeps data: a container's is lost).
    */
-  @IsOptional() @IsString() @MinLength(1)
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
   FILES_DIR?: string;
 
   /** S3-compatible endpoint (MinIO, Ceph, R2…); unset: AWS S3 of S3_REGION. */
-  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true })
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true })
   S3_ENDPOINT?: string;
 
   /** The bucket; required with FILE_STORE=s3. */
-  @IsOptional() @IsString() @MinLength(3)
+  @IsOptional()
+  @IsString()
+  @MinLength(3)
   S3_BUCKET?: string;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   S3_REGION: string = 'us-east-1';
 
   /** Static credentials; both or neither (neither: the SDK's default chain, e.g. an instance role). */
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   S3_ACCESS_KEY_ID?: string;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   S3_SECRET_ACCESS_KEY?: string;
 
   /** Path-style URLs (`endpoint/bucket/key`), as most S3-compatible servers need. */
-  @IsOptional() @Transform(toBool)
+  @IsOptional()
+  @Transform(toBool)
   S3_FORCE_PATH_STYLE: boolean = false;
 
   get filesDir(): string {
     return this.FILES_DIR ?? path.join(this.DATA_DIR, 'files');
   }
   /** Requests a second per API key, unless the tenant has its own limit (admin API); shared by every instance. */
-  @IsOptional() @IsInt() @Min(1) @Transform(toNumber)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Transform(toNumber)
   RATE_LIMIT_PER_SECOND: number = 50;
 
   /** Requests an API key may send at once (the bucket's size). */
-  @IsOptional() @IsInt() @Min(1) @Transform(toNumber)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Transform(toNumber)
   RATE_LIMIT_BURST: number = 100;
 
   /** Requests a second per client address on routes without an API key (the webhook handshake) and with a bad key. */
-  @IsOptional() @IsInt() @Min(1) @Transform(toNumber)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Transform(toNumber)
   RATE_LIMIT_IP_PER_SECOND: number = 5;
 
-  @IsOptional() @IsInt() @Min(1) @Transform(toNumber)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Transform(toNumber)
   RATE_LIMIT_IP_BURST: number = 20;
 
   /**
    * Express's `trust proxy`: which proxies' X-Forwarded-For to believe for the client address (rate limits, last use
    * of a key). Unset: the socket's address. E.g. `1` (one load balancer) or `loopback, 10.0.0.0/8`.
    */
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   TRUST_PROXY?: string;
 
   get embedded(): boolean {
@@ -165,12 +229,38 @@ export class AppConfig {
 export class ConfigError extends Error {}
 
 const KEYS = [
-  'PORT', 'DATABASE_URL', 'DATA_DIR', 'EMBEDDED_PG_PORT', 'ADMIN_TOKEN', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'PUBLIC_URL',
-  'ALLOW_LOCAL_URLS', 'GRAPH_API_BASE_URL', 'GRAPH_API_VERSION', 'SANDBOX_APPROVAL_DELAY_SECONDS', 'SANDBOX_STATUS_DELAY_MS',
+  'PORT',
+  'DATABASE_URL',
+  'DATA_DIR',
+  'EMBEDDED_PG_PORT',
+  'ADMIN_TOKEN',
+  'LOG_LEVEL',
+  'BODY_LIMIT_BYTES',
+  'PUBLIC_URL',
+  'ALLOW_LOCAL_URLS',
+  'GRAPH_API_BASE_URL',
+  'GRAPH_API_VERSION',
+  'SANDBOX_APPROVAL_DELAY_SECONDS',
+  'SANDBOX_STATUS_DELAY_MS',
   'WORKERS_ENABLED',
-  'PROCESSES', 'WEBHOOK_EVENT_BUDGET_MS', 'WEBHOOK_EVENTS_RETENTION_DAYS', 'MEDIA_MAX_BYTES', 'FILE_STORE', 'FILES_DIR',
-  'S3_ENDPOINT', 'S3_BUCKET', 'S3_REGION', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'S3_FORCE_PATH_STYLE', 'SECRETS_KEY',
-  'RATE_LIMIT_PER_SECOND', 'RATE_LIMIT_BURST', 'RATE_LIMIT_IP_PER_SECOND', 'RATE_LIMIT_IP_BURST', 'TRUST_PROXY',
+  'PROCESSES',
+  'WEBHOOK_EVENT_BUDGET_MS',
+  'WEBHOOK_EVENTS_RETENTION_DAYS',
+  'MEDIA_MAX_BYTES',
+  'FILE_STORE',
+  'FILES_DIR',
+  'S3_ENDPOINT',
+  'S3_BUCKET',
+  'S3_REGION',
+  'S3_ACCESS_KEY_ID',
+  'S3_SECRET_ACCESS_KEY',
+  'S3_FORCE_PATH_STYLE',
+  'SECRETS_KEY',
+  'RATE_LIMIT_PER_SECOND',
+  'RATE_LIMIT_BURST',
+  'RATE_LIMIT_IP_PER_SECOND',
+  'RATE_LIMIT_IP_BURST',
+  'TRUST_PROXY',
 ] as const;
 /** Never echoed in an error message. */
 const SECRET_KEYS = new Set<string>(['ADMIN_TOKEN', 'SECRETS_KEY']);
@@ -189,7 +279,9 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const config = plainToInstance(AppConfig, relevant);
   const errors = validateSync(config);
   if (errors.length > 0) {
-    const lines = errors.map((e) => `  ${e.property}=${SECRET_KEYS.has(e.property) ? '(hidden)' : JSON.stringify(relevant[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+    const lines = errors.map(
+      (e) => `  ${e.property}=${SECRET_KEYS.has(e.property) ? '(hidden)' : JSON.stringify(relevant[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`,
+    );
     throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
   }
   if (config.SECRETS_KEY !== undefined) {

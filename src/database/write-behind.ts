@@ -9,7 +9,9 @@ function foreignKeys(m: EntityManager): Promise<Map<string, Set<string>>> {
   let known = foreignKeyCache.get(m.connection);
   if (!known) {
     known = m
-      .query(`SELECT c.relname AS child, p.relname AS parent FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class p ON p.oid = k.confrelid WHERE k.contype = 'f'`)
+      .query(
+        `SELECT c.relname AS child, p.relname AS parent FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class p ON p.oid = k.confrelid WHERE k.contype = 'f'`,
+      )
       .then((rows: Array<{ child: string; parent: string }>) => {
         const map = new Map<string, Set<string>>();
         for (const { child, parent } of rows) map.set(child, new Set([...(map.get(child) ?? []), parent]));
@@ -22,7 +24,10 @@ function foreignKeys(m: EntityManager): Promise<Map<string, Set<string>>> {
 }
 
 /** The properties a row sets (undefined ones take the column's default). */
-const definedKeys = (row: ObjectLiteral): string[] => Object.keys(row).filter((k) => row[k] !== undefined).sort();
+const definedKeys = (row: ObjectLiteral): string[] =>
+  Object.keys(row)
+    .filter((k) => row[k] !== undefined)
+    .sort();
 
 /** Rows grouped by the properties they set, in the order of their first row. */
 function byShape(rows: ReadonlyArray<readonly [ObjectLiteral, string[]]>): Array<[string[], ObjectLiteral[]]> {
@@ -172,7 +177,10 @@ export class WriteBehind {
       const { columns, arrays } = this.columnArrays(meta, properties, group);
       const names = columns.map((c) => `"${c.databaseName}"`);
       await this.m.query(
-        `UPDATE "${meta.tableName}" AS t SET ${names.slice(1).map((n) => `${n} = v.${n}`).join(', ')}
+        `UPDATE "${meta.tableName}" AS t SET ${names
+          .slice(1)
+          .map((n) => `${n} = v.${n}`)
+          .join(', ')}
            FROM unnest(${arrays.types}) AS v(${names.join(', ')}) WHERE t.${names[0]} = v.${names[0]}`,
         arrays.params,
       );

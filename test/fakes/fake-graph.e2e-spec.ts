@@ -101,10 +101,18 @@ describe('FakeGraph (cloud_api)', () => {
   });
 
   it('rejects a 21-character button title and accepts 20', async () => {
-    const tooLong = await post(messagesUrl, buttons(2, (i) => `${i}`.padEnd(21, 'x')), auth);
+    const tooLong = await post(
+      messagesUrl,
+      buttons(2, (i) => `${i}`.padEnd(21, 'x')),
+      auth,
+    );
     expect(tooLong.status).toBe(400);
     expect(tooLong.json.error.error_data.details).toMatch(/title/);
-    const ok = await post(messagesUrl, buttons(3, (i) => `${i}`.padEnd(20, 'x')), auth);
+    const ok = await post(
+      messagesUrl,
+      buttons(3, (i) => `${i}`.padEnd(20, 'x')),
+      auth,
+    );
     expect(ok.status).toBe(200);
   });
 
@@ -149,7 +157,18 @@ describe('FakeGraph (cloud_api)', () => {
       type: 'interactive',
       interactive: { type: 'list', body: { text: 'Choose' }, action: { button: 'Options', sections } },
     });
-    expect((await post(messagesUrl, list([{ title: 'A', rows: rows(6) }, { title: 'B', rows: rows(5).map((r) => ({ ...r, id: `x${r.id}` })) }]), auth)).json.error.error_data.details).toMatch(/10 rows/);
+    expect(
+      (
+        await post(
+          messagesUrl,
+          list([
+            { title: 'A', rows: rows(6) },
+            { title: 'B', rows: rows(5).map((r) => ({ ...r, id: `x${r.id}` })) },
+          ]),
+          auth,
+        )
+      ).json.error.error_data.details,
+    ).toMatch(/10 rows/);
     expect((await post(messagesUrl, list([{ rows: rows(10) }]), auth)).status).toBe(200);
 
     const t = graph.seedTemplate({ name: 'otp', language: 'en', status: 'APPROVED', category: 'UTILITY', components: [{ type: 'BODY', text: 'Code {{1}} for {{2}}.' }] });

@@ -62,9 +62,21 @@ export interface UploadedMedia {
 
 /** MIME types Meta accepts for uploads (images, documents, audio, video). */
 const UPLOAD_TYPES = new Set([
-  'image/jpeg', 'image/png', 'image/webp', 'application/pdf', 'text/plain', 'application/msword', 'application/vnd.ms-excel',
-  'application/vnd.openxmlformats-officedocument.wordprocessingml.document', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-  'audio/aac', 'audio/mp4', 'audio/mpeg', 'audio/ogg', 'video/mp4', 'video/3gpp',
+  'image/jpeg',
+  'image/png',
+  'image/webp',
+  'application/pdf',
+  'text/plain',
+  'application/msword',
+  'application/vnd.ms-excel',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  'audio/aac',
+  'audio/mp4',
+  'audio/mpeg',
+  'audio/ogg',
+  'video/mp4',
+  'video/3gpp',
 ]);
 
 interface ParsedForm {
@@ -257,7 +269,11 @@ function fbtraceId(): string {
 
 /** Business-scoped user ids as they now appear next to wa_id in webhooks; stable per number. */
 function userIds(waId: string): { user_id: string; parent_user_id: string } {
-  const digits = (seed: string) => BigInt('0x' + createHash('sha256').update(seed).digest('hex').slice(0, 16)).toString().padStart(20, '1').slice(0, 20);
+  const digits = (seed: string) =>
+    BigInt('0x' + createHash('sha256').update(seed).digest('hex').slice(0, 16))
+      .toString()
+      .padStart(20, '1')
+      .slice(0, 20);
   return { user_id: `US.${digits('u' + waId)}`, parent_user_id: `US.ENT.${digits('p' + waId)}` };
 }
 
@@ -989,7 +1005,10 @@ export class FakeGraph {
       components: components.map((c) => structuredClone(c)),
     };
     this.templates.set(stored.id, stored);
-    const answer = flavour === 'cloud' ? { id: stored.id, status: stored.status, category: stored.category } : { id: stored.id, status: stored.status, name, language, category: stored.category };
+    const answer =
+      flavour === 'cloud'
+        ? { id: stored.id, status: stored.status, category: stored.category }
+        : { id: stored.id, status: stored.status, name, language, category: stored.category };
     return { status: 200, body: answer };
   }
 
@@ -1019,11 +1038,7 @@ export class FakeGraph {
   }
 
   /** A `messages` change for one user (the contact), with `value` fields such as messages or statuses. */
-  private static messagesChange(
-    o: { wabaId?: string; displayPhone: string; phoneNumberId: string; profileName?: string },
-    user: string,
-    value: Json,
-  ): WebhookEnvelope {
+  private static messagesChange(o: { wabaId?: string; displayPhone: string; phoneNumberId: string; profileName?: string }, user: string, value: Json): WebhookEnvelope {
     return {
       object: 'whatsapp_business_account',
       entry: [

@@ -20,7 +20,11 @@ export interface BuiltService {
   /** Creates a tenant with an API key through the admin API. */
   newTenant(name?: string): Promise<{ tenantId: string; apiKey: string }>;
   /** JSON request; resolves with the status and the parsed body (null when none). */
-  request(method: string, pathname: string, options?: { body?: unknown; headers?: Record<string, string>; raw?: string | Buffer }): Promise<{ status: number; body: any; headers: Headers }>;
+  request(
+    method: string,
+    pathname: string,
+    options?: { body?: unknown; headers?: Record<string, string>; raw?: string | Buffer },
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   stop(): Promise<void>;
 }
 
@@ -45,7 +49,17 @@ export async function startBuiltService(env: Record<string, string> = {}): Promi
   const port = await freePort();
   const filesDir = env.FILES_DIR ?? mkdtempSync(path.join(tmpdir(), 'testigo-files-'));
   const child = spawn(process.execPath, [ENTRY], {
-    env: { PATH: process.env.PATH, PORT: String(port), DATABASE_URL: database.url, ADMIN_TOKEN, SECRETS_KEY: TEST_SECRETS_KEY, LOG_LEVEL: 'warn', ALLOW_LOCAL_URLS: 'true', FILES_DIR: filesDir, ...env },
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      DATABASE_URL: database.url,
+      ADMIN_TOKEN,
+      SECRETS_KEY: TEST_SECRETS_KEY,
+      LOG_LEVEL: 'warn',
+      ALLOW_LOCAL_URLS: 'true',
+      FILES_DIR: filesDir,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -78,7 +92,10 @@ export async function startBuiltService(env: Record<string, string> = {}): Promi
       await database.drop();
       throw new Error(`the built service exited at start:\n${output}`);
     }
-    const up = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+    const up = await fetch(`${url}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (up) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');

@@ -53,7 +53,11 @@ export async function sandboxChat(options: TestAppOptions = {}): Promise<Sandbox
     },
     async say(from, what) {
       const body = typeof what === 'string' ? { text: what } : what;
-      await t.http.post('/v1/sandbox/messages').set('X-API-Key', apiKey).send({ waba_phone_number: SANDBOX_LINE, from, ...body }).expect(202);
+      await t.http
+        .post('/v1/sandbox/messages')
+        .set('X-API-Key', apiKey)
+        .send({ waba_phone_number: SANDBOX_LINE, from, ...body })
+        .expect(202);
       await work();
     },
     async bot(phone) {

@@ -57,7 +57,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     ...options.env,
   });
   const clock = options.clock ?? new FakeClock();
-  const builder = Test.createTestingModule({ imports: [AppModule.forRoot(config, database.url), ...(options.imports ?? [])] }).overrideProvider(Clock).useValue(clock);
+  const builder = Test.createTestingModule({ imports: [AppModule.forRoot(config, database.url), ...(options.imports ?? [])] })
+    .overrideProvider(Clock)
+    .useValue(clock);
   for (const o of options.overrides ?? []) builder.overrideProvider(o.provide).useValue(o.useValue);
   const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication({ bodyParser: false });
@@ -74,11 +76,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     databaseUrl: database.url,
     async newTenant(name = 'Acme') {
       const tenant = await http.post('/v1/admin/tenants').set('Authorization', `Bearer ${ADMIN_TOKEN}`).send({ name }).expect(201);
-      const key = await http
-        .post(`/v1/admin/tenants/${tenant.body.id}/api-keys`)
-        .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
-        .send({ name: 'test' })
-        .expect(201);
+      const key = await http.post(`/v1/admin/tenants/${tenant.body.id}/api-keys`).set('Authorization', `Bearer ${ADMIN_TOKEN}`).send({ name: 'test' }).expect(201);
       return { tenantId: tenant.body.id as string, apiKey: key.body.key as string };
     },
     async close() {

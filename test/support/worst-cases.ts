@@ -38,7 +38,11 @@ function atCap(pattern: string): () => unknown {
 function webhookOfMb(): unknown {
   const change = (i: number) => ({
     field: 'messages',
-    value: { messaging_product: 'whatsapp', metadata: { phone_number_id: String(100000 + i) }, messages: [{ from: '573001112233', id: `wamid.${i}`, type: 'text', text: { body: 'x' } }] },
+    value: {
+      messaging_product: 'whatsapp',
+      metadata: { phone_number_id: String(100000 + i) },
+      messages: [{ from: '573001112233', id: `wamid.${i}`, type: 'text', text: { body: 'x' } }],
+    },
   });
   const count = Math.floor((MB - 300) / (JSON.stringify(change(100_000)).length + 1));
   const changes = Array.from({ length: count }, (_, i) => change(i));
@@ -64,10 +68,50 @@ export const WORST_CASES: WorstCase[] = [
   { name: 'national_id CO, 4,096 × 1.', prepare: () => validate({ type: 'national_id', country: 'CO' }, '1.') },
   { name: 'national_id MX, 4,096 × A', prepare: () => validate({ type: 'national_id', country: 'MX' }, 'A') },
   { name: 'national_id ES, 4,096 × 1-', prepare: () => validate({ type: 'national_id', country: 'ES' }, '1-') },
-  { name: 'option matching, 64 KB of a!!!…!a', prepare: () => { const text = 'a' + '!'.repeat(KB64) + 'a'; return () => matchOption(text, [{ id: 'si', title: 'Sí' }, { id: 'no', title: 'No' }]); } },
-  { name: 'normalizeForMatch, 64 KB of spaces and marks', prepare: () => { const text = 'é \u0301'.repeat(KB64 / 3); return () => normalizeForMatch(text); } },
-  { name: 'keyword matching, 64 KB of a!', prepare: () => { const text = 'a!'.repeat(KB64 / 2); return () => [normaliseKeyword(text), foldText(text)]; } },
-  { name: 'phone parsing, 1 MB of digits', prepare: () => { const text = '5'.repeat(MB); return () => [toE164(text), toMobileE164(text, '57')]; } },
-  { name: 'trailing slashes, 16 KB of / then x', prepare: () => { const text = '/'.repeat(16_384) + 'x'; return () => trimTrailing(text, '/'); } },
-  { name: 'webhook parsing, a 1 MB envelope', prepare: () => { const body = webhookOfMb(); return () => [parseCloudWebhook(body), routingKeys(body)]; } },
+  {
+    name: 'option matching, 64 KB of a!!!…!a',
+    prepare: () => {
+      const text = 'a' + '!'.repeat(KB64) + 'a';
+      return () =>
+        matchOption(text, [
+          { id: 'si', title: 'Sí' },
+          { id: 'no', title: 'No' },
+        ]);
+    },
+  },
+  {
+    name: 'normalizeForMatch, 64 KB of spaces and marks',
+    prepare: () => {
+      const text = 'é \u0301'.repeat(KB64 / 3);
+      return () => normalizeForMatch(text);
+    },
+  },
+  {
+    name: 'keyword matching, 64 KB of a!',
+    prepare: () => {
+      const text = 'a!'.repeat(KB64 / 2);
+      return () => [normaliseKeyword(text), foldText(text)];
+    },
+  },
+  {
+    name: 'phone parsing, 1 MB of digits',
+    prepare: () => {
+      const text = '5'.repeat(MB);
+      return () => [toE164(text), toMobileE164(text, '57')];
+    },
+  },
+  {
+    name: 'trailing slashes, 16 KB of / then x',
+    prepare: () => {
+      const text = '/'.repeat(16_384) + 'x';
+      return () => trimTrailing(text, '/');
+    },
+  },
+  {
+    name: 'webhook parsing, a 1 MB envelope',
+    prepare: () => {
+      const body = webhookOfMb();
+      return () => [parseCloudWebhook(body), routingKeys(body)];
+    },
+  },
 ];

@@ -76,13 +76,13 @@ class AppValidationPipe extends ValidationPipe {
 export function createValidationPipe(providers: ProviderLookup): ValidationPipe {
   return new AppValidationPipe(
     {
-    transform: true,
-    whitelist: true,
-    forbidNonWhitelisted: true,
-    forbidUnknownValues: true,
-    // Values are read to tell a missing field from a bad one, never put in the answer.
-    validationError: { target: false, value: true },
-    exceptionFactory: (errors) => validationFailed(flatten(errors)),
+      transform: true,
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      forbidUnknownValues: true,
+      // Values are read to tell a missing field from a bad one, never put in the answer.
+      validationError: { target: false, value: true },
+      exceptionFactory: (errors) => validationFailed(flatten(errors)),
     },
     providers,
   );

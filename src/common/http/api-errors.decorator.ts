@@ -6,8 +6,6 @@ import { ErrorResponseDto } from '../errors/error-response.dto.js';
 /** Documents error responses with the codes an endpoint can return, e.g. `ApiErrors([409, 'NUMBER_TAKEN'])`. */
 export function ApiErrors(...errors: Array<[number, ...ErrorCodeValue[]]>) {
   return applyDecorators(
-    ...errors.map(([status, ...codes]) =>
-      ApiResponse({ status, type: ErrorResponseDto, description: `Error codes: ${codes.map((c) => '`' + c + '`').join(', ')}` }),
-    ),
+    ...errors.map(([status, ...codes]) => ApiResponse({ status, type: ErrorResponseDto, description: `Error codes: ${codes.map((c) => '`' + c + '`').join(', ')}` })),
   );
 }

@@ -13,12 +13,7 @@ export function bodyParsers(limit: number): RequestHandler[] {
   const verify = (req: RawBodyRequest, _res: unknown, buf: Buffer) => {
     req.rawBody = buf;
   };
-  return [
-    unsupportedBodies,
-    express.json({ limit, verify, type: JSON_TYPES }),
-    express.urlencoded({ limit, verify, extended: false, parameterLimit: 1000 }),
-    objectBodies,
-  ];
+  return [unsupportedBodies, express.json({ limit, verify, type: JSON_TYPES }), express.urlencoded({ limit, verify, extended: false, parameterLimit: 1000 }), objectBodies];
 }
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
@@ -59,18 +54,20 @@ function isJsonScalar(raw: unknown): boolean {
 }
 
 /** Parser failures answered in the common error shape by `errors` (they happen before Nest's pipeline is in reach). */
-export const bodyParserErrors = (errors: AllExceptionsFilter): ErrorRequestHandler => (err, req, res, next) => {
-  const type = (err as { type?: string }).type;
-  const status = (err as { status?: number }).status ?? 400;
-  let error: AppError | null = null;
-  if (type === 'entity.too.large') {
-    error = new AppError(HttpStatus.PAYLOAD_TOO_LARGE, ErrorCode.PAYLOAD_TOO_LARGE, 'Request body is too large');
-  } else if (type === 'entity.parse.failed') {
-    const message = isJsonScalar((err as { body?: unknown }).body) ? NOT_AN_OBJECT : 'Request body is not valid JSON';
-    error = new AppError(HttpStatus.BAD_REQUEST, ErrorCode.MALFORMED_BODY, message);
-  } else if (type !== undefined && status >= 400 && status < 500) {
-    error = new AppError(status, status === 415 ? ErrorCode.UNSUPPORTED_MEDIA_TYPE : ErrorCode.MALFORMED_BODY, String((err as Error).message));
-  }
-  if (!error) return next(err);
-  errors.send(error, req as { id?: string }, res);
-};
+export const bodyParserErrors =
+  (errors: AllExceptionsFilter): ErrorRequestHandler =>
+  (err, req, res, next) => {
+    const type = (err as { type?: string }).type;
+    const status = (err as { status?: number }).status ?? 400;
+    let error: AppError | null = null;
+    if (type === 'entity.too.large') {
+      error = new AppError(HttpStatus.PAYLOAD_TOO_LARGE, ErrorCode.PAYLOAD_TOO_LARGE, 'Request body is too large');
+    } else if (type === 'entity.parse.failed') {
+      const message = isJsonScalar((err as { body?: unknown }).body) ? NOT_AN_OBJECT : 'Request body is not valid JSON';
+      error = new AppError(HttpStatus.BAD_REQUEST, ErrorCode.MALFORMED_BODY, message);
+    } else if (type !== undefined && status >= 400 && status < 500) {
+      error = new AppError(status, status === 415 ? ErrorCode.UNSUPPORTED_MEDIA_TYPE : ErrorCode.MALFORMED_BODY, String((err as Error).message));
+    }
+    if (!error) return next(err);
+    errors.send(error, req as { id?: string }, res);
+  };

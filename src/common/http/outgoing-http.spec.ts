@@ -53,8 +53,7 @@ describe('OutgoingHttp', () => {
   it('hands the socket exactly the addresses it checked, and refuses a host with any private one', async () => {
     const resolver = new SequenceResolver([['93.184.216.34'], ['127.0.0.1']]);
     const lookup = pinnedLookup(resolver, false);
-    const answer = (all: boolean) =>
-      new Promise<unknown>((resolve) => lookup('rebind.test', { all }, (err, address) => resolve(err ? (err as { code?: string }).code : address)));
+    const answer = (all: boolean) => new Promise<unknown>((resolve) => lookup('rebind.test', { all }, (err, address) => resolve(err ? (err as { code?: string }).code : address)));
     expect(await answer(true)).toEqual([{ address: '93.184.216.34', family: 4 }]);
     // A later lookup (a new connection) is checked on its own.
     expect(await answer(false)).toBe('EBLOCKED');

@@ -125,7 +125,11 @@ export function pinnedLookup(resolver: HostResolver, allowLocal: boolean) {
         const family = wanted === 'IPv4' ? 4 : wanted === 'IPv6' ? 6 : wanted;
         const usable = found.filter((a) => isIP(a) !== 0 && (!family || isIP(a) === family));
         if (usable.length === 0) return callback(Object.assign(new Error(`${hostname} has no usable address`), { code: 'ENOTFOUND' }), []);
-        if (options?.all) return callback(null, usable.map((address) => ({ address, family: isIP(address) })));
+        if (options?.all)
+          return callback(
+            null,
+            usable.map((address) => ({ address, family: isIP(address) })),
+          );
         callback(null, usable[0], isIP(usable[0]));
       },
       (err: NodeJS.ErrnoException) => callback(err, []),

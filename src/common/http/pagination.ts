@@ -33,11 +33,17 @@ export function checkCursor(cursor: string | undefined, prefix: string | undefin
 
 export class PageQueryDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20, description: 'Page size' })
-  @IsOptional() @ToInt() @IsInt() @Min(1) @Max(100)
+  @IsOptional()
+  @ToInt()
+  @IsInt()
+  @Min(1)
+  @Max(100)
   limit?: number;
 
   @ApiPropertyOptional({ description: 'The `next_cursor` of the previous page (an id of the listed resource)', example: 'MSG01JD3V6Q4T1Z0K6M3P9X2Y5B7C' })
-  @IsOptional() @IsString() @Matches(ID_SHAPE, { message: 'cursor must be the next_cursor of a previous page (an id such as MSG01JD3V6Q4T1Z0K6M3P9X2Y5B7C)' })
+  @IsOptional()
+  @IsString()
+  @Matches(ID_SHAPE, { message: 'cursor must be the next_cursor of a previous page (an id such as MSG01JD3V6Q4T1Z0K6M3P9X2Y5B7C)' })
   cursor?: string;
 }
 
@@ -59,7 +65,10 @@ export async function paginate<E extends ObjectLiteral & { id: string }>(
   const limit = page.limit ?? 20;
   checkCursor(page.cursor, PREFIX_BY_TABLE[qb.expressionMap.mainAlias?.metadata?.tableName ?? '']);
   if (page.cursor) qb.andWhere(`${idColumn} < :cursor`, { cursor: page.cursor });
-  const rows = await qb.orderBy(idColumn, 'DESC').take(limit + 1).getMany();
+  const rows = await qb
+    .orderBy(idColumn, 'DESC')
+    .take(limit + 1)
+    .getMany();
   const items = rows.slice(0, limit);
   return { items, next_cursor: rows.length > limit ? items[items.length - 1].id : null };
 }
@@ -70,10 +79,7 @@ export function ApiPageResponse(item: ClassType<unknown>) {
     ApiExtraModels(PageDto, item),
     ApiOkResponse({
       schema: {
-        allOf: [
-          { $ref: getSchemaPath(PageDto) },
-          { properties: { data: { type: 'array', items: { $ref: getSchemaPath(item) } } }, required: ['data', 'next_cursor'] },
-        ],
+        allOf: [{ $ref: getSchemaPath(PageDto) }, { properties: { data: { type: 'array', items: { $ref: getSchemaPath(item) } } }, required: ['data', 'next_cursor'] }],
       },
     }),
   );

@@ -13,8 +13,7 @@ export const ToBoolean = () =>
   });
 
 /** Integers from JSON numbers or numeric strings; anything else is left to fail validation. */
-export const ToInt = () =>
-  Transform(({ value }) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value));
+export const ToInt = () => Transform(({ value }) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value));
 
 /** A JSON value that form bodies carry as a string (e.g. `options`). Unparseable text is left to fail validation. */
 export const ParseJsonString = () =>

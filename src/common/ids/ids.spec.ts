@@ -7,5 +7,4 @@ describe('newId', () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect([...ids].sort()).toEqual(ids);
   });
-
 });

@@ -157,16 +157,14 @@ export class Jobs implements BeforeApplicationShutdown {
   async enqueueMany<P>(manager: EntityManager, queue: string, jobs: Array<{ payload: P } & EnqueueOptions>): Promise<void> {
     if (jobs.length === 0) return;
     const now = this.clock.now();
-    const rows = jobs.map(
-      (j): NewJob => ({
-        queue,
-        payload: JSON.stringify(j.payload),
-        maxAttempts: j.maxAttempts ?? this.queues.get(queue)?.maxAttempts ?? DEFAULTS.maxAttempts,
-        runAt: j.runAt ?? now,
-        key: j.key ?? null,
-        createdAt: now,
-      }),
-    );
+    const rows = jobs.map((j): NewJob => ({
+      queue,
+      payload: JSON.stringify(j.payload),
+      maxAttempts: j.maxAttempts ?? this.queues.get(queue)?.maxAttempts ?? DEFAULTS.maxAttempts,
+      runAt: j.runAt ?? now,
+      key: j.key ?? null,
+      createdAt: now,
+    }));
     const runner = manager.queryRunner;
     if (WriteBehind.of(manager)) for (const row of rows) await WriteBehind.batch(manager, INSERT_JOBS, row);
     else await manager.query(INSERT_JOBS.sql, INSERT_JOBS.params(rows));
@@ -314,11 +312,11 @@ export class Jobs implements BeforeApplicationShutdown {
    * again does not overwrite the newer claim. Returns whether the claim was still this worker's.
    */
   private async settle(job: ClaimedJob, set: string, params: unknown[], db: DataSource | EntityManager = this.ds): Promise<boolean> {
-    const rows = await queryReturning<{ id: string }>(
-      db,
-      `UPDATE jobs SET ${set}, locked_until = NULL WHERE id = $1 AND attempts = $2 AND status = 'running' RETURNING id`,
-      [job.id, job.attempts, ...params],
-    );
+    const rows = await queryReturning<{ id: string }>(db, `UPDATE jobs SET ${set}, locked_until = NULL WHERE id = $1 AND attempts = $2 AND status = 'running' RETURNING id`, [
+      job.id,
+      job.attempts,
+      ...params,
+    ]);
     return rows.length > 0;
   }
 

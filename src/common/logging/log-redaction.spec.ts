@@ -6,9 +6,7 @@ describe('redactUrl', () => {
     expect(redactUrl('/v1/whatsapp/webhook?hub.mode=subscribe&hub.verify_token=s3cret&hub.challenge=123')).toBe(
       '/v1/whatsapp/webhook?hub.mode=subscribe&hub.verify_token=[REDACTED]&hub.challenge=[REDACTED]',
     );
-    expect(redactUrl('/v1/processes?phone=%2B573001112233&status=pending&limit=5&x%2Etoken=a')).toBe(
-      '/v1/processes?phone=[REDACTED]&status=pending&limit=5&x%2Etoken=[REDACTED]',
-    );
+    expect(redactUrl('/v1/processes?phone=%2B573001112233&status=pending&limit=5&x%2Etoken=a')).toBe('/v1/processes?phone=[REDACTED]&status=pending&limit=5&x%2Etoken=[REDACTED]');
     expect(redactUrl('/v1/flows')).toBe('/v1/flows');
     expect(redactUrl('/v1/x?flag&key=%ZZ')).toBe('/v1/x?flag&key=[REDACTED]');
   });
@@ -25,7 +23,14 @@ describe('logError', () => {
   });
 
   it('does the same for a query error pino has already serialized (how pino-http hands it over)', () => {
-    const serialized = { type: 'QueryFailedError', message: 'refused for +57 300 888 0003', stack: 'QueryFailedError: refused for +573008880003\n    at x', query: 'INSERT …', parameters: ['+573008880003'], driverError: { code: 'P0001', detail: '+573008880003' } };
+    const serialized = {
+      type: 'QueryFailedError',
+      message: 'refused for +57 300 888 0003',
+      stack: 'QueryFailedError: refused for +573008880003\n    at x',
+      query: 'INSERT …',
+      parameters: ['+573008880003'],
+      driverError: { code: 'P0001', detail: '+573008880003' },
+    };
     const logged = logError(serialized);
     expect(JSON.stringify(logged)).not.toMatch(/888|INSERT/);
     expect(logged).toMatchObject({ code: 'P0001', stack: '    at x' });

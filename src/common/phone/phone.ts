@@ -28,7 +28,9 @@ export function userPhone(waId: string): string {
  * a valid mobile (or fixed-or-mobile) number, else null.
  */
 export function toMobileE164(nationalNumber: string, countryCode: string): string | null {
-  const cc = String(countryCode ?? '').trim().toUpperCase();
+  const cc = String(countryCode ?? '')
+    .trim()
+    .toUpperCase();
   const national = String(nationalNumber ?? '').replace(/[\s().-]/g, '');
   if (!/^\d{4,15}$/.test(national)) return null;
   let calling: string;

@@ -75,7 +75,11 @@ export class RateLimiter implements OnModuleDestroy {
     res.setHeader('RateLimit-Reset', String(v.resetSeconds));
     if (!v.allowed) {
       res.setHeader('Retry-After', String(v.retryAfterSeconds));
-      throw new AppError(HttpStatus.TOO_MANY_REQUESTS, ErrorCode.RATE_LIMITED, `Too many requests: at most ${limit.perSecond}/s (bursts of ${limit.burst}); retry after ${v.retryAfterSeconds} s`);
+      throw new AppError(
+        HttpStatus.TOO_MANY_REQUESTS,
+        ErrorCode.RATE_LIMITED,
+        `Too many requests: at most ${limit.perSecond}/s (bursts of ${limit.burst}); retry after ${v.retryAfterSeconds} s`,
+      );
     }
   }
 }

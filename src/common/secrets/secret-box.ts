@@ -24,7 +24,10 @@ export class SecretBox {
   private readonly keys: Key[];
 
   constructor(spec: string) {
-    const parts = spec.split(',').map((s) => s.trim()).filter(Boolean);
+    const parts = spec
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (parts.length === 0) throw new SecretsKeyError('SECRETS_KEY is empty: it must hold one or more 32-byte keys in base64, comma-separated');
     this.keys = parts.map((part, i) => {
       const raw = /^[A-Za-z0-9+/_-]+={0,2}$/.test(part) ? Buffer.from(part, 'base64') : Buffer.alloc(0);
@@ -77,7 +80,9 @@ export class SecretBox {
     const [keyId, data] = stored.slice(PREFIX.length).split(':');
     const key = this.keys.find((k) => k.id === keyId);
     if (!key) {
-      throw new SecretsKeyError(`A stored secret is sealed under key id ${keyId}, which SECRETS_KEY does not hold (it holds ${this.keyIds.join(', ')}): SECRETS_KEY is wrong or lacks an older key`);
+      throw new SecretsKeyError(
+        `A stored secret is sealed under key id ${keyId}, which SECRETS_KEY does not hold (it holds ${this.keyIds.join(', ')}): SECRETS_KEY is wrong or lacks an older key`,
+      );
     }
     const body = Buffer.from(data ?? '', 'base64url');
     try {

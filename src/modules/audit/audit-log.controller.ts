@@ -19,7 +19,10 @@ export class AuditLogController {
 
   @Get()
   @RequiresScope('admin-of-tenant')
-  @ApiOperation({ summary: 'Your configuration audit log, newest first (needs the admin-of-tenant scope)', description: `Lists ${WHAT}, including the admin's changes to your tenant.` })
+  @ApiOperation({
+    summary: 'Your configuration audit log, newest first (needs the admin-of-tenant scope)',
+    description: `Lists ${WHAT}, including the admin's changes to your tenant.`,
+  })
   @ApiPageResponse(AuditEntryDto)
   @ApiErrors([400, 'VALIDATION_FAILED'])
   async list(@Tenant() t: TenantContext, @Query() q: ListAuditLogQueryDto): Promise<PageDto<AuditEntryDto>> {

@@ -234,7 +234,9 @@ export class ConversationsService {
     const process = await m.createQueryBuilder(Process, 'p').setLock('pessimistic_write').where('p.id = :processId AND p.tenant_id = :tenantId', { processId, tenantId }).getOne();
     if (!process) throw AppError.notFound('Process', processId);
     if (process.status !== 'pending') {
-      throw new AppError(HttpStatus.CONFLICT, ConversationErrorCode.PROCESS_FINISHED, `Process ${processId} already finished with status ${process.status}`, { status: process.status });
+      throw new AppError(HttpStatus.CONFLICT, ConversationErrorCode.PROCESS_FINISHED, `Process ${processId} already finished with status ${process.status}`, {
+        status: process.status,
+      });
     }
     await this.finish(m, process, 'cancelled', 'client_cancelled');
     return process;
@@ -312,19 +314,21 @@ export class ConversationsService {
       return;
     }
     const outcome = await type.answer(step, input, ctx);
-    await WriteBehind.insert(m, ProcessAnswer, [{
-      id: newId('ANS'),
-      processId: process.id,
-      stepId: step.id,
-      stepType: step.type,
-      value: outcome.value?.slice(0, 4096) ?? null,
-      normalized: outcome.kind === 'accept' ? (outcome.normalized ?? null) : null,
-      valid: outcome.kind === 'accept',
-      error: outcome.kind === 'invalid' ? outcome.error : outcome.kind === 'fail' ? outcome.reason : null,
-      messageId: input.messageId,
-      mediaFileId: outcome.kind === 'accept' ? (outcome.mediaFileId ?? null) : null,
-      createdAt: this.clock.now(),
-    }]);
+    await WriteBehind.insert(m, ProcessAnswer, [
+      {
+        id: newId('ANS'),
+        processId: process.id,
+        stepId: step.id,
+        stepType: step.type,
+        value: outcome.value?.slice(0, 4096) ?? null,
+        normalized: outcome.kind === 'accept' ? (outcome.normalized ?? null) : null,
+        valid: outcome.kind === 'accept',
+        error: outcome.kind === 'invalid' ? outcome.error : outcome.kind === 'fail' ? outcome.reason : null,
+        messageId: input.messageId,
+        mediaFileId: outcome.kind === 'accept' ? (outcome.mediaFileId ?? null) : null,
+        createdAt: this.clock.now(),
+      },
+    ]);
     if (outcome.kind === 'fail') return this.finish(m, process, 'failed', outcome.reason);
     if (outcome.kind === 'stay') {
       for (const message of outcome.send) await this.send(m, process, message);

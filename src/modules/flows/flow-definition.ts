@@ -54,4 +54,3 @@ export const LIMITS = {
 export const DEFAULT_MAX_ATTEMPTS = 3;
 export const STEP_ID = /^[A-Za-z0-9_-]+$/;
 export const FAILURE_REASON = /^[a-z][a-z0-9_]{0,63}$/;
-

@@ -7,12 +7,24 @@ const validateFlowSteps = (steps: unknown) => validateWith(steps, TYPES);
 const end = (id = 'done', extra: Record<string, unknown> = {}) => ({ id, type: 'end', outcome: 'succeeded', text: 'Listo', ...extra });
 const q = (id: string, extra: Record<string, unknown> = {}) => ({ id, type: 'question', text: '¿Tu correo?', validator: { type: 'email' }, ...extra });
 const fields = (steps: unknown) => validateFlowSteps(steps).map((e) => e.field);
-const messages = (steps: unknown) => validateFlowSteps(steps).flatMap((e) => e.messages).join('\n');
+const messages = (steps: unknown) =>
+  validateFlowSteps(steps)
+    .flatMap((e) => e.messages)
+    .join('\n');
 
 const fullFlow = [
   { id: 'welcome', type: 'message', text: 'Hola', media_url: 'https://cdn.example.com/logo.png', media_type: 'image' },
   { id: 'terms', type: 'consent', text: '¿Aceptas?', accept_title: 'Acepto', decline_title: 'No acepto' },
-  { id: 'doc_type', type: 'choice', text: 'Documento', style: 'buttons', options: [{ id: 'cc', title: 'Cédula' }, { id: 'ce', title: 'Extranjería', next: 'email' }] },
+  {
+    id: 'doc_type',
+    type: 'choice',
+    text: 'Documento',
+    style: 'buttons',
+    options: [
+      { id: 'cc', title: 'Cédula' },
+      { id: 'ce', title: 'Extranjería', next: 'email' },
+    ],
+  },
   { id: 'cedula', type: 'question', text: 'Número', validator: { type: 'national_id', country: 'CO' }, error_text: 'No es válido', max_attempts: 5 },
   q('email'),
   { id: 'birth', type: 'question', text: 'Fecha', validator: { type: 'date', format: 'DD/MM/YYYY', min: '1900-01-01', max: '2010-12-31' } },
@@ -20,7 +32,14 @@ const fullFlow = [
   { id: 'code', type: 'question', text: 'Código', validator: { type: 'regex', pattern: '[A-Z]{3}\\d{3}', flags: 'i' } },
   { id: 'name', type: 'question', text: 'Nombre', validator: { type: 'text', min_length: 2, max_length: 80 } },
   { id: 'id_photo', type: 'media', text: 'Foto de tu documento', accept: ['image', 'document'] },
-  { id: 'city', type: 'choice', text: 'Ciudad', style: 'list', button_text: 'Ver ciudades', options: Array.from({ length: 10 }, (_, k) => ({ id: `c${k}`, title: `Ciudad número ${k}` })) },
+  {
+    id: 'city',
+    type: 'choice',
+    text: 'Ciudad',
+    style: 'list',
+    button_text: 'Ver ciudades',
+    options: Array.from({ length: 10 }, (_, k) => ({ id: `c${k}`, title: `Ciudad número ${k}` })),
+  },
   end('done'),
 ];
 
@@ -31,7 +50,16 @@ describe('validateFlowSteps', () => {
 
   it('accepts branches that rejoin and a loop that has a way out', () => {
     const steps = [
-      { id: 'menu', type: 'choice', text: '¿Qué quieres?', style: 'buttons', options: [{ id: 'again', title: 'Otra vez', next: 'info' }, { id: 'stop', title: 'Salir', next: 'bye' }] },
+      {
+        id: 'menu',
+        type: 'choice',
+        text: '¿Qué quieres?',
+        style: 'buttons',
+        options: [
+          { id: 'again', title: 'Otra vez', next: 'info' },
+          { id: 'stop', title: 'Salir', next: 'bye' },
+        ],
+      },
       { id: 'info', type: 'message', text: 'Info', next: 'menu' },
       end('bye'),
     ];
@@ -59,21 +87,38 @@ describe('validateFlowSteps', () => {
   });
 
   it('rejects unknown ids in next and in option next, naming the step', () => {
-    expect(validateFlowSteps([q('a', { next: 'nowhere' }), end()])).toEqual([
-      { field: 'steps[0].next', messages: ["steps[0] (id 'a'): next 'nowhere' is not the id of a step"] },
-    ]);
-    const choice = { id: 'pick', type: 'choice', text: 'x', style: 'buttons', options: [{ id: 'a', title: 'A' }, { id: 'b', title: 'B', next: 'ghost' }] };
+    expect(validateFlowSteps([q('a', { next: 'nowhere' }), end()])).toEqual([{ field: 'steps[0].next', messages: ["steps[0] (id 'a'): next 'nowhere' is not the id of a step"] }]);
+    const choice = {
+      id: 'pick',
+      type: 'choice',
+      text: 'x',
+      style: 'buttons',
+      options: [
+        { id: 'a', title: 'A' },
+        { id: 'b', title: 'B', next: 'ghost' },
+      ],
+    };
     expect(validateFlowSteps([choice, end()])).toEqual([
       { field: 'steps[0].options[1].next', messages: ["steps[0] (id 'pick'): options[1].next 'ghost' is not the id of a step"] },
     ]);
   });
 
   it('rejects a flow that runs off its end', () => {
-    expect(validateFlowSteps([q('a'), q('b')])).toEqual([
-      { field: 'steps[1]', messages: [expect.stringContaining("steps[1] (id 'b'): the flow runs off its end")] },
-    ]);
+    expect(validateFlowSteps([q('a'), q('b')])).toEqual([{ field: 'steps[1]', messages: [expect.stringContaining("steps[1] (id 'b'): the flow runs off its end")] }]);
     // A branch that falls through the last step also runs off, even though another branch ends properly.
-    const steps = [end('ok'), { id: 'pick', type: 'choice', text: 'x', style: 'buttons', options: [{ id: 'a', title: 'A', next: 'ok' }, { id: 'b', title: 'B' }] }];
+    const steps = [
+      end('ok'),
+      {
+        id: 'pick',
+        type: 'choice',
+        text: 'x',
+        style: 'buttons',
+        options: [
+          { id: 'a', title: 'A', next: 'ok' },
+          { id: 'b', title: 'B' },
+        ],
+      },
+    ];
     expect(fields(steps)).toContain('steps[1]');
   });
 
@@ -93,7 +138,16 @@ describe('validateFlowSteps', () => {
 
   it('a choice with only looping options is rejected, with one exit option it is fine', () => {
     const loop = (next: string) => [
-      { id: 'menu', type: 'choice', text: 'x', style: 'list', options: [{ id: 'a', title: 'A', next: 'menu' }, { id: 'b', title: 'B', next }] },
+      {
+        id: 'menu',
+        type: 'choice',
+        text: 'x',
+        style: 'list',
+        options: [
+          { id: 'a', title: 'A', next: 'menu' },
+          { id: 'b', title: 'B', next },
+        ],
+      },
       end(),
     ];
     expect(fields(loop('menu'))).toContain('steps[0]');
@@ -108,15 +162,36 @@ describe('validateFlowSteps', () => {
     ]);
     expect(validateFlowSteps(choice('list', opts(4)))).toEqual([]);
     expect(fields(choice('list', opts(11)))).toEqual(['steps[0].options']);
-    expect(validateFlowSteps(choice('buttons', opts(2, () => 'x'.repeat(20)).map((o, k) => ({ ...o, title: o.title.slice(k) }))))).toEqual([]);
+    expect(
+      validateFlowSteps(
+        choice(
+          'buttons',
+          opts(2, () => 'x'.repeat(20)).map((o, k) => ({ ...o, title: o.title.slice(k) })),
+        ),
+      ),
+    ).toEqual([]);
     expect(validateFlowSteps(choice('buttons', [{ id: 'a', title: 'x'.repeat(21) }]))).toEqual([
       { field: 'steps[0].options[0].title', messages: ["steps[0] (id 'pick'): options[0].title must be at most 20 characters, got 21"] },
     ]);
     expect(validateFlowSteps(choice('list', [{ id: 'a', title: 'x'.repeat(24) }]))).toEqual([]);
     expect(fields(choice('list', [{ id: 'a', title: 'x'.repeat(25) }]))).toEqual(['steps[0].options[0].title']);
     expect(fields(choice('buttons', []))).toEqual(['steps[0].options']);
-    expect(fields(choice('buttons', [{ id: 'a', title: 'Sí' }, { id: 'b', title: 'si' }]))).toEqual(['steps[0].options[1].title']);
-    expect(fields(choice('buttons', [{ id: 'a', title: 'A' }, { id: 'a', title: 'B' }]))).toEqual(['steps[0].options[1].id']);
+    expect(
+      fields(
+        choice('buttons', [
+          { id: 'a', title: 'Sí' },
+          { id: 'b', title: 'si' },
+        ]),
+      ),
+    ).toEqual(['steps[0].options[1].title']);
+    expect(
+      fields(
+        choice('buttons', [
+          { id: 'a', title: 'A' },
+          { id: 'a', title: 'B' },
+        ]),
+      ),
+    ).toEqual(['steps[0].options[1].id']);
     expect(fields(choice('buttons', [{ id: ' a', title: 'A' }]))).toEqual(['steps[0].options[0].id']);
     expect(fields(choice('buttons', [{ id: 'a', title: 'A' }], { button_text: 'Ver' }))).toEqual(['steps[0].button_text']);
     expect(fields(choice('list', [{ id: 'a', title: 'A' }], { button_text: 'x'.repeat(21) }))).toEqual(['steps[0].button_text']);

@@ -70,8 +70,7 @@ function checkerFor(step: Record<string, unknown>, prefix: string, label: string
   };
 }
 
-const labelOf = (i: number, step: unknown) =>
-  isObject(step) && typeof step.id === 'string' ? `steps[${i}] (id '${step.id}')` : `steps[${i}]`;
+const labelOf = (i: number, step: unknown) => (isObject(step) && typeof step.id === 'string' ? `steps[${i}] (id '${step.id}')` : `steps[${i}]`);
 
 function checkShapes(steps: unknown[], types: StepTypesByName, issues: Issue[]): void {
   const seen = new Map<string, number>();

@@ -10,8 +10,7 @@ declare module '../../common/errors/app-error.js' {
   interface DeclaredErrorCodes extends CodesOf<typeof FlowErrorCode> {}
 }
 
-export const flowArchived = (id: string) =>
-  new AppError(HttpStatus.CONFLICT, FlowErrorCode.FLOW_ARCHIVED, `Flow ${id} is archived: it cannot be started or changed`);
+export const flowArchived = (id: string) => new AppError(HttpStatus.CONFLICT, FlowErrorCode.FLOW_ARCHIVED, `Flow ${id} is archived: it cannot be started or changed`);
 
 /** A flow whose steps break the rules; `details` names each step and field. */
 export const invalidFlow = (details: FieldError[]) =>

@@ -145,7 +145,9 @@ export class FlowsService implements OnApplicationBootstrap {
 
   /** The latest version of a flow that may start a new process; 409 FLOW_ARCHIVED when archived, 404 when unknown. */
   async assertStartable(tenantId: string, flowId: string): Promise<FlowVersionView> {
-    const view = await this.latest.get(`${tenantId} ${flowId}`, () => this.getVersion(tenantId, flowId).catch((err: unknown) => (err instanceof AppError && err.status === HttpStatus.NOT_FOUND ? null : Promise.reject(err))));
+    const view = await this.latest.get(`${tenantId} ${flowId}`, () =>
+      this.getVersion(tenantId, flowId).catch((err: unknown) => (err instanceof AppError && err.status === HttpStatus.NOT_FOUND ? null : Promise.reject(err))),
+    );
     if (!view) throw AppError.notFound('Flow', flowId);
     if (view.status !== 'active') throw flowArchived(flowId);
     return view;

@@ -206,10 +206,11 @@ export class HookDispatcher implements OnApplicationBootstrap, BeforeApplication
     }
     if (release.length > 0) {
       // Over the per-hook cap: hand them back, due at once, for when that hook has a free slot.
-      await this.ds.query(
-        `UPDATE hook_deliveries SET status = 'pending', next_attempt_at = $2, lease_token = NULL WHERE id = ANY($1) AND lease_token = $3`,
-        [release, this.clock.now(), rows[0].lease_token],
-      );
+      await this.ds.query(`UPDATE hook_deliveries SET status = 'pending', next_attempt_at = $2, lease_token = NULL WHERE id = ANY($1) AND lease_token = $3`, [
+        release,
+        this.clock.now(),
+        rows[0].lease_token,
+      ]);
     }
     return rows.length - release.length;
   }
@@ -351,7 +352,11 @@ export class HookDispatcher implements OnApplicationBootstrap, BeforeApplication
     } catch (err) {
       const e = err as Error & { code?: string; cause?: { code?: string; message?: string } };
       const refused = [err, e.cause].find((x) => x instanceof OutgoingHttpError);
-      const error = refused ? `SSRF_BLOCKED: ${(refused as Error).message}` : e.name === 'TimeoutError' ? 'TIMEOUT' : `CONNECTION_FAILED: ${e.code ?? e.cause?.code ?? e.cause?.message ?? e.message}`;
+      const error = refused
+        ? `SSRF_BLOCKED: ${(refused as Error).message}`
+        : e.name === 'TimeoutError'
+          ? 'TIMEOUT'
+          : `CONNECTION_FAILED: ${e.code ?? e.cause?.code ?? e.cause?.message ?? e.message}`;
       return { ok: false, httpStatus: null, latencyMs: elapsed(), error, excerpt: null };
     }
   }

@@ -55,7 +55,11 @@ export class HooksService {
     );
     if (matching.length === 0) return null;
     const data = typeof event.data === 'function' ? await event.data() : event.data;
-    return this.enqueue(manager, { ...event, data }, matching.map((h) => h.id));
+    return this.enqueue(
+      manager,
+      { ...event, data },
+      matching.map((h) => h.id),
+    );
   }
 
   /**
@@ -165,10 +169,7 @@ export class HooksService {
     const hook = await this.hooks.findOne({ where: { id, tenantId }, select: { id: true, secret: true } });
     if (!hook) throw AppError.notFound('Hook', id);
     const secret = newSecret();
-    await this.hooks.update(
-      { id },
-      { secret, previousSecret: hook.secret, previousSecretExpiresAt: new Date(this.clock.now().getTime() + SECRET_OVERLAP_MS) },
-    );
+    await this.hooks.update({ id }, { secret, previousSecret: hook.secret, previousSecretExpiresAt: new Date(this.clock.now().getTime() + SECRET_OVERLAP_MS) });
     return { hook: await this.get(tenantId, id), secret };
   }
 
@@ -229,9 +230,7 @@ export class HooksService {
   }
 
   private async toDtos(rows: HookDelivery[]): Promise<DeliveryDto[]> {
-    const attempts = rows.length
-      ? await this.attempts.find({ where: { deliveryId: In(rows.map((r) => r.id)) }, order: { id: 'ASC' } })
-      : [];
+    const attempts = rows.length ? await this.attempts.find({ where: { deliveryId: In(rows.map((r) => r.id)) }, order: { id: 'ASC' } }) : [];
     return rows.map((d) => ({
       id: d.id,
       hook_id: d.hookId,

@@ -43,7 +43,11 @@ export class MediaDownloaderService {
 
   /** Enqueues the downloads of these new files in the caller's transaction (one statement, whatever their number). */
   enqueue(manager: EntityManager, files: Array<Pick<MediaFile, 'id'>>): Promise<void> {
-    return this.jobs.enqueueMany<MediaDownloadJob>(manager, MEDIA_DOWNLOAD, files.map((f) => ({ payload: { mediaFileId: f.id }, key: f.id })));
+    return this.jobs.enqueueMany<MediaDownloadJob>(
+      manager,
+      MEDIA_DOWNLOAD,
+      files.map((f) => ({ payload: { mediaFileId: f.id }, key: f.id })),
+    );
   }
 
   /** Runs the downloads that are due once; returns how many were tried. */

@@ -153,7 +153,10 @@ export class MessagesService {
     );
     const insertedIds = new Set(inserted.map((r) => r.id));
     // A repeated wamid (also one repeated within this call) answers with the first record.
-    const firsts = await this.byProviderId(manager, rows.filter((r) => !insertedIds.has(r.id)));
+    const firsts = await this.byProviderId(
+      manager,
+      rows.filter((r) => !insertedIds.has(r.id)),
+    );
     const media: MediaFile[] = [];
     const results = rows.map((row, i): RecordedInbound => {
       if (!insertedIds.has(row.id)) return { message: firsts.get(providerKey(row.lineId, row.providerMessageId!))!, duplicate: true, mediaFileId: null };
@@ -258,9 +261,6 @@ export class MessagesService {
     const messageIds = messages.filter((m) => m.direction === 'inbound').map((m) => m.id);
     const fileIds = messages.map(sentFileId).filter((id): id is string => id !== null);
     if (messageIds.length === 0 && fileIds.length === 0) return Promise.resolve([]);
-    return this.media
-      .createQueryBuilder('f')
-      .where('f.message_id = ANY(:messageIds) OR f.id = ANY(:fileIds)', { messageIds, fileIds })
-      .getMany();
+    return this.media.createQueryBuilder('f').where('f.message_id = ANY(:messageIds) OR f.id = ANY(:fileIds)', { messageIds, fileIds }).getMany();
   }
 }

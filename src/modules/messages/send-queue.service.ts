@@ -203,7 +203,6 @@ export class SendQueueService {
     this.worker.wake();
   }
 
-
   /**
    * Registers a listener for definitive failures. Higher modules register here so this module needs no knowledge
    * of them (the outbounds module records 131050 failures as opt-outs).
@@ -254,12 +253,18 @@ export class SendQueueService {
       const batch = await this.capPerLine(due);
       sending = true;
       const outcomes = this.withoutRepeatedIds(await this.sendAll(batch), batch);
-      const taken = await this.recordWithRetries(outcomes, outcomes.flatMap((o) => (o.failure ? [o.failure] : [])));
+      const taken = await this.recordWithRetries(
+        outcomes,
+        outcomes.flatMap((o) => (o.failure ? [o.failure] : [])),
+      );
       // Sends whose id another message of the line already holds were left out of that write: each is a failure.
       if (taken.length > 0) {
         const rowsById = new Map(batch.flat().map((r) => [r.id, r]));
         const duplicates = taken.map((o) => this.duplicate(rowsById.get(o.id)!, o.providerMessageId!));
-        await this.recordWithRetries(duplicates, duplicates.map((o) => o.failure!));
+        await this.recordWithRetries(
+          duplicates,
+          duplicates.map((o) => o.failure!),
+        );
       }
       recorded = true;
       return outcomes.length;
@@ -307,9 +312,7 @@ export class SendQueueService {
     }
     if (holder.size === outcomes.filter((o) => o.providerMessageId).length) return outcomes;
     const rowsById = new Map(lanes.flat().map((r) => [r.id, r]));
-    return outcomes.map((o) =>
-      o.providerMessageId && holder.get(`${o.lineId} ${o.providerMessageId}`) !== o.id ? this.duplicate(rowsById.get(o.id)!, o.providerMessageId) : o,
-    );
+    return outcomes.map((o) => (o.providerMessageId && holder.get(`${o.lineId} ${o.providerMessageId}`) !== o.id ? this.duplicate(rowsById.get(o.id)!, o.providerMessageId) : o));
   }
 
   private duplicate(row: QueuedRow, providerMessageId: string): Outcome {
@@ -475,16 +478,23 @@ export class SendQueueService {
   private async sendOne(line: WhatsappLine, row: QueuedRow): Promise<Outcome> {
     try {
       const { providerMessageId } =
-        row.content.kind === 'file'
-          ? await this.sendStoredFile(line, row, row.content)
-          : await this.providers.for(line).send(lineCredentials(line), row.phone, row.content);
+        row.content.kind === 'file' ? await this.sendStoredFile(line, row, row.content) : await this.providers.for(line).send(lineCredentials(line), row.phone, row.content);
       return { id: row.id, tenantId: row.tenant_id, lineId: row.line_id, status: 'sent', providerMessageId, nextAttemptAt: null, errorCode: null, errorTitle: null };
     } catch (err) {
       const error = err instanceof ProviderError ? err : new ProviderError('TRANSIENT', true, String(err));
       const attempt = row.attempts + 1;
       if (error.retryable && attempt < MAX_ATTEMPTS) {
         const next = new Date(this.clock.now().getTime() + retryDelayMs(error, attempt));
-        return { id: row.id, tenantId: row.tenant_id, lineId: row.line_id, status: 'queued', providerMessageId: null, nextAttemptAt: next, errorCode: error.code, errorTitle: error.message };
+        return {
+          id: row.id,
+          tenantId: row.tenant_id,
+          lineId: row.line_id,
+          status: 'queued',
+          providerMessageId: null,
+          nextAttemptAt: next,
+          errorCode: error.code,
+          errorTitle: error.message,
+        };
       }
       const failure = { messageId: row.id, tenantId: line.tenantId, lineId: row.line_id, phone: row.phone, code: error.code };
       return { ...this.failed(row, error.code, error.message), failure };
@@ -550,11 +560,17 @@ export class SendQueueService {
         }
       }
       // One message.status event per move, in the order of the messages (ids are time-ordered), with one read back.
-      const hooked = movedOutcomes.filter((o) => hookTenants.has(o.tenantId)).map((o) => o.id).sort();
+      const hooked = movedOutcomes
+        .filter((o) => hookTenants.has(o.tenantId))
+        .map((o) => o.id)
+        .sort();
       if (hooked.length > 0) {
         const rows = await m.findBy(Message, { id: In(hooked) });
         rows.sort((a, b) => (a.id < b.id ? -1 : 1));
-        await this.hooks.emitMany(m, rows.map((row) => ({ tenantId: row.tenantId, type: 'message.status', data: MessageDto.from(row) })));
+        await this.hooks.emitMany(
+          m,
+          rows.map((row) => ({ tenantId: row.tenantId, type: 'message.status', data: MessageDto.from(row) })),
+        );
       }
       return taken;
     });

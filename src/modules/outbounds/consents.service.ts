@@ -51,7 +51,6 @@ const MOVE_LIFT = moveState('last_lift_at');
 
 @Injectable()
 export class ConsentsService implements OnModuleInit {
-
   constructor(
     private readonly ds: DataSource,
     private readonly clock: Clock,

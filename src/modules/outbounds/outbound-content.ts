@@ -127,7 +127,8 @@ export function createOutboundProblems(dto: OutboundContentInput): FieldError[] 
   const add = (field: string, message: string) => problems.set(field, [...(problems.get(field) ?? []), message]);
   const parsed = typeof dto.content === 'string' ? parseContent(dto.content) : null;
   parsed?.problems.forEach((p) => add('content', p));
-  if (typeof dto.language_code === 'string' && !LANGUAGE.test(dto.language_code)) add('language_code', 'language_code must be a WhatsApp language code such as es, es_MX, en or pt_BR');
+  if (typeof dto.language_code === 'string' && !LANGUAGE.test(dto.language_code))
+    add('language_code', 'language_code must be a WhatsApp language code such as es, es_MX, en or pt_BR');
 
   const mediaUrl = typeof dto.media_url === 'string' && dto.media_url ? dto.media_url : null;
   if (dto.template_type === 'TEXT') {

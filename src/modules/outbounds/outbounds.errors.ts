@@ -17,8 +17,7 @@ declare module '../../common/errors/app-error.js' {
 export const notApproved = (id: string, status: TemplateStatus) =>
   new AppError(HttpStatus.CONFLICT, OutboundErrorCode.OUTBOUND_NOT_APPROVED, `Outbound ${id} is ${status}: only APPROVED outbounds can be sent`, { status });
 
-export const optInRequired = () =>
-  new AppError(HttpStatus.FORBIDDEN, OutboundErrorCode.OPT_IN_REQUIRED, 'user_authorized must be true: the user must have given their opt-in');
+export const optInRequired = () => new AppError(HttpStatus.FORBIDDEN, OutboundErrorCode.OPT_IN_REQUIRED, 'user_authorized must be true: the user must have given their opt-in');
 
 export const optedOut = (phone: string, since: Date) =>
   new AppError(HttpStatus.CONFLICT, OutboundErrorCode.OPTED_OUT, `${phone} opted out of messages; a newer opt-in is needed`, {

@@ -89,11 +89,7 @@ export class OutboundsService implements OnModuleInit {
       !dto.is_notification && Array.isArray(dto.options) ? (dto.options as OutboundOption[]).map((o) => ({ message: o.message.trim(), action: o.action })) : null;
 
     const header =
-      dto.template_type === 'TEXT'
-        ? undefined
-        : dto.template_type === 'LOCATION'
-          ? ({ format: 'LOCATION' } as const)
-          : { format: dto.template_type, exampleUrl: mediaUrl! };
+      dto.template_type === 'TEXT' ? undefined : dto.template_type === 'LOCATION' ? ({ format: 'LOCATION' } as const) : { format: dto.template_type, exampleUrl: mediaUrl! };
     const { outbound, template } = await this.ds.transaction(async (m) => {
       const template = await this.templates.create(m, {
         tenantId: t.tenantId,
@@ -154,7 +150,13 @@ export class OutboundsService implements OnModuleInit {
     const data: OutboundDto[] = [];
     for (const o of items) {
       if (!lineCache.has(o.lineId)) lineCache.set(o.lineId, await this.lines.get(tenantId, o.lineId).catch(() => null));
-      data.push(this.view(o, templates.find((x) => x.id === o.templateId)!, lineCache.get(o.lineId)!));
+      data.push(
+        this.view(
+          o,
+          templates.find((x) => x.id === o.templateId)!,
+          lineCache.get(o.lineId)!,
+        ),
+      );
     }
     return { data, next_cursor };
   }

@@ -19,12 +19,9 @@ describe('parseBusinessHour', () => {
     expect(parseBusinessHour(input)).toBe(expected);
   });
 
-  it.each([['24:00'], ['7:00'], ['12:60'], ['1300'], [''], ['noon'], ['2021-01-01'], ['2021-13-01T10:00:00Z'], [13], [null], [undefined]])(
-    'rejects %p',
-    (input) => {
-      expect(parseBusinessHour(input)).toBeNull();
-    },
-  );
+  it.each([['24:00'], ['7:00'], ['12:60'], ['1300'], [''], ['noon'], ['2021-01-01'], ['2021-13-01T10:00:00Z'], [13], [null], [undefined]])('rejects %p', (input) => {
+    expect(parseBusinessHour(input)).toBeNull();
+  });
 });
 
 describe('nextSendTime', () => {
@@ -64,7 +61,10 @@ describe('nextSendTime', () => {
   });
 
   it('an always-open window (start equal to end) never moves the due time', () => {
-    for (const w of [{ start: '00:00', end: '00:00' }, { start: '13:00', end: '13:00' }]) {
+    for (const w of [
+      { start: '00:00', end: '00:00' },
+      { start: '13:00', end: '13:00' },
+    ]) {
       expect(nextSendTime(at('2024-02-29T03:17:00Z'), w)).toEqual(at('2024-02-29T03:17:00Z'));
     }
   });

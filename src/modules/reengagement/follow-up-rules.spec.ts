@@ -59,9 +59,7 @@ describe('follow-up defaults', () => {
   });
 
   it('is never moved when start equals end (always open)', () => {
-    expect(followUpDueAt(at('2026-03-02T03:10:00Z'), { follow_up_delay: 45, start_business_hours: '09:00', end_business_hours: '09:00' })).toEqual(
-      at('2026-03-02T03:55:00Z'),
-    );
+    expect(followUpDueAt(at('2026-03-02T03:10:00Z'), { follow_up_delay: 45, start_business_hours: '09:00', end_business_hours: '09:00' })).toEqual(at('2026-03-02T03:55:00Z'));
   });
 
   it('is inside the window, never before asked + delay, and within a day of it', () => {

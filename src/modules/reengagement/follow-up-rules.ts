@@ -15,7 +15,9 @@ export const DEFAULT_FOLLOW_UP_MESSAGE = DEFAULT_FLOW_SETTINGS.follow_up_message
 const MINUTE_MS = 60_000;
 
 /** The settings a follow-up reads; any of them may be missing (older flow versions, partial settings). */
-export type FollowUpSettings = Partial<Pick<FlowSettings, 'enable_follow_up' | 'follow_up_delay' | 'follow_up_message' | 'start_business_hours' | 'end_business_hours' | 'language'>>;
+export type FollowUpSettings = Partial<
+  Pick<FlowSettings, 'enable_follow_up' | 'follow_up_delay' | 'follow_up_message' | 'start_business_hours' | 'end_business_hours' | 'language'>
+>;
 
 /** Only an explicit `true` enables follow-ups: unset means disabled. */
 export function followUpsEnabled(settings: FollowUpSettings | null | undefined): boolean {

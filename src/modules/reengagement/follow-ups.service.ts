@@ -162,10 +162,9 @@ export class FollowUpsService {
 
   /** On user message: the sent follow-up of the process still awaiting its yes/no tap, if any. */
   async findPendingAnswer(manager: EntityManager, processId: string): Promise<FollowUp | null> {
-    const [row] = await manager.query<FollowUpRow[]>(
-      `SELECT ${COLUMNS} FROM follow_ups WHERE process_id = $1 AND status = 'sent' AND answer IS NULL ORDER BY id DESC LIMIT 1`,
-      [processId],
-    );
+    const [row] = await manager.query<FollowUpRow[]>(`SELECT ${COLUMNS} FROM follow_ups WHERE process_id = $1 AND status = 'sent' AND answer IS NULL ORDER BY id DESC LIMIT 1`, [
+      processId,
+    ]);
     return row ? toEntity(row) : null;
   }
 
@@ -188,10 +187,9 @@ export class FollowUpsService {
   async stateOf(processIds: string[], manager: EntityManager = this.ds.manager): Promise<Map<string, FollowUpStateDto>> {
     const states = new Map<string, FollowUpStateDto>();
     if (processIds.length === 0) return states;
-    const rows = await manager.query<FollowUpRow[]>(
-      `SELECT DISTINCT ON (process_id) ${COLUMNS} FROM follow_ups WHERE process_id = ANY($1::text[]) ORDER BY process_id, id DESC`,
-      [processIds],
-    );
+    const rows = await manager.query<FollowUpRow[]>(`SELECT DISTINCT ON (process_id) ${COLUMNS} FROM follow_ups WHERE process_id = ANY($1::text[]) ORDER BY process_id, id DESC`, [
+      processIds,
+    ]);
     for (const r of rows) states.set(r.process_id, FollowUpStateDto.from(toEntity(r)));
     return states;
   }

@@ -167,13 +167,17 @@ export class TemplatesService {
       return this.submissionFailed(template, attempt, error, !(error.retryable || error.code === 'AUTH'));
     }
     await this.ds.transaction(async (m) => {
-      await m.update(Template, { id }, {
-        providerTemplateId: created.providerTemplateId,
-        submissionState: 'submitted',
-        submitAttempts: attempt,
-        submitError: null,
-        updatedAt: now(),
-      });
+      await m.update(
+        Template,
+        { id },
+        {
+          providerTemplateId: created.providerTemplateId,
+          submissionState: 'submitted',
+          submitAttempts: attempt,
+          submitError: null,
+          updatedAt: now(),
+        },
+      );
       const fresh = await m.findOneByOrFail(Template, { id });
       const status = documentedStatus(created.status) ?? 'PENDING';
       // Only a template still in review takes the provider's first answer (a webhook may already have settled it).
@@ -184,11 +188,15 @@ export class TemplatesService {
 
   /** Records a failed try on the row, then hands it to the runner: retried later, or given up (`submissionGivenUp`). */
   private async submissionFailed(template: Template, attempt: number, error: ProviderError, final: boolean): Promise<never> {
-    await this.ds.manager.update(Template, { id: template.id }, {
-      submitAttempts: attempt,
-      submitError: `${error.code}: ${error.message}`.slice(0, 1000),
-      updatedAt: this.clock.now(),
-    });
+    await this.ds.manager.update(
+      Template,
+      { id: template.id },
+      {
+        submitAttempts: attempt,
+        submitError: `${error.code}: ${error.message}`.slice(0, 1000),
+        updatedAt: this.clock.now(),
+      },
+    );
     throw final ? new GiveUp(error.message) : error;
   }
 

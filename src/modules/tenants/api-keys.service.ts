@@ -29,11 +29,7 @@ export class ApiKeysService extends ApiKeyResolver {
   }
 
   /** A new key: 256 random bits. The plaintext is returned once and only its hash is kept. */
-  async create(
-    tenantId: string,
-    name = 'default',
-    options: { scopes?: ApiKeyScope[]; expiresAt?: Date | null } = {},
-  ): Promise<{ key: ApiKey; plaintext: string }> {
+  async create(tenantId: string, name = 'default', options: { scopes?: ApiKeyScope[]; expiresAt?: Date | null } = {}): Promise<{ key: ApiKey; plaintext: string }> {
     if (options.expiresAt && options.expiresAt <= this.clock.now()) throw AppError.validation('expires_at', 'expires_at must be in the future');
     const plaintext = 'tgk_' + randomBytes(32).toString('base64url');
     const key = this.keys.create({
@@ -61,13 +57,12 @@ export class ApiKeysService extends ApiKeyResolver {
 
   /** With the tenant's own rate limit, in the same query: authentication stays one read per request. */
   async resolve(plaintext: string): Promise<ResolvedKey | null> {
-    const [row]: Array<{ id: string; tenant_id: string; scopes: ApiKeyScope[]; expires_at: Date | null; per_second: number | null; burst: number | null }> =
-      await this.keys.query(
-        `SELECT k.id, k.tenant_id, k.scopes, k.expires_at, t.rate_limit_per_second AS per_second, t.rate_limit_burst AS burst
+    const [row]: Array<{ id: string; tenant_id: string; scopes: ApiKeyScope[]; expires_at: Date | null; per_second: number | null; burst: number | null }> = await this.keys.query(
+      `SELECT k.id, k.tenant_id, k.scopes, k.expires_at, t.rate_limit_per_second AS per_second, t.rate_limit_burst AS burst
            FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
           WHERE k.key_hash = $1 AND k.revoked_at IS NULL`,
-        [hashKey(plaintext)],
-      );
+      [hashKey(plaintext)],
+    );
     if (!row) return null;
     return {
       tenantId: row.tenant_id,

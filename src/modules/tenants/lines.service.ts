@@ -181,13 +181,13 @@ export class LinesService {
     const found = await this.lookups.getMany(keys, async (missing) => {
       const pnids = missing.filter((k) => k.startsWith('pnid:')).map((k) => k.slice(5));
       const wabas = missing.filter((k) => k.startsWith('waba:')).map((k) => k.slice(5));
-      const rows = await this.lines.find({ where: [...(pnids.length ? [{ phoneNumberId: In(pnids), provider: 'cloud_api' as const }] : []), ...(wabas.length ? [{ wabaId: In(wabas) }] : [])] });
+      const rows = await this.lines.find({
+        where: [...(pnids.length ? [{ phoneNumberId: In(pnids), provider: 'cloud_api' as const }] : []), ...(wabas.length ? [{ wabaId: In(wabas) }] : [])],
+      });
       return new Map(
         missing.map((k) => [
           k,
-          k.startsWith('pnid:')
-            ? rows.filter((l) => l.phoneNumberId === k.slice(5) && l.provider === 'cloud_api').slice(0, 1)
-            : rows.filter((l) => l.wabaId === k.slice(5)),
+          k.startsWith('pnid:') ? rows.filter((l) => l.phoneNumberId === k.slice(5) && l.provider === 'cloud_api').slice(0, 1) : rows.filter((l) => l.wabaId === k.slice(5)),
         ]),
       );
     });
@@ -205,7 +205,10 @@ export class LinesService {
 
   /** Verify tokens are sealed: the lookup is by their keyed hash, under any of SECRETS_KEY's keys. */
   async hasVerifyToken(token: string): Promise<boolean> {
-    return this.lines.createQueryBuilder('l').where(`l.secrets ->> 'verify_token_hmac' IN (:...hashes)`, { hashes: secretBox().lookupHashes(token) }).getExists();
+    return this.lines
+      .createQueryBuilder('l')
+      .where(`l.secrets ->> 'verify_token_hmac' IN (:...hashes)`, { hashes: secretBox().lookupHashes(token) })
+      .getExists();
   }
 
   private credentials(provider: ProviderName, dto: Partial<Record<CredentialField, string | null>>, current: Partial<Record<CredentialField, string | null>>) {
@@ -261,7 +264,10 @@ export class LinesService {
     }
     if (!number) return;
     if (number.displayPhoneNumber.replace(/\D/g, '') !== line.phoneNumber.slice(1)) {
-      throw notVerified('phone_number', `phone_number ${line.phoneNumber} is not the number of phone_number_id ${line.phoneNumberId} (WhatsApp shows ${number.displayPhoneNumber})`);
+      throw notVerified(
+        'phone_number',
+        `phone_number ${line.phoneNumber} is not the number of phone_number_id ${line.phoneNumberId} (WhatsApp shows ${number.displayPhoneNumber})`,
+      );
     }
   }
 

@@ -54,7 +54,7 @@ export class NumbersController {
 
   @Post(':id/webhook-token')
   @Audited('whatsapp_line', 'rotate_webhook_token')
-  @ApiOperation({ summary: "A new webhook token for a bsp line without app_secret (the previous one stops working at once); shown only in this answer" })
+  @ApiOperation({ summary: 'A new webhook token for a bsp line without app_secret (the previous one stops working at once); shown only in this answer' })
   @ApiCreatedResponse({ type: NumberDto })
   @ApiErrors([400, 'VALIDATION_FAILED'], [404, 'NOT_FOUND'])
   async rotateWebhookToken(@Tenant() t: TenantContext, @Param('id') id: string): Promise<NumberDto> {

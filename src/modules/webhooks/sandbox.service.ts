@@ -100,7 +100,11 @@ export class SandboxService implements OnModuleInit {
     }
     if (content?.kind === 'list') {
       const row = content.rows.find((r) => r.id === replyId);
-      if (row) return { type: 'interactive', interactive: { type: 'list_reply', list_reply: { id: replyId, title: givenTitle ?? row.title, ...(row.description ? { description: row.description } : {}) } } };
+      if (row)
+        return {
+          type: 'interactive',
+          interactive: { type: 'list_reply', list_reply: { id: replyId, title: givenTitle ?? row.title, ...(row.description ? { description: row.description } : {}) } },
+        };
     }
     const button = content?.kind === 'buttons' ? content.buttons.find((b) => b.id === replyId) : undefined;
     return { type: 'interactive', interactive: { type: 'button_reply', button_reply: { id: replyId, title: givenTitle ?? button?.title ?? replyId } } };
@@ -108,7 +112,9 @@ export class SandboxService implements OnModuleInit {
 
   /** The transcript as the user's phone shows it: templates rendered with their parameters, header and buttons. */
   async transcript(line: WhatsappLine, items: Message[], media: Parameters<typeof MessageDto.from>[1]): Promise<MessageDto[]> {
-    const sentTemplates = items.flatMap((m) => (m.direction === 'outbound' && (m.content as OutgoingMessage).kind === 'template' ? [(m.content as Extract<OutgoingMessage, { kind: 'template' }>).name] : []));
+    const sentTemplates = items.flatMap((m) =>
+      m.direction === 'outbound' && (m.content as OutgoingMessage).kind === 'template' ? [(m.content as Extract<OutgoingMessage, { kind: 'template' }>).name] : [],
+    );
     const templates = new Map((await this.templates.byNames(line.id, sentTemplates)).map((t) => [t.name, t]));
     return items.map((m) => {
       const dto = MessageDto.from(m, media);
@@ -143,7 +149,12 @@ export class SandboxService implements OnModuleInit {
       Object.assign(message, await this.reply(line, toE164(dto.from)!, dto.reply_id, dto.reply_title));
     } else {
       const kind = dto.media_type!;
-      const media = { id: `sandbox-media-${kind}-${ulid()}`, mime_type: kind === 'document' ? 'application/pdf' : 'image/png', caption: dto.caption, filename: kind === 'document' ? (dto.filename ?? 'document.pdf') : undefined };
+      const media = {
+        id: `sandbox-media-${kind}-${ulid()}`,
+        mime_type: kind === 'document' ? 'application/pdf' : 'image/png',
+        caption: dto.caption,
+        filename: kind === 'document' ? (dto.filename ?? 'document.pdf') : undefined,
+      };
       Object.assign(message, { type: kind, [kind]: media });
     }
     const envelope = {

@@ -15,7 +15,7 @@ export class WebhookEventsController {
   constructor(private readonly events: WebhookEventsService) {}
 
   @Get()
-  @ApiOperation({ summary: "Stored webhook calls of your lines that need a look, newest first: unknown_line (a number of your WABA not registered here) or failed" })
+  @ApiOperation({ summary: 'Stored webhook calls of your lines that need a look, newest first: unknown_line (a number of your WABA not registered here) or failed' })
   @ApiPageResponse(WebhookEventDto)
   @ApiErrors([400, 'VALIDATION_FAILED'])
   async list(@Tenant() t: TenantContext, @Query() q: ListWebhookEventsQueryDto): Promise<PageDto<WebhookEventDto>> {

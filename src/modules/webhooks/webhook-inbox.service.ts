@@ -52,7 +52,15 @@ export class WebhookInboxService {
       `INSERT INTO webhook_events (id, source, line_id, received_at, raw, status, user_key, locked_until)
        SELECT e.id, e.source, e.line_id, $5, e.raw, 'pending', e.user_key, e.not_before
          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::text[], $7::timestamptz[]) AS e(id, source, line_id, raw, user_key, not_before)`,
-      [events.map(() => newId('WHE')), events.map((e) => e.source), events.map((e) => e.lineId), events.map((e) => e.raw), this.clock.now(), events.map((e) => e.userKey), events.map((e) => e.notBefore)],
+      [
+        events.map(() => newId('WHE')),
+        events.map((e) => e.source),
+        events.map((e) => e.lineId),
+        events.map((e) => e.raw),
+        this.clock.now(),
+        events.map((e) => e.userKey),
+        events.map((e) => e.notBefore),
+      ],
     );
   }
 

@@ -103,7 +103,10 @@ export class WebhookProcessorService {
     workers: Workers,
     metrics: Metrics,
   ) {
-    this.overBudget = metrics.counter('testigo_webhook_events_over_budget_total', 'Webhook events put off (retried alone) because applying them took longer than WEBHOOK_EVENT_BUDGET_MS in a batch');
+    this.overBudget = metrics.counter(
+      'testigo_webhook_events_over_budget_total',
+      'Webhook events put off (retried alone) because applying them took longer than WEBHOOK_EVENT_BUDGET_MS in a batch',
+    );
     this.worker = workers.loop('WebhookProcessor', () => this.processPending(), 200);
     inbox.onStored(() => this.wake());
   }
@@ -229,7 +232,10 @@ export class WebhookProcessorService {
     const recorded = await this.messages.recordInboundMany(m, messages);
     messages.forEach((r, i) => (r.recorded = recorded[i]));
     const fresh = messages.filter((r) => !r.recorded!.duplicate);
-    const states = await this.conversations.prepare(m, fresh.map(({ line, ev }) => ({ lineId: line.id, ev })));
+    const states = await this.conversations.prepare(
+      m,
+      fresh.map(({ line, ev }) => ({ lineId: line.id, ev })),
+    );
     const budget = rows.length > 1 ? this.config.WEBHOOK_EVENT_BUDGET_MS : Infinity;
     const spent = new Map<StoredEvent, number>();
     for (const r of routed) {

@@ -41,12 +41,7 @@ export class WebhooksService {
   }
 
   async handshake(mode: unknown, token: unknown, challenge: unknown): Promise<string> {
-    const ok =
-      mode === 'subscribe' &&
-      typeof token === 'string' &&
-      token.length > 0 &&
-      typeof challenge === 'string' &&
-      (await this.lines.hasVerifyToken(token));
+    const ok = mode === 'subscribe' && typeof token === 'string' && token.length > 0 && typeof challenge === 'string' && (await this.lines.hasVerifyToken(token));
     if (!ok) throw new AppError(HttpStatus.FORBIDDEN, ErrorCode.FORBIDDEN, 'hub.verify_token does not match any line');
     return challenge as string;
   }
@@ -68,7 +63,10 @@ export class WebhooksService {
     const secret = verified.secrets.app_secret;
     const namesAKnownLine = keys.phoneNumberIds.some((id) => byPhoneNumberId.get(id)?.secrets.app_secret === secret);
     if (keys.phoneNumberIds.length > 0 && !namesAKnownLine) {
-      this.logger.warn({ lineId: verified.id, phoneNumberId: keys.phoneNumberIds[0].slice(0, 64), numbers: keys.phoneNumberIds.length }, 'signed webhook for a number not registered here kept as unknown_line');
+      this.logger.warn(
+        { lineId: verified.id, phoneNumberId: keys.phoneNumberIds[0].slice(0, 64), numbers: keys.phoneNumberIds.length },
+        'signed webhook for a number not registered here kept as unknown_line',
+      );
       return this.inbox.store('cloud_api', verified.id, rawBody.toString('utf8'), 'unknown_line', null, { phone_number_ids: keys.phoneNumberIds.slice(0, 20) });
     }
     return this.inbox.store('cloud_api', verified.id, rawBody.toString('utf8'), 'pending', userKeyOf(verified.id, keys.senders));
@@ -79,9 +77,7 @@ export class WebhooksService {
     const rawBody = this.requireJson(raw, body);
     const line = await this.lines.findById(lineId);
     if (!line || line.provider !== 'bsp') throw AppError.notFound('BSP line', lineId);
-    const ok = line.secrets.app_secret
-      ? this.providers.for(line).verifySignature(lineCredentials(line), rawBody, signature)
-      : this.lines.webhookTokenMatches(line, token);
+    const ok = line.secrets.app_secret ? this.providers.for(line).verifySignature(lineCredentials(line), rawBody, signature) : this.lines.webhookTokenMatches(line, token);
     if (!ok) throw this.refuse('bsp', line.secrets.app_secret ? (signature ? 'bad_signature' : 'no_signature') : 'bad_token', [line.phoneNumberId ?? line.id]);
     return this.inbox.store('bsp', line.id, rawBody.toString('utf8'), 'pending', userKeyOf(line.id, routingKeys(body).senders));
   }
@@ -103,12 +99,15 @@ export class WebhooksService {
     this.refusedCalls.inc({ route, reason });
     const now = this.clock.now().getTime();
     if (now - this.lastWarningAt >= WARN_EVERY_MS) {
-      this.logger.warn({ route, reason, phoneNumberId: phoneNumberIds[0]?.slice(0, 64) ?? null, numbers: phoneNumberIds.length, refusedUnlogged: this.unlogged }, 'refused a webhook call that nothing we hold verifies');
+      this.logger.warn(
+        { route, reason, phoneNumberId: phoneNumberIds[0]?.slice(0, 64) ?? null, numbers: phoneNumberIds.length, refusedUnlogged: this.unlogged },
+        'refused a webhook call that nothing we hold verifies',
+      );
       this.lastWarningAt = now;
       this.unlogged = 0;
     } else this.unlogged++;
     return reason === 'bad_token'
-      ? new AppError(HttpStatus.UNAUTHORIZED, ErrorCode.INVALID_SIGNATURE, 'The token query parameter is missing or is not this line\'s webhook token')
+      ? new AppError(HttpStatus.UNAUTHORIZED, ErrorCode.INVALID_SIGNATURE, "The token query parameter is missing or is not this line's webhook token")
       : new AppError(HttpStatus.UNAUTHORIZED, ErrorCode.INVALID_SIGNATURE, 'X-Hub-Signature-256 is missing or does not match');
   }
 

@@ -7,7 +7,17 @@ import { parseCloudWebhook } from '../cloud-api/webhook-parser.js';
 import { binaryRequest, fileMessage, graphRequest, uploadMedia, verifyHubSignature } from '../http.js';
 import { ProviderError } from '../provider-error.js';
 import type { WhatsappProvider } from '../whatsapp-provider.port.js';
-import type { CreatedTemplate, DownloadedMedia, LineCredentials, OutgoingFile, OutgoingMessage, TemplateDefinition, TemplateState, TemplateStatus, WebhookEvent } from '../whatsapp.types.js';
+import type {
+  CreatedTemplate,
+  DownloadedMedia,
+  LineCredentials,
+  OutgoingFile,
+  OutgoingMessage,
+  TemplateDefinition,
+  TemplateState,
+  TemplateStatus,
+  WebhookEvent,
+} from '../whatsapp.types.js';
 import { trimTrailing } from '../../common/text/trim.js';
 
 /**
@@ -55,17 +65,18 @@ export class BspAdapter implements WhatsappProvider {
   }
 
   async getTemplate(line: LineCredentials, providerTemplateId: string): Promise<TemplateState> {
-    const res = await graphRequest<{ waba_templates?: Array<{ id: string; status: string; rejected_reason?: string }> }>(this.http,
-      `${this.base(line)}/v1/configs/templates`,
-      { headers: this.auth(line), guarded: true },
-    );
+    const res = await graphRequest<{ waba_templates?: Array<{ id: string; status: string; rejected_reason?: string }> }>(this.http, `${this.base(line)}/v1/configs/templates`, {
+      headers: this.auth(line),
+      guarded: true,
+    });
     const t = res.waba_templates?.find((x) => String(x.id) === providerTemplateId);
     if (!t) throw new ProviderError('TEMPLATE_PROBLEM', false, `Template ${providerTemplateId} not found at the BSP`);
     return { status: normaliseStatus(t.status), reason: rejectionReason(t.rejected_reason) };
   }
 
   async findTemplate(line: LineCredentials, name: string, language: string): Promise<(TemplateState & { providerTemplateId: string }) | null> {
-    const res = await graphRequest<{ waba_templates?: Array<{ id: string; name: string; language?: string; status: string; rejected_reason?: string }> }>(this.http,
+    const res = await graphRequest<{ waba_templates?: Array<{ id: string; name: string; language?: string; status: string; rejected_reason?: string }> }>(
+      this.http,
       `${this.base(line)}/v1/configs/templates`,
       { headers: this.auth(line), guarded: true },
     );
@@ -74,7 +85,10 @@ export class BspAdapter implements WhatsappProvider {
   }
 
   async downloadMedia(line: LineCredentials, mediaId: string): Promise<DownloadedMedia> {
-    const meta = await graphRequest<{ url: string; mime_type?: string }>(this.http, `${this.base(line)}/${encodeURIComponent(mediaId)}`, { headers: this.auth(line), guarded: true });
+    const meta = await graphRequest<{ url: string; mime_type?: string }>(this.http, `${this.base(line)}/${encodeURIComponent(mediaId)}`, {
+      headers: this.auth(line),
+      guarded: true,
+    });
     const file = await binaryRequest(this.http, meta.url, this.auth(line), this.mediaMaxBytes);
     return { data: file.data, mimeType: meta.mime_type ?? file.mimeType };
   }

@@ -60,7 +60,8 @@ export class CloudApiAdapter implements WhatsappProvider {
   }
 
   async getTemplate(line: LineCredentials, providerTemplateId: string): Promise<TemplateState> {
-    const res = await graphRequest<{ status: string; rejected_reason?: string }>(this.http,
+    const res = await graphRequest<{ status: string; rejected_reason?: string }>(
+      this.http,
       `${this.base}/${encodeURIComponent(providerTemplateId)}?fields=status,rejected_reason`,
       { headers: this.auth(line) },
     );
@@ -68,14 +69,13 @@ export class CloudApiAdapter implements WhatsappProvider {
   }
 
   async findTemplate(line: LineCredentials, name: string, language: string): Promise<(TemplateState & { providerTemplateId: string }) | null> {
-    const res = await graphRequest<{ data?: Array<{ id: string; language?: string; status: string; rejected_reason?: string }> }>(this.http,
+    const res = await graphRequest<{ data?: Array<{ id: string; language?: string; status: string; rejected_reason?: string }> }>(
+      this.http,
       `${this.base}/${required(line.wabaId, 'waba_id')}/message_templates?name=${encodeURIComponent(name)}&fields=id,name,language,status,rejected_reason`,
       { headers: this.auth(line) },
     );
     const t = res.data?.find((x) => !x.language || x.language === language);
-    return t
-      ? { providerTemplateId: String(t.id), status: t.status.toUpperCase() as TemplateStatus, reason: rejectionReason(t.rejected_reason) }
-      : null;
+    return t ? { providerTemplateId: String(t.id), status: t.status.toUpperCase() as TemplateStatus, reason: rejectionReason(t.rejected_reason) } : null;
   }
 
   async downloadMedia(line: LineCredentials, mediaId: string): Promise<DownloadedMedia> {
@@ -88,7 +88,8 @@ export class CloudApiAdapter implements WhatsappProvider {
   /** Graph's phone number node (GET /{phone_number_id}), read with the line's own access token. */
   async describeNumber(line: LineCredentials): Promise<ProviderNumber> {
     const id = required(line.phoneNumberId, 'phone_number_id');
-    const res = await graphRequest<{ id?: string; display_phone_number?: string; verified_name?: string }>(this.http,
+    const res = await graphRequest<{ id?: string; display_phone_number?: string; verified_name?: string }>(
+      this.http,
       `${this.base}/${encodeURIComponent(id)}?fields=id,display_phone_number,verified_name`,
       { headers: this.auth(line) },
     );

@@ -67,9 +67,7 @@ export function toGraphTemplate(t: TemplateDefinition): Record<string, unknown> 
   const components: Record<string, unknown>[] = [];
   if (t.header) {
     components.push(
-      t.header.format === 'LOCATION'
-        ? { type: 'HEADER', format: 'LOCATION' }
-        : { type: 'HEADER', format: t.header.format, example: { header_handle: [t.header.exampleUrl] } },
+      t.header.format === 'LOCATION' ? { type: 'HEADER', format: 'LOCATION' } : { type: 'HEADER', format: t.header.format, example: { header_handle: [t.header.exampleUrl] } },
     );
   }
   components.push({ type: 'BODY', text: t.body, ...(t.bodyExamples.length ? { example: { body_text: [t.bodyExamples] } } : {}) });

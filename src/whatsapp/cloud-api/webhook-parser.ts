@@ -111,7 +111,16 @@ function capped(ev: InboundMessageEvent): WebhookEvent {
     return text.slice(0, MAX_INBOUND_TEXT);
   };
   const out: InboundMessageEvent = { ...ev, text: cut(ev.text), replyTitle: cut(ev.replyTitle), profileName: cut(ev.profileName), contextWamid: ev.contextWamid?.slice(0, MAX_ID) };
-  if (ev.media) out.media = { ...ev.media, caption: cut(ev.media.caption), filename: cut(ev.media.filename), url: cut(ev.media.url), mimeType: cut(ev.media.mimeType), id: ev.media.id?.slice(0, MAX_ID), sha256: cut(ev.media.sha256) };
+  if (ev.media)
+    out.media = {
+      ...ev.media,
+      caption: cut(ev.media.caption),
+      filename: cut(ev.media.filename),
+      url: cut(ev.media.url),
+      mimeType: cut(ev.media.mimeType),
+      id: ev.media.id?.slice(0, MAX_ID),
+      sha256: cut(ev.media.sha256),
+    };
   if (ev.location) out.location = { ...ev.location, name: cut(ev.location.name), address: cut(ev.location.address) };
   if (ev.providerType) out.providerType = ev.providerType.slice(0, 64);
   if (truncated) out.truncated = true;

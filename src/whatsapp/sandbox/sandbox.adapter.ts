@@ -71,6 +71,8 @@ export class SandboxAdapter implements WhatsappProvider {
   }
 
   static placeholderSha256(kind: 'image' | 'document'): string {
-    return createHash('sha256').update(kind === 'document' ? PDF : PNG).digest('hex');
+    return createHash('sha256')
+      .update(kind === 'document' ? PDF : PNG)
+      .digest('hex');
   }
 }

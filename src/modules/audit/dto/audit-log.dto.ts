@@ -7,25 +7,34 @@ import { AUDIT_RESOURCE_TYPES, type AuditResourceType } from '../audit-types.js'
 
 export class ListAuditLogQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: AUDIT_RESOURCE_TYPES })
-  @IsOptional() @IsIn(AUDIT_RESOURCE_TYPES as unknown as string[])
+  @IsOptional()
+  @IsIn(AUDIT_RESOURCE_TYPES as unknown as string[])
   resource_type?: AuditResourceType;
 
   @ApiPropertyOptional({ example: 'FLW01JD3V6Q4T1Z0K6M3P9X2Y5B7C' })
-  @IsOptional() @Trim() @IsString() @MaxLength(200)
+  @IsOptional()
+  @Trim()
+  @IsString()
+  @MaxLength(200)
   resource_id?: string;
 
   @ApiPropertyOptional({ example: '2026-11-01T00:00:00Z', description: 'Changes made at or after' })
-  @IsOptional() @IsISO8601({ strict: true, strictSeparator: true })
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true })
   from?: string;
 
   @ApiPropertyOptional({ example: '2026-12-01T00:00:00Z', description: 'Changes made before' })
-  @IsOptional() @IsISO8601({ strict: true, strictSeparator: true })
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true })
   to?: string;
 }
 
 export class AdminListAuditLogQueryDto extends ListAuditLogQueryDto {
   @ApiPropertyOptional({ example: 'TNT01JD3V6Q4T1Z0K6M3P9X2Y5B7C' })
-  @IsOptional() @Trim() @IsString() @MaxLength(200)
+  @IsOptional()
+  @Trim()
+  @IsString()
+  @MaxLength(200)
   tenant_id?: string;
 }
 

@@ -7,23 +7,29 @@ import { PROCESS_STATUSES, type ProcessStatus } from '../entities/process.entity
 
 export class ListProcessesQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ example: 'FLW01JD3V6Q4T1Z0K6M3P9X2Y5B7C' })
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   flow_id?: string;
 
   @ApiPropertyOptional({ enum: PROCESS_STATUSES })
-  @IsOptional() @IsIn(PROCESS_STATUSES as unknown as string[])
+  @IsOptional()
+  @IsIn(PROCESS_STATUSES as unknown as string[])
   status?: ProcessStatus;
 
   @ApiPropertyOptional({ example: '+573001234567', description: "The user's phone number with country code" })
-  @IsOptional() @Trim() @IsString()
+  @IsOptional()
+  @Trim()
+  @IsString()
   phone?: string;
 
   @ApiPropertyOptional({ example: '2026-11-01T00:00:00Z', description: 'Started at or after' })
-  @IsOptional() @IsISO8601({ strict: true, strictSeparator: true })
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true })
   from?: string;
 
   @ApiPropertyOptional({ example: '2026-12-01T00:00:00Z', description: 'Started before' })
-  @IsOptional() @IsISO8601({ strict: true, strictSeparator: true })
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true })
   to?: string;
 }
 
@@ -33,7 +39,12 @@ export class AnswerMediaDto {
   @ApiProperty({ nullable: true, type: String, example: 'image/jpeg' }) mime_type: string | null;
   @ApiProperty({ nullable: true, type: String, description: 'SHA-256 (hex) of the file' }) sha256: string | null;
   @ApiProperty({ nullable: true, type: Number }) size_bytes: number | null;
-  @ApiProperty({ nullable: true, type: String, example: '/v1/files/MED01JD3V6Q4T1Z0K6M3P9X2Y5B7C/content', description: 'Where to download it (relative to this API), once stored' })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: '/v1/files/MED01JD3V6Q4T1Z0K6M3P9X2Y5B7C/content',
+    description: 'Where to download it (relative to this API), once stored',
+  })
   content_url: string | null;
 }
 
@@ -44,7 +55,7 @@ export class AnswerDto {
   value: string | null;
   @ApiProperty({ nullable: true, type: String, example: 'ana@example.com', description: 'The answer in canonical form' })
   normalized: string | null;
-  @ApiProperty({ description: 'Whether the answer passed the step\'s validation' }) valid: boolean;
+  @ApiProperty({ description: "Whether the answer passed the step's validation" }) valid: boolean;
   @ApiProperty({ nullable: true, type: String, example: 'invalid_email', description: 'Why it was rejected' }) error: string | null;
   @ApiProperty({ nullable: true, type: AnswerMediaDto }) media: AnswerMediaDto | null;
   @ApiProperty() answered_at: string;
@@ -57,7 +68,7 @@ export class ProcessDto {
     nullable: true,
     type: String,
     example: 'validation_failed',
-    description: 'Why it did not succeed: validation_failed, consent_declined, user_cancelled, user_declined, client_cancelled, expired, or an end step\'s failure_reason',
+    description: "Why it did not succeed: validation_failed, consent_declined, user_cancelled, user_declined, client_cancelled, expired, or an end step's failure_reason",
   })
   failure_reason: string | null;
   @ApiProperty({ example: 'FLW01JD3V6Q4T1Z0K6M3P9X2Y5B7C' }) flow_id: string;

@@ -1,7 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { foldText } from '../../../common/text/fold.js';
 import { LIMITS } from '../../flows/flow-definition.js';
-import { RegisterStepType, type StepChecker, type StepContext, type StepEntry, type StepExit, type StepOutcome, type StepType, type UserInput } from '../../flows/steps/step-type.js';
+import {
+  RegisterStepType,
+  type StepChecker,
+  type StepContext,
+  type StepEntry,
+  type StepExit,
+  type StepOutcome,
+  type StepType,
+  type UserInput,
+} from '../../flows/steps/step-type.js';
 import { matchOption } from '../../flows/validators/match-option.js';
 import { NEXT } from './common.js';
 import { text } from './texts.js';
@@ -81,8 +90,7 @@ export class ChoiceStepType implements StepType<ChoiceStep> {
 function checkOptions(step: Record<string, unknown>, c: StepChecker): void {
   const style = step.style;
   const options = step.options;
-  const [most, titleMax, what] =
-    style === 'list' ? [LIMITS.listRows, LIMITS.listRowTitle, 'list rows'] : [LIMITS.buttons, LIMITS.buttonTitle, 'buttons'];
+  const [most, titleMax, what] = style === 'list' ? [LIMITS.listRows, LIMITS.listRowTitle, 'list rows'] : [LIMITS.buttons, LIMITS.buttonTitle, 'buttons'];
   if (!Array.isArray(options) || options.length === 0) return c.error('options', 'options must be a non-empty array');
   if (options.length > most) c.error('options', `options: WhatsApp allows at most ${most} ${what}, got ${options.length}`);
   const ids = new Set<string>();
@@ -109,4 +117,3 @@ function checkOptions(step: Record<string, unknown>, c: StepChecker): void {
     }
   });
 }
-

@@ -39,7 +39,13 @@ export class ConsentStepType implements StepType<ConsentStep> {
     c.text('text', LIMITS.interactiveText);
     c.text('accept_title', LIMITS.buttonTitle, true);
     c.text('decline_title', LIMITS.buttonTitle, true);
-    if (typeof s.accept_title === 'string' && s.accept_title.trim().toLowerCase() === String(s.decline_title ?? '').trim().toLowerCase()) {
+    if (
+      typeof s.accept_title === 'string' &&
+      s.accept_title.trim().toLowerCase() ===
+        String(s.decline_title ?? '')
+          .trim()
+          .toLowerCase()
+    ) {
       c.error('decline_title', 'decline_title must differ from accept_title');
     }
   }

@@ -47,7 +47,13 @@ const VALIDATOR_SCHEMA = {
       text: { type: 'string', maxLength: LIMITS.text },
       validator: VALIDATOR_SCHEMA,
       error_text: { type: 'string', maxLength: LIMITS.text, description: 'Sent when an answer is not valid' },
-      max_attempts: { type: 'integer', minimum: 1, maximum: LIMITS.maxAttempts, default: DEFAULT_MAX_ATTEMPTS, description: 'Invalid answers before the process fails (validation_failed)' },
+      max_attempts: {
+        type: 'integer',
+        minimum: 1,
+        maximum: LIMITS.maxAttempts,
+        default: DEFAULT_MAX_ATTEMPTS,
+        description: 'Invalid answers before the process fails (validation_failed)',
+      },
     },
     required: ['text', 'validator'],
   },
@@ -133,7 +139,8 @@ function checkValidator(v: unknown, c: StepChecker): void {
       }
       if (typeof validator.pattern === 'string' && validator.pattern.length <= LIMITS.regexPattern) {
         const problem = patternProblem(validator.pattern, flags);
-        if (problem) c.error('validator.pattern', `validator.pattern is not a valid regular expression in RE2 syntax (no backreferences, lookaround or nested repetition): ${problem}`);
+        if (problem)
+          c.error('validator.pattern', `validator.pattern is not a valid regular expression in RE2 syntax (no backreferences, lookaround or nested repetition): ${problem}`);
       }
       break;
     }
@@ -150,4 +157,3 @@ function isIsoDate(s: string): boolean {
   const d = new Date(s + 'T00:00:00Z');
   return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(s);
 }
-

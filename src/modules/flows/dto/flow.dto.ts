@@ -1,21 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { plainToInstance, Transform } from 'class-transformer';
-import {
-  IsArray,
-  IsBoolean,
-  IsIn,
-  IsInt,
-  IsNotEmpty,
-  IsObject,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-  ValidateBy,
-  ValidateNested,
-} from 'class-validator';
+import { IsArray, IsBoolean, IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateBy, ValidateNested } from 'class-validator';
 import { AlsoValidate, type DtoCheck } from '../../../common/errors/validation.js';
 import { StepTypes } from '../steps/step-types.service.js';
 import { PageQueryDto } from '../../../common/http/pagination.js';
@@ -46,8 +31,7 @@ const IsBusinessHour = () =>
     name: 'isBusinessHour',
     validator: {
       validate: (v: unknown) => parseBusinessHour(v) !== null,
-      defaultMessage: (args) =>
-        `${args?.property} must be a UTC time of day as HH:MM (e.g. 13:00) or an ISO date-time (e.g. 2021-01-01T13:00:00.000Z)`,
+      defaultMessage: (args) => `${args?.property} must be a UTC time of day as HH:MM (e.g. 13:00) or an ISO date-time (e.g. 2021-01-01T13:00:00.000Z)`,
     },
   });
 
@@ -88,35 +72,69 @@ export const FLOW_STEP_SCHEMA = 'FlowStep';
 const STEPS_ITEMS = { $ref: `#/components/schemas/${FLOW_STEP_SCHEMA}` };
 
 export class FlowSettingsInputDto {
-  @ApiPropertyOptional({ default: DEFAULT_FLOW_SETTINGS.expiration_minutes, minimum: EXPIRATION_MINUTES.min, maximum: EXPIRATION_MINUTES.max, description: 'Minutes a process may take before it expires' })
-  @IsOptional() @ToInt() @IsInt() @Min(EXPIRATION_MINUTES.min) @Max(EXPIRATION_MINUTES.max)
+  @ApiPropertyOptional({
+    default: DEFAULT_FLOW_SETTINGS.expiration_minutes,
+    minimum: EXPIRATION_MINUTES.min,
+    maximum: EXPIRATION_MINUTES.max,
+    description: 'Minutes a process may take before it expires',
+  })
+  @IsOptional()
+  @ToInt()
+  @IsInt()
+  @Min(EXPIRATION_MINUTES.min)
+  @Max(EXPIRATION_MINUTES.max)
   expiration_minutes?: number;
 
   @ApiPropertyOptional({ default: DEFAULT_FLOW_SETTINGS.language, example: 'es', description: 'Language of the fixed texts (e.g. the Sí/No of follow-ups)' })
-  @IsOptional() @Trim() @IsString() @Matches(/^[a-z]{2}(-[A-Z]{2})?$/, { message: 'language must be a language code such as es, en or pt-BR' })
+  @IsOptional()
+  @Trim()
+  @IsString()
+  @Matches(/^[a-z]{2}(-[A-Z]{2})?$/, { message: 'language must be a language code such as es, en or pt-BR' })
   language?: string;
 
   @ApiPropertyOptional({ default: false, description: 'Send one re-engagement message after inactivity' })
-  @IsOptional() @ToBoolean() @IsBoolean()
+  @IsOptional()
+  @ToBoolean()
+  @IsBoolean()
   enable_follow_up?: boolean;
 
-  @ApiPropertyOptional({ default: DEFAULT_FLOW_SETTINGS.follow_up_delay, minimum: FOLLOW_UP_DELAY.min, maximum: FOLLOW_UP_DELAY.max, description: 'Minutes of inactivity before the follow-up' })
-  @IsOptional() @ToInt()
+  @ApiPropertyOptional({
+    default: DEFAULT_FLOW_SETTINGS.follow_up_delay,
+    minimum: FOLLOW_UP_DELAY.min,
+    maximum: FOLLOW_UP_DELAY.max,
+    description: 'Minutes of inactivity before the follow-up',
+  })
+  @IsOptional()
+  @ToInt()
   @IsInt({ message: `follow_up_delay must be a whole number of minutes from ${FOLLOW_UP_DELAY.min} to ${FOLLOW_UP_DELAY.max}` })
   @Min(FOLLOW_UP_DELAY.min, { message: `follow_up_delay must be from ${FOLLOW_UP_DELAY.min} to ${FOLLOW_UP_DELAY.max} minutes` })
   @Max(FOLLOW_UP_DELAY.max, { message: `follow_up_delay must be from ${FOLLOW_UP_DELAY.min} to ${FOLLOW_UP_DELAY.max} minutes` })
   follow_up_delay?: number;
 
   @ApiPropertyOptional({ default: DEFAULT_FLOW_SETTINGS.follow_up_message, maxLength: LIMITS.interactiveText })
-  @IsOptional() @Trim() @IsString() @IsNotEmpty() @MaxLength(LIMITS.interactiveText)
+  @IsOptional()
+  @Trim()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(LIMITS.interactiveText)
   follow_up_message?: string;
 
-  @ApiPropertyOptional({ default: DEFAULT_FLOW_SETTINGS.start_business_hours, example: '2021-01-01T13:00:00.000Z', description: 'Start of the business window, UTC: HH:MM or an ISO date-time (only the time of day counts)' })
-  @IsOptional() @IsBusinessHour()
+  @ApiPropertyOptional({
+    default: DEFAULT_FLOW_SETTINGS.start_business_hours,
+    example: '2021-01-01T13:00:00.000Z',
+    description: 'Start of the business window, UTC: HH:MM or an ISO date-time (only the time of day counts)',
+  })
+  @IsOptional()
+  @IsBusinessHour()
   start_business_hours?: string;
 
-  @ApiPropertyOptional({ default: DEFAULT_FLOW_SETTINGS.end_business_hours, example: '00:00', description: 'End of the business window, UTC (exclusive). Before the start: the window crosses midnight; equal to it: always open' })
-  @IsOptional() @IsBusinessHour()
+  @ApiPropertyOptional({
+    default: DEFAULT_FLOW_SETTINGS.end_business_hours,
+    example: '00:00',
+    description: 'End of the business window, UTC (exclusive). Before the start: the window crosses midnight; equal to it: always open',
+  })
+  @IsOptional()
+  @IsBusinessHour()
   end_business_hours?: string;
 }
 
@@ -126,15 +144,22 @@ const checkSteps: DtoCheck<{ steps?: unknown }> = (dto, providers) => (dto.steps
 @AlsoValidate(checkSteps)
 export class CreateFlowDto {
   @ApiProperty({ example: 'KYC Colombia', maxLength: 200 })
-  @Trim() @IsString() @IsNotEmpty() @MaxLength(200)
+  @Trim()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
   name: string;
 
   @ApiProperty({ type: 'array', items: STEPS_ITEMS, description: STEPS_DESCRIPTION, example: EXAMPLE_STEPS })
-  @ParseJsonString() @IsArray({ message: 'steps must be an array of step objects (in form bodies, a JSON string)' })
+  @ParseJsonString()
+  @IsArray({ message: 'steps must be an array of step objects (in form bodies, a JSON string)' })
   steps: unknown[];
 
   @ApiPropertyOptional({ type: FlowSettingsInputDto, description: 'Unset fields take their defaults. In form bodies: a JSON string.' })
-  @IsOptional() @JsonObject(FlowSettingsInputDto) @IsObject({ message: 'settings must be an object (in form bodies, a JSON string)' }) @ValidateNested()
+  @IsOptional()
+  @JsonObject(FlowSettingsInputDto)
+  @IsObject({ message: 'settings must be an object (in form bodies, a JSON string)' })
+  @ValidateNested()
   settings?: FlowSettingsInputDto;
 }
 
@@ -145,27 +170,40 @@ export class ReplaceFlowDto extends CreateFlowDto {}
 @AlsoValidate(checkSteps)
 export class PatchFlowDto {
   @ApiPropertyOptional({ example: 'KYC Colombia v2', maxLength: 200 })
-  @IsOptional() @Trim() @IsString() @IsNotEmpty() @MaxLength(200)
+  @IsOptional()
+  @Trim()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
   name?: string;
 
   @ApiPropertyOptional({ type: 'array', items: STEPS_ITEMS, description: STEPS_DESCRIPTION })
-  @IsOptional() @ParseJsonString() @IsArray({ message: 'steps must be an array of step objects (in form bodies, a JSON string)' })
+  @IsOptional()
+  @ParseJsonString()
+  @IsArray({ message: 'steps must be an array of step objects (in form bodies, a JSON string)' })
   steps?: unknown[];
 
   @ApiPropertyOptional({ type: FlowSettingsInputDto })
-  @IsOptional() @JsonObject(FlowSettingsInputDto) @IsObject({ message: 'settings must be an object (in form bodies, a JSON string)' }) @ValidateNested()
+  @IsOptional()
+  @JsonObject(FlowSettingsInputDto)
+  @IsObject({ message: 'settings must be an object (in form bodies, a JSON string)' })
+  @ValidateNested()
   settings?: FlowSettingsInputDto;
 }
 
 export class GetFlowQueryDto {
   @ApiPropertyOptional({ minimum: 1, description: 'A specific version; default the latest' })
-  @IsOptional() @ToInt() @IsInt() @Min(1)
+  @IsOptional()
+  @ToInt()
+  @IsInt()
+  @Min(1)
   version?: number;
 }
 
 export class ListFlowsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: FLOW_STATUSES })
-  @IsOptional() @IsIn(FLOW_STATUSES as unknown as string[], { message: `status must be one of: ${FLOW_STATUSES.join(', ')}` })
+  @IsOptional()
+  @IsIn(FLOW_STATUSES as unknown as string[], { message: `status must be one of: ${FLOW_STATUSES.join(', ')}` })
   status?: FlowStatus;
 }
 

@@ -88,10 +88,7 @@ const DATE_TOKENS = /YYYY|MM|DD/g;
 export function isSupportedDateFormat(format: string): boolean {
   const tokens = format.match(DATE_TOKENS) ?? [];
   return (
-    tokens.length === 3 &&
-    new Set(tokens).size === 3 &&
-    /^[-/. ]*$/.test(format.replace(DATE_TOKENS, '')) &&
-    /^(YYYY|MM|DD)[-/. ]?(YYYY|MM|DD)[-/. ]?(YYYY|MM|DD)$/.test(format)
+    tokens.length === 3 && new Set(tokens).size === 3 && /^[-/. ]*$/.test(format.replace(DATE_TOKENS, '')) && /^(YYYY|MM|DD)[-/. ]?(YYYY|MM|DD)[-/. ]?(YYYY|MM|DD)$/.test(format)
   );
 }
 
@@ -102,8 +99,8 @@ export function parseDate(input: string, format = DEFAULT_DATE_FORMAT): string |
   // Without separators (YYYYMMDD) day and month need both digits to be told apart.
   const dayMonth = /[-/. ]/.test(format) ? '(\\d{1,2})' : '(\\d{2})';
   const pattern = format.replace(/YYYY|MM|DD|[-/. ]/g, (token) => {
-    if (token === 'YYYY') return order.push(token), '(\\d{4})';
-    if (token === 'MM' || token === 'DD') return order.push(token), dayMonth;
+    if (token === 'YYYY') return (order.push(token), '(\\d{4})');
+    if (token === 'MM' || token === 'DD') return (order.push(token), dayMonth);
     return '[-/. ]';
   });
   const m = new RegExp(`^${pattern}$`).exec(input.trim());

@@ -21,11 +21,8 @@ export function validateCoCedula(input: string): AnswerResult {
   return { valid: true, normalized: digits };
 }
 
-const CURP_STATES =
-  'AS|BC|BS|CC|CL|CM|CS|CH|DF|DG|GT|GR|HG|JC|MC|MN|MS|NT|NL|OC|PL|QT|QR|SP|SL|SR|TC|TS|TL|VZ|YN|ZS|NE';
-const CURP = new RegExp(
-  `^[A-Z][AEIOUX][A-Z]{2}(\\d{2})(\\d{2})(\\d{2})[HMX](?:${CURP_STATES})[B-DF-HJ-NP-TV-Z]{3}([A-Z\\d])(\\d)$`,
-);
+const CURP_STATES = 'AS|BC|BS|CC|CL|CM|CS|CH|DF|DG|GT|GR|HG|JC|MC|MN|MS|NT|NL|OC|PL|QT|QR|SP|SL|SR|TC|TS|TL|VZ|YN|ZS|NE';
+const CURP = new RegExp(`^[A-Z][AEIOUX][A-Z]{2}(\\d{2})(\\d{2})(\\d{2})[HMX](?:${CURP_STATES})[B-DF-HJ-NP-TV-Z]{3}([A-Z\\d])(\\d)$`);
 // RENAPO's alphabet for the check digit: digits, then letters with Ñ after N.
 const CURP_ALPHABET = '0123456789ABCDEFGHIJKLMNÑOPQRSTUVWXYZ';
 
@@ -56,7 +53,10 @@ export function dniLetter(digits: string): string {
 }
 
 export function validateEsDniNie(input: string): AnswerResult {
-  const id = input.trim().replace(/[\s.-]/g, '').toUpperCase();
+  const id = input
+    .trim()
+    .replace(/[\s.-]/g, '')
+    .toUpperCase();
   const dni = /^(\d{8})([A-Z])$/.exec(id);
   if (dni) return dniLetter(dni[1]) === dni[2] ? { valid: true, normalized: id } : fail('bad_check_letter');
   const nie = /^([XYZ])(\d{7})([A-Z])$/.exec(id);

@@ -1,8 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import {
-  ArrayMaxSize, ArrayNotEmpty, IsArray, IsBoolean, IsIn, IsNotEmpty, IsOptional, IsString, IsUrl, MaxLength,
-} from 'class-validator';
+import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsBoolean, IsIn, IsNotEmpty, IsOptional, IsString, IsUrl, MaxLength } from 'class-validator';
 import { PageQueryDto } from '../../../common/http/pagination.js';
 import { ToBoolean, Trim } from '../../../common/http/transforms.js';
 import type { Hook } from '../entities/hook.entity.js';
@@ -14,17 +12,23 @@ const ToList = () =>
     if (typeof value === 'string') value = [value];
     if (!Array.isArray(value)) return value;
     if (!value.every((v) => typeof v === 'string')) return value;
-    return (value as string[]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v.length > 0);
+    return (value as string[])
+      .flatMap((v) => v.split(','))
+      .map((v) => v.trim())
+      .filter((v) => v.length > 0);
   });
 
 export class CreateHookDto {
   @ApiProperty({
     example: 'https://api.example.com/testigo/hooks',
     maxLength: 2000,
-    description: 'Your endpoint. https only (http://localhost and http://127.0.0.1 when the service allows local URLs). ' +
+    description:
+      'Your endpoint. https only (http://localhost and http://127.0.0.1 when the service allows local URLs). ' +
       'Private, loopback and link-local addresses are refused, at creation and again at every delivery.',
   })
-  @Trim() @IsString() @IsUrl({ require_protocol: true, protocols: ['https', 'http'], require_tld: false }, { message: 'url must be a valid https URL' })
+  @Trim()
+  @IsString()
+  @IsUrl({ require_protocol: true, protocols: ['https', 'http'], require_tld: false }, { message: 'url must be a valid https URL' })
   @MaxLength(2000)
   url: string;
 
@@ -34,7 +38,10 @@ export class CreateHookDto {
     example: ['process.succeeded', 'process.failed'],
     description: 'Events to receive (at least one). Form bodies: comma-separated or repeated field.',
   })
-  @ToList() @IsArray() @ArrayNotEmpty() @ArrayMaxSize(HOOK_EVENTS.length * 2)
+  @ToList()
+  @IsArray()
+  @ArrayNotEmpty()
+  @ArrayMaxSize(HOOK_EVENTS.length * 2)
   @IsIn(HOOK_EVENTS as unknown as string[], { each: true, message: `events must be some of: ${HOOK_EVENTS.join(', ')}` })
   events: string[];
 
@@ -43,12 +50,19 @@ export class CreateHookDto {
     example: ['FLW01JD3V6Q4T1Z0K6M3P9X2Y5B7C'],
     description: 'Only events of processes of these flows. Empty or absent: every flow (and events without a flow).',
   })
-  @IsOptional() @ToList() @IsArray() @ArrayMaxSize(100)
-  @IsString({ each: true }) @IsNotEmpty({ each: true }) @MaxLength(100, { each: true })
+  @IsOptional()
+  @ToList()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @IsString({ each: true })
+  @IsNotEmpty({ each: true })
+  @MaxLength(100, { each: true })
   flow_ids?: string[];
 
   @ApiPropertyOptional({ default: true, description: 'Inactive hooks get no new deliveries and send none.' })
-  @IsOptional() @ToBoolean() @IsBoolean()
+  @IsOptional()
+  @ToBoolean()
+  @IsBoolean()
   active?: boolean;
 }
 
@@ -105,11 +119,13 @@ export class HookWithSecretDto extends HookDto {
 
 export class ListDeliveriesQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: DELIVERY_STATUSES })
-  @IsOptional() @IsIn(DELIVERY_STATUSES as unknown as string[], { message: `status must be one of: ${DELIVERY_STATUSES.join(', ')}` })
+  @IsOptional()
+  @IsIn(DELIVERY_STATUSES as unknown as string[], { message: `status must be one of: ${DELIVERY_STATUSES.join(', ')}` })
   status?: DeliveryStatus;
 
   @ApiPropertyOptional({ enum: [...HOOK_EVENTS, PING_EVENT], description: 'Event type' })
-  @IsOptional() @IsIn([...HOOK_EVENTS, PING_EVENT], { message: `event must be one of: ${[...HOOK_EVENTS, PING_EVENT].join(', ')}` })
+  @IsOptional()
+  @IsIn([...HOOK_EVENTS, PING_EVENT], { message: `event must be one of: ${[...HOOK_EVENTS, PING_EVENT].join(', ')}` })
   event?: string;
 }
 

@@ -8,19 +8,24 @@ import { MESSAGE_STATUSES, type Message, type MessageStatus } from '../entities/
 
 export class ListMessagesQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ description: 'Only messages of this line (its id)', example: 'WAN01JD3V6Q4T1Z0K6M3P9X2Y5B7C' })
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   line_id?: string;
 
-  @ApiPropertyOptional({ description: "Only messages with this user (E.164)", example: '+573001234567' })
-  @IsOptional() @Trim() @IsString()
+  @ApiPropertyOptional({ description: 'Only messages with this user (E.164)', example: '+573001234567' })
+  @IsOptional()
+  @Trim()
+  @IsString()
   phone?: string;
 
   @ApiPropertyOptional({ enum: MESSAGE_STATUSES })
-  @IsOptional() @IsIn(MESSAGE_STATUSES as unknown as string[])
+  @IsOptional()
+  @IsIn(MESSAGE_STATUSES as unknown as string[])
   status?: MessageStatus;
 
   @ApiPropertyOptional({ enum: ['inbound', 'outbound'] })
-  @IsOptional() @IsIn(['inbound', 'outbound'])
+  @IsOptional()
+  @IsIn(['inbound', 'outbound'])
   direction?: 'inbound' | 'outbound';
 }
 
@@ -31,7 +36,12 @@ export class MediaFileDto {
   @ApiProperty({ nullable: true, type: Number }) size_bytes: number | null;
   @ApiProperty({ nullable: true, type: String, description: 'SHA-256 (hex) of the stored bytes' }) sha256: string | null;
   @ApiProperty({ nullable: true, type: String, example: 'cedula.pdf', description: 'The file name, when the sender gave one' }) filename: string | null;
-  @ApiProperty({ nullable: true, type: String, example: '/v1/files/MED01JD3V6Q4T1Z0K6M3P9X2Y5B7C/content', description: 'Where to download it (relative to this API), once stored' })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: '/v1/files/MED01JD3V6Q4T1Z0K6M3P9X2Y5B7C/content',
+    description: 'Where to download it (relative to this API), once stored',
+  })
   content_url: string | null;
 
   static from(f: MediaFile): MediaFileDto {
@@ -58,7 +68,10 @@ export class MessageDto {
   @ApiProperty({ example: 'WAN01JD3V6Q4T1Z0K6M3P9X2Y5B7C' }) line_id: string;
   @ApiProperty({ example: '+573001234567', description: "The user's number" }) phone: string;
   @ApiProperty({ enum: ['inbound', 'outbound'] }) direction: string;
-  @ApiProperty({ example: 'text', description: 'text, buttons, list, media, file (a stored file), location, template (outbound); text, button, interactive, image, document… (inbound)' })
+  @ApiProperty({
+    example: 'text',
+    description: 'text, buttons, list, media, file (a stored file), location, template (outbound); text, button, interactive, image, document… (inbound)',
+  })
   type: string;
   @ApiProperty({ type: 'object', additionalProperties: true, example: { kind: 'text', body: 'Hola' } }) content: object;
   @ApiProperty({ enum: MESSAGE_STATUSES, description: 'queued → sent → delivered → read, or failed; inbound messages are received' })

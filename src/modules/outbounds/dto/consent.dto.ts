@@ -7,25 +7,37 @@ import type { Consent } from '../entities/consent.entity.js';
 
 export class CreateConsentDto {
   @ApiProperty({ example: '+573001234567', description: "The user's number with country code" })
-  @Trim() @IsString() @IsE164Phone()
+  @Trim()
+  @IsString()
+  @IsE164Phone()
   phone: string;
 
   @ApiProperty({ example: '2026-03-02T14:30:00Z', description: 'When the user gave the opt-in (ISO date or date-time). It lifts an opt-out only if newer than it.' })
-  @Trim() @IsISO8601({ strict: true }, { message: 'given_at must be an ISO 8601 date or date-time, e.g. 2026-03-02T14:30:00Z' })
+  @Trim()
+  @IsISO8601({ strict: true }, { message: 'given_at must be an ISO 8601 date or date-time, e.g. 2026-03-02T14:30:00Z' })
   given_at: string;
 
   @ApiProperty({ example: 'web_form', description: 'How it was collected (web_form, app, call_center, paper, …)' })
-  @Trim() @IsString() @IsNotEmpty() @MaxLength(100) @Matches(/^[\w .:-]+$/, { message: 'source may hold letters, digits, spaces and _ . : -' })
+  @Trim()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(100)
+  @Matches(/^[\w .:-]+$/, { message: 'source may hold letters, digits, spaces and _ . : -' })
   source: string;
 
   @ApiPropertyOptional({ example: 'https://example.com/consents/8f2a.pdf', maxLength: 2000, description: 'Your evidence of it (a reference, a URL to a signed form…)' })
-  @IsOptional() @Trim() @IsString() @MaxLength(2000)
+  @IsOptional()
+  @Trim()
+  @IsString()
+  @MaxLength(2000)
   evidence?: string;
 }
 
 export class ListConsentsQueryDto extends PageQueryDto {
   @ApiProperty({ example: '+573001234567', description: "The user's number with country code" })
-  @Trim() @IsString() @IsE164Phone()
+  @Trim()
+  @IsString()
+  @IsE164Phone()
   phone: string;
 }
 
@@ -35,7 +47,8 @@ export class ConsentDto {
   @ApiProperty({ enum: ['opt_in', 'opt_out'] }) kind: string;
   @ApiProperty({
     example: 'web_form',
-    description: 'Yours for opt-ins you record; else api_send (user_authorized on a send), keyword (stop/start keyword), whatsapp_preference, whatsapp_131050 (WhatsApp refused a marketing send), inbound_flow',
+    description:
+      'Yours for opt-ins you record; else api_send (user_authorized on a send), keyword (stop/start keyword), whatsapp_preference, whatsapp_131050 (WhatsApp refused a marketing send), inbound_flow',
   })
   source: string;
   @ApiProperty({ description: 'When it was given' }) occurred_at: string;

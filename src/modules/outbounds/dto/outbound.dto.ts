@@ -16,12 +16,16 @@ export const EXAMPLE_OPTIONS = [
 
 @AlsoValidate(createOutboundProblems)
 export class CreateOutboundDto {
-  @ApiProperty({ example: '+573001234567', description: "Phone number with country code of one of your WhatsApp lines; it sends this outbound" })
-  @Trim() @IsString() @IsNotEmpty()
+  @ApiProperty({ example: '+573001234567', description: 'Phone number with country code of one of your WhatsApp lines; it sends this outbound' })
+  @Trim()
+  @IsString()
+  @IsNotEmpty()
   waba_phone_number: string;
 
   @ApiProperty({ example: false, description: '`true`: a single notification; `false`: an invitation into a verification flow (needs `options`, and `flow_id` when sending)' })
-  @IsDefined({ message: 'is_notification is required (true or false)' }) @ToBoolean() @IsBoolean({ message: 'is_notification must be true or false' })
+  @IsDefined({ message: 'is_notification is required (true or false)' })
+  @ToBoolean()
+  @IsBoolean({ message: 'is_notification must be true or false' })
   is_notification: boolean;
 
   @ApiProperty({
@@ -31,7 +35,9 @@ export class CreateOutboundDto {
       'The text. Parameters are numbered from 1 in single or double braces (`{1}` or `{{1}}`, stored as `{{1}}`), without gaps; ' +
       'the text may not start or end with a parameter (WhatsApp refuses it).',
   })
-  @IsString() @IsNotEmpty() @MaxLength(LIMITS.content)
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(LIMITS.content)
   content: string;
 
   @ApiProperty({
@@ -39,15 +45,19 @@ export class CreateOutboundDto {
     example: 'ACCOUNT_UPDATE',
     description: 'Kept as sent. WhatsApp only takes UTILITY, MARKETING and AUTHENTICATION: the other (legacy) categories are submitted as UTILITY.',
   })
-  @Trim() @IsIn(OUTBOUND_CATEGORIES as unknown as string[], { message: `category must be one of: ${list(OUTBOUND_CATEGORIES)}` })
+  @Trim()
+  @IsIn(OUTBOUND_CATEGORIES as unknown as string[], { message: `category must be one of: ${list(OUTBOUND_CATEGORIES)}` })
   category: OutboundCategory;
 
   @ApiProperty({ enum: TEMPLATE_TYPES, example: 'TEXT', description: 'TEXT, or a header of the given kind (media_url required)' })
-  @Trim() @IsIn(TEMPLATE_TYPES as unknown as string[], { message: `template_type must be one of: ${list(TEMPLATE_TYPES)}` })
+  @Trim()
+  @IsIn(TEMPLATE_TYPES as unknown as string[], { message: `template_type must be one of: ${list(TEMPLATE_TYPES)}` })
   template_type: TemplateType;
 
   @ApiProperty({ example: 'es', description: 'Template language, e.g. es, es_MX, en, pt_BR' })
-  @Trim() @IsString() @IsNotEmpty()
+  @Trim()
+  @IsString()
+  @IsNotEmpty()
   language_code: string;
 
   @ApiPropertyOptional({
@@ -56,7 +66,9 @@ export class CreateOutboundDto {
       'Required when template_type is not TEXT: an absolute https URL of the header media. For LOCATION, a maps link with the ' +
       'coordinates (e.g. `https://maps.google.com/?q=4.6097,-74.0817`), used as the header location on every send.',
   })
-  @IsOptional() @Trim() @IsString()
+  @IsOptional()
+  @Trim()
+  @IsString()
   media_url?: string;
 
   @ApiPropertyOptional({
@@ -67,21 +79,26 @@ export class CreateOutboundDto {
       `Required when is_notification is false (and only then): quick-reply buttons, 1 to ${LIMITS.options}, exactly one \`continue_process\`, ` +
       `button text ≤ ${LIMITS.optionText} characters. In form bodies: a JSON string.`,
   })
-  @IsOptional() @ParseJsonString()
+  @IsOptional()
+  @ParseJsonString()
   options?: unknown;
 
   @ApiPropertyOptional({ example: 'Pepe', description: 'Required when the content has parameters: comma-separated examples, one per parameter (for WhatsApp’s review)' })
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   example_params?: string;
 }
 
 export class ListOutboundsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: TEMPLATE_STATUSES })
-  @IsOptional() @IsIn(TEMPLATE_STATUSES as unknown as string[], { message: `status must be one of: ${list(TEMPLATE_STATUSES)}` })
+  @IsOptional()
+  @IsIn(TEMPLATE_STATUSES as unknown as string[], { message: `status must be one of: ${list(TEMPLATE_STATUSES)}` })
   status?: TemplateStatus;
 
   @ApiPropertyOptional({ example: '+573001234567', description: 'Only outbounds of this line: its phone number (with country code) or its id' })
-  @IsOptional() @Trim() @IsString()
+  @IsOptional()
+  @Trim()
+  @IsString()
   line?: string;
 }
 
@@ -92,7 +109,10 @@ export class OutboundOptionDto implements OutboundOption {
 
 export class OutboundDto {
   @ApiProperty({ example: 'OUT01JD3V6Q4T1Z0K6M3P9X2Y5B7C' }) outbound_id: string;
-  @ApiProperty({ enum: TEMPLATE_STATUSES, description: 'PENDING (in review), APPROVED (usable), REJECTED (see rejection_reason; create a new one), PAUSED or DISABLED (reported by WhatsApp)' })
+  @ApiProperty({
+    enum: TEMPLATE_STATUSES,
+    description: 'PENDING (in review), APPROVED (usable), REJECTED (see rejection_reason; create a new one), PAUSED or DISABLED (reported by WhatsApp)',
+  })
   status: TemplateStatus;
   @ApiProperty({ nullable: true, type: String, example: null, description: 'Why WhatsApp rejected it (REJECTED only)' }) rejection_reason: string | null;
   @ApiProperty({ example: '+573001234567' }) waba_phone_number: string;

@@ -4,27 +4,46 @@ import { ToBoolean, Trim } from '../../../common/http/transforms.js';
 
 export class SendOutboundDto {
   @ApiProperty({ example: '3001234567', description: "The user's number without the country code" })
-  @Trim() @IsString() @IsNotEmpty() @MaxLength(20)
+  @Trim()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(20)
   phone_number: string;
 
   @ApiProperty({ example: '57', description: 'Calling code (`57`, `+57`) or ISO country (`CO`); with phone_number it must form a valid mobile number' })
-  @Trim() @IsString() @IsNotEmpty() @MaxLength(5)
+  @Trim()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(5)
   country_code: string;
 
   @ApiProperty({ example: 'OUT01JD3V6Q4T1Z0K6M3P9X2Y5B7C', description: 'An APPROVED outbound' })
-  @Trim() @IsString() @IsNotEmpty()
+  @Trim()
+  @IsString()
+  @IsNotEmpty()
   outbound_id: string;
 
-  @ApiPropertyOptional({ example: true, description: 'Must be `true`: the user gave their opt-in to you. Recorded as consent (who, when, which API key). Otherwise 403 `OPT_IN_REQUIRED`.' })
-  @IsOptional() @ToBoolean() @IsBoolean({ message: 'user_authorized must be true or false' })
+  @ApiPropertyOptional({
+    example: true,
+    description: 'Must be `true`: the user gave their opt-in to you. Recorded as consent (who, when, which API key). Otherwise 403 `OPT_IN_REQUIRED`.',
+  })
+  @IsOptional()
+  @ToBoolean()
+  @IsBoolean({ message: 'user_authorized must be true or false' })
   user_authorized?: boolean;
 
-  @ApiPropertyOptional({ example: 'FLW01JD3V6Q4T1Z0K6M3P9X2Y5B7C', description: 'Required when the outbound was created with is_notification=false: the flow the user is invited into (yours, active)' })
-  @IsOptional() @Trim() @IsString()
+  @ApiPropertyOptional({
+    example: 'FLW01JD3V6Q4T1Z0K6M3P9X2Y5B7C',
+    description: 'Required when the outbound was created with is_notification=false: the flow the user is invited into (yours, active)',
+  })
+  @IsOptional()
+  @Trim()
+  @IsString()
   flow_id?: string;
 
   @ApiPropertyOptional({ example: 'Pepe,1234', description: 'Required when the outbound has parameters: comma-separated values, as many as parameters' })
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   outbound_params?: string;
 }
 

@@ -9,42 +9,69 @@ const SECRET = 'Write-only: never returned.';
 
 class NumberCredentialsDto {
   @ApiPropertyOptional({ example: '106540352242922', description: 'cloud_api: the Graph API phone number id' })
-  @IsOptional() @Trim() @IsString() @IsNotEmpty() @MaxLength(64)
+  @IsOptional()
+  @Trim()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(64)
   phone_number_id?: string;
 
   @ApiPropertyOptional({ example: '102290129340398', description: 'cloud_api: the WhatsApp Business Account id' })
-  @IsOptional() @Trim() @IsString() @IsNotEmpty() @MaxLength(64)
+  @IsOptional()
+  @Trim()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(64)
   waba_id?: string;
 
   @ApiPropertyOptional({ description: `cloud_api: Graph API access token. ${SECRET}` })
-  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(1024)
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(1024)
   access_token?: string;
 
   @ApiPropertyOptional({ description: `cloud_api (and optionally bsp): app secret that signs webhooks. ${SECRET}` })
-  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(256)
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(256)
   app_secret?: string;
 
   @ApiPropertyOptional({ description: `cloud_api: token of the webhook verification handshake. ${SECRET}` })
-  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(256)
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(256)
   verify_token?: string;
 
   @ApiPropertyOptional({ description: `bsp: the BSP API key (header D360-API-KEY). ${SECRET}` })
-  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(1024)
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(1024)
   api_key?: string;
 
   @ApiPropertyOptional({ example: 'https://waba-v2.360dialog.io', description: 'bsp: base URL of the BSP API' })
-  @IsOptional() @Trim() @IsUrl({ require_protocol: true, protocols: ['https', 'http'], require_tld: false })
+  @IsOptional()
+  @Trim()
+  @IsUrl({ require_protocol: true, protocols: ['https', 'http'], require_tld: false })
   @MaxLength(500)
   base_url?: string;
 
   @ApiPropertyOptional({ default: 80, minimum: 1, maximum: 1000, description: 'Most messages per second sent from this line' })
-  @IsOptional() @ToInt() @IsInt() @Min(1) @Max(1000)
+  @IsOptional()
+  @ToInt()
+  @IsInt()
+  @Min(1)
+  @Max(1000)
   throughput_mps?: number;
 }
 
 export class CreateNumberDto extends NumberCredentialsDto {
-  @ApiProperty({ example: '+573001234567', description: 'The line\'s phone number with country code (E.164)' })
-  @Trim() @IsE164Phone()
+  @ApiProperty({ example: '+573001234567', description: "The line's phone number with country code (E.164)" })
+  @Trim()
+  @IsE164Phone()
   phone_number: string;
 
   @ApiProperty({ enum: PROVIDERS, example: 'cloud_api' })

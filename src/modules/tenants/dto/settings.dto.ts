@@ -6,20 +6,47 @@ import { DEFAULT_KEYWORDS, type TenantSettings } from '../entities/tenant.entity
 const KEYWORDS = 'Replaces the defaults. In form bodies, a JSON array string.';
 
 export class UpdateSettingsDto {
-  @ApiPropertyOptional({ nullable: true, type: String, example: 'Hola, escribe "Quiero empezar" para iniciar.', description: 'Sent when a message matches no process and no inbound; null to send nothing' })
-  @IsOptional() @ValidateIf((_, v) => v !== null) @IsString() @MinLength(1) @MaxLength(4096)
+  @ApiPropertyOptional({
+    nullable: true,
+    type: String,
+    example: 'Hola, escribe "Quiero empezar" para iniciar.',
+    description: 'Sent when a message matches no process and no inbound; null to send nothing',
+  })
+  @IsOptional()
+  @ValidateIf((_, v) => v !== null)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(4096)
   fallback_text?: string | null;
 
   @ApiPropertyOptional({ type: [String], example: ['salir', 'exit'], description: `Cancel the running process. ${KEYWORDS}` })
-  @IsOptional() @ParseJsonString() @IsArray() @ArrayMaxSize(20) @IsString({ each: true }) @MinLength(1, { each: true }) @MaxLength(60, { each: true })
+  @IsOptional()
+  @ParseJsonString()
+  @IsArray()
+  @ArrayMaxSize(20)
+  @IsString({ each: true })
+  @MinLength(1, { each: true })
+  @MaxLength(60, { each: true })
   exit_keywords?: string[];
 
   @ApiPropertyOptional({ type: [String], example: ['STOP', 'BAJA'], description: `Opt the user out of sends. ${KEYWORDS}` })
-  @IsOptional() @ParseJsonString() @IsArray() @ArrayMaxSize(20) @IsString({ each: true }) @MinLength(1, { each: true }) @MaxLength(60, { each: true })
+  @IsOptional()
+  @ParseJsonString()
+  @IsArray()
+  @ArrayMaxSize(20)
+  @IsString({ each: true })
+  @MinLength(1, { each: true })
+  @MaxLength(60, { each: true })
   stop_keywords?: string[];
 
   @ApiPropertyOptional({ type: [String], example: ['START', 'ALTA'], description: `Lift an opt-out. ${KEYWORDS}` })
-  @IsOptional() @ParseJsonString() @IsArray() @ArrayMaxSize(20) @IsString({ each: true }) @MinLength(1, { each: true }) @MaxLength(60, { each: true })
+  @IsOptional()
+  @ParseJsonString()
+  @IsArray()
+  @ArrayMaxSize(20)
+  @IsString({ each: true })
+  @MinLength(1, { each: true })
+  @MaxLength(60, { each: true })
   start_keywords?: string[];
 }
 

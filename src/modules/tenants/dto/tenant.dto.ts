@@ -8,13 +8,20 @@ import type { Tenant } from '../entities/tenant.entity.js';
 
 export class CreateTenantDto {
   @ApiProperty({ example: 'Banco Ejemplo S.A.', maxLength: 200 })
-  @Trim() @IsString() @IsNotEmpty() @MaxLength(200)
+  @Trim()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
   name: string;
 }
 
 export class CreateApiKeyDto {
   @ApiPropertyOptional({ example: 'production backend', maxLength: 100 })
-  @IsOptional() @Trim() @IsString() @IsNotEmpty() @MaxLength(100)
+  @IsOptional()
+  @Trim()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(100)
   name?: string;
 
   @ApiPropertyOptional({
@@ -23,25 +30,48 @@ export class CreateApiKeyDto {
     default: ['read', 'write'],
     description: '`read`: GET routes; `write`: POST, PUT, PATCH and DELETE routes; `admin-of-tenant`: the tenant audit log.',
   })
-  @IsOptional() @IsArray() @ArrayMaxSize(3) @IsIn(API_KEY_SCOPES, { each: true })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(3)
+  @IsIn(API_KEY_SCOPES, { each: true })
   scopes?: ApiKeyScope[];
 
   @ApiPropertyOptional({ example: '2026-12-31T23:59:59Z', description: 'After this instant the key is refused (401). Omitted: no expiry.' })
-  @IsOptional() @IsDateString({ strict: true })
+  @IsOptional()
+  @IsDateString({ strict: true })
   expires_at?: string;
 }
 
 export class UpdateTenantDto {
   @ApiPropertyOptional({ example: 'Banco Ejemplo S.A.', maxLength: 200 })
-  @IsOptional() @Trim() @IsString() @IsNotEmpty() @MaxLength(200)
+  @IsOptional()
+  @Trim()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
   name?: string;
 
-  @ApiPropertyOptional({ nullable: true, type: Number, example: 200, description: "Requests a second per API key of this tenant; null: the service's default (RATE_LIMIT_PER_SECOND)" })
-  @ValidateIf((_o, v) => v !== null) @IsOptional() @ToInt() @IsInt() @Min(1) @Max(100_000)
+  @ApiPropertyOptional({
+    nullable: true,
+    type: Number,
+    example: 200,
+    description: "Requests a second per API key of this tenant; null: the service's default (RATE_LIMIT_PER_SECOND)",
+  })
+  @ValidateIf((_o, v) => v !== null)
+  @IsOptional()
+  @ToInt()
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
   rate_limit_per_second?: number | null;
 
   @ApiPropertyOptional({ nullable: true, type: Number, example: 400, description: "Requests an API key may send at once; null: the service's default (RATE_LIMIT_BURST)" })
-  @ValidateIf((_o, v) => v !== null) @IsOptional() @ToInt() @IsInt() @Min(1) @Max(1_000_000)
+  @ValidateIf((_o, v) => v !== null)
+  @IsOptional()
+  @ToInt()
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
   rate_limit_burst?: number | null;
 }
 
