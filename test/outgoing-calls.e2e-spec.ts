@@ -229,9 +229,11 @@ describe('outgoing calls: tenant-given hosts with local URLs not allowed', () =>
     expect(resolver.asked).toContain(host);
   });
 
-  it('refuses a hook whose host answers the delivery check with a public address and the connection with loopback', async () => {
-    const host = 'hooks.rebind.example.com';
-    resolver.answers.set(host, [['93.184.216.34'], ['127.0.0.1']]);
+  it.each([
+    ['loopback', 'hooks.rebind.example.com', '127.0.0.1'],
+    ['the cloud metadata address', 'hooks.metadata.example.com', '169.254.169.254'],
+  ])('refuses a hook whose host answers the delivery check with a public address and the connection with %s', async (_, host, second) => {
+    resolver.answers.set(host, [['93.184.216.34'], [second]]);
     const hook = await s.t.http
       .post('/v1/hooks')
       .set('X-API-Key', other.apiKey)
@@ -240,7 +242,7 @@ describe('outgoing calls: tenant-given hosts with local URLs not allowed', () =>
     await s.t.http.post(`/v1/hooks/${hook.body.id}/test`).set('X-API-Key', other.apiKey).expect(202);
     await s.t.app.get(HookDispatcher).dispatchDue();
     const log = await s.t.http.get(`/v1/hooks/${hook.body.id}/deliveries`).set('X-API-Key', other.apiKey).expect(200);
-    expect(log.body.data[0].attempts[0].error).toMatch(/^SSRF_BLOCKED: .*127\.0\.0\.1/);
+    expect(log.body.data[0].attempts[0].error).toMatch(new RegExp(`^SSRF_BLOCKED: .*${second.replace(/\./g, '\\.')}`));
     // Once for the delivery's check, once for the socket: the socket used its own checked answer.
     expect(resolver.asked.filter((h) => h === host)).toHaveLength(2);
   });
