@@ -5,7 +5,7 @@ import { AppModule } from '../src/app.module.js';
 import { loadConfig } from '../src/config/app-config.js';
 import { FollowUpsCron } from '../src/modules/reengagement/follow-ups.cron.js';
 import { CLAIM_DUE_SQL } from '../src/modules/reengagement/follow-ups.service.js';
-import { benchDatabase, percentile } from './support.js';
+import { benchDatabase, percentile, benchEnv } from './support.js';
 
 const SCHEDULED = 1_000_000;
 const DUE = 10_000;
@@ -17,7 +17,13 @@ const BATCH = 500;
  */
 export default async function followUpsBench(): Promise<void> {
   const pg = await benchDatabase();
-  const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: pg.url, ADMIN_TOKEN: 'bench-admin-token-0123456789', WORKERS_ENABLED: 'false' });
+  const config = loadConfig({
+    ...benchEnv(),
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: pg.url,
+    ADMIN_TOKEN: 'bench-admin-token-0123456789',
+    WORKERS_ENABLED: 'false',
+  });
   const app = await NestFactory.create(AppModule.forRoot(config, pg.url), { logger: ['error'], bodyParser: false });
   try {
     await app.init();

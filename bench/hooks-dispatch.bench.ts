@@ -6,7 +6,7 @@ import { loadConfig } from '../src/config/app-config.js';
 import { HookDispatcher } from '../src/modules/hooks/hook-dispatcher.js';
 import { HooksService } from '../src/modules/hooks/hooks.service.js';
 import { TenantsService } from '../src/modules/tenants/tenants.service.js';
-import { benchDatabase } from './support.js';
+import { benchDatabase, benchEnv } from './support.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 
 const EVENTS_PER_TX = 100;
@@ -45,7 +45,14 @@ export default async function hooksDispatchBench(): Promise<void> {
   const pg = await benchDatabase();
   const receiver = await startReceiver();
   try {
-    const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: pg.url, ADMIN_TOKEN: 'bench-admin-token-0123456789', ALLOW_LOCAL_URLS: 'true', WORKERS_ENABLED: 'false' });
+    const config = loadConfig({
+      ...benchEnv(),
+      LOG_LEVEL: 'silent',
+      DATABASE_URL: pg.url,
+      ADMIN_TOKEN: 'bench-admin-token-0123456789',
+      ALLOW_LOCAL_URLS: 'true',
+      WORKERS_ENABLED: 'false',
+    });
     const app = await NestFactory.create(AppModule.forRoot(config, pg.url), { bodyParser: false, logger: ['error'] });
     await app.init();
     const db = app.get(DataSource);

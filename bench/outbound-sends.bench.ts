@@ -10,7 +10,7 @@ import { LinesService } from '../src/modules/tenants/lines.service.js';
 import { TenantsService } from '../src/modules/tenants/tenants.service.js';
 import type { OutgoingMessage } from '../src/whatsapp/whatsapp.types.js';
 import { FakeGraph } from '../test/fakes/fake-graph.js';
-import { benchDatabase } from './support.js';
+import { benchDatabase, benchEnv } from './support.js';
 
 const TOKEN = 'EAAG-bench-token';
 const FAST_SENDS = 5_000;
@@ -41,6 +41,7 @@ export default async function outboundSends(): Promise<void> {
   const fake = await FakeGraph.start({ mode: 'cloud_api', accessToken: TOKEN });
   try {
     const config = loadConfig({
+      ...benchEnv(),
       DATABASE_URL: db.url,
       GRAPH_API_BASE_URL: fake.baseUrl,
       GRAPH_API_VERSION: 'v23.0',

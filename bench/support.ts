@@ -33,13 +33,32 @@ export async function benchDatabase(): Promise<EmbeddedDatabase> {
   };
 }
 
+/** The sealing key of every benchmark's service (with DATABASE_URL the service requires one). */
+export const BENCH_SECRETS_KEY = Buffer.alloc(32, 9).toString('base64');
+
+/**
+ * What a benchmark's service needs beside an external database: a sealing key and a folder for stored files; and API
+ * rate limits out of the way (the benchmarks measure the service, not the limiter).
+ */
+export function benchEnv(): Record<string, string> {
+  return {
+    SECRETS_KEY: BENCH_SECRETS_KEY,
+    FILES_DIR: mkdtempSync(path.join(tmpdir(), 'testigo-bench-files-')),
+    RATE_LIMIT_PER_SECOND: '1000000',
+    RATE_LIMIT_BURST: '1000000',
+  };
+}
+
 /** The built service (dist/) as a child process, as in production; resolves once /health answers. */
 export async function startService(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; peakRssMb(): number; stop(): Promise<void> }> {
   const port = await freePort();
   const entry = new URL('../../dist/src/main.js', import.meta.url).pathname;
   // BENCH_NODE_ARGS (e.g. --cpu-prof) go to the service process, to profile it under load.
   const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, entry], { env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeArgs, entry], {
+    env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', ...benchEnv(), ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
     const ok = await httpJson('GET', `${url}/health`)
