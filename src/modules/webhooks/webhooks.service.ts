@@ -55,6 +55,13 @@ export class WebhooksService {
     const rawBody = this.requireJson(raw, body);
     const keys = routingKeys(body);
     if (!signature || !SIGNATURE.test(signature)) throw this.refuse('cloud_api', 'no_signature', keys.phoneNumberIds);
+    // The common call: one registered number, signed with its line's secret (one cached lookup, one HMAC).
+    if (keys.phoneNumberIds.length === 1) {
+      const line = await this.lines.findByPhoneNumberId(keys.phoneNumberIds[0]);
+      if (line?.secrets.app_secret && this.providers.for(line).verifySignature(lineCredentials(line), rawBody, signature)) {
+        return this.inbox.store('cloud_api', line.id, rawBody.toString('utf8'), 'pending', userKeyOf(line.id, keys.senders));
+      }
+    }
     const { byPhoneNumberId, underWabas } = await this.lines.findForRouting(keys.phoneNumberIds, keys.wabaIds);
     // The lines the call names first: their secret is the one that signs it.
     const candidates = [...new Set([...byPhoneNumberId.values(), ...underWabas])].filter((l) => l.provider === 'cloud_api' && l.secrets.app_secret);
