@@ -119,6 +119,18 @@ describe('documentation', () => {
     expect(missing).toEqual([]);
   });
 
+  it('docs/outbounds.md documents every field of the outbound, send and consent schemas of openapi.json', () => {
+    const schemas = JSON.parse(readFileSync(path.join(ROOT, 'openapi.json'), 'utf8')).components.schemas as Record<string, { properties: Record<string, unknown> }>;
+    const guide = readFileSync(path.join(ROOT, 'docs/outbounds.md'), 'utf8');
+    const names = ['CreateOutboundDto', 'OutboundDto', 'SendOutboundDto', 'SendOutboundResponseDto', 'CreateConsentDto', 'ConsentListDto', 'CreateConsentResponseDto'];
+    const missing = names.flatMap((name) =>
+      Object.keys(schemas[name].properties)
+        .filter((field) => !new RegExp(`^\\| (\`\\w+\`, )*\`${field}\`[,| ]`, 'm').test(guide))
+        .map((f) => `${name}.${f}`),
+    );
+    expect(missing).toEqual([]);
+  });
+
   it('the error codes table lives in docs/troubleshooting.md', () => {
     expect(readFileSync(path.join(ROOT, 'docs/troubleshooting.md'), 'utf8')).toContain('## Error codes');
   });
@@ -208,6 +220,29 @@ describe('documentation', () => {
       expect(await deliver(body, signed(body, new Date(Date.now() - 10 * 60_000)))).toBe(401);
       expect(await deliver(body, {})).toBe(401);
     });
+  });
+
+  it("docs/hooks.md's Python verifier accepts a signed delivery and refuses a changed one", () => {
+    const python = spawnSync('python3', ['--version']);
+    if (python.status !== 0) return; // not every machine has Python; the Node.js receiver is tested above regardless
+    const code = /```python\n([\s\S]*?)```/.exec(readFileSync(path.join(ROOT, 'docs/hooks.md'), 'utf8'))![1];
+    const secret = `whsec_${Buffer.alloc(24, 5).toString('base64')}`;
+    const body = JSON.stringify({ id: 'EVT01PY', type: 'ping', data: {} });
+    const at = new Date();
+    const headers = { 'webhook-id': 'EVT01PY', 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': new Webhook(secret).sign('EVT01PY', at, body) };
+    const harness = `
+import json, sys
+s = json.loads(sys.argv[1])
+print(verify_hook(s["secret"], s["body"].encode(), s["headers"])["type"])
+try:
+    verify_hook(s["secret"], s["body"].replace("ping", "pong").encode(), s["headers"])
+    print("accepted a changed body")
+except ValueError as e:
+    print("refused:", e)
+`;
+    const run = spawnSync('python3', ['-c', code + harness, JSON.stringify({ secret, body, headers })], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.stdout.trim().split('\n')).toEqual(['ping', 'refused: no signature verifies']);
   });
 
   it('the runnable samples need no jq', () => {
