@@ -131,6 +131,21 @@ describe('documentation', () => {
     expect(missing).toEqual([]);
   });
 
+  it("docs/deployment.md's configuration table has every variable the service reads", () => {
+    const source = readFileSync(path.join(ROOT, 'src/config/app-config.ts'), 'utf8');
+    const list = source.slice(source.indexOf('const KEYS = ['), source.indexOf('] as const', source.indexOf('const KEYS = [')));
+    const keys = [...list.matchAll(/'([A-Z][A-Z0-9_]+)'/g)].map((m) => m[1]);
+    expect(keys.length).toBeGreaterThan(25);
+    const guide = readFileSync(path.join(ROOT, 'docs/deployment.md'), 'utf8');
+    const start = guide.indexOf('\n## Configuration\n');
+    const rows = guide
+      .slice(start, guide.indexOf('\n## ', start + 1))
+      .split('\n')
+      .filter((l) => l.startsWith('| `'))
+      .map((l) => l.split(' | ')[0]);
+    expect(keys.filter((k) => !rows.some((r) => r.includes(`\`${k}\``)))).toEqual([]);
+  });
+
   it('the error codes table lives in docs/troubleshooting.md', () => {
     expect(readFileSync(path.join(ROOT, 'docs/troubleshooting.md'), 'utf8')).toContain('## Error codes');
   });
