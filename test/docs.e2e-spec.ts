@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { startBuiltService, type BuiltService } from './support/built-service.js';
+import { ADMIN_TOKEN } from './support/test-app.js';
 
 /**
  * The documentation is tested: every relative link points at a file and heading that exist, and every shell block
@@ -171,7 +172,7 @@ describe('documentation', () => {
       '$file: every runnable sample runs, in order, in one shell',
       async ({ file, blocks }) => {
         // Each file gets a tenant of its own with the demo tenant's sandbox line, as after the first `npm start`.
-        const { apiKey } = await service.newTenant(`Docs ${file}`);
+        const { apiKey, tenantId } = await service.newTenant(`Docs ${file}`);
         const line = await service.request('POST', '/v1/whatsapp/numbers', {
           body: { phone_number: '+14155550100', provider: 'sandbox' },
           headers: { 'truora-api-key': apiKey },
@@ -179,7 +180,15 @@ describe('documentation', () => {
         expect(line.status).toBe(201);
         // Markers name the block that failed; `set -eo pipefail` stops at the first failing command.
         const script = ['set -eo pipefail', ...blocks.map((b) => `echo "@@ block at ${file}:${b.line}" >&2\n${b.code}`)].join('\n');
-        const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', BASE: service.url, KEY: apiKey, HOOK_PORT: String(await freePort()) };
+        const env = {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '',
+          BASE: service.url,
+          KEY: apiKey,
+          TENANT: tenantId,
+          ADMIN: ADMIN_TOKEN,
+          HOOK_PORT: String(await freePort()),
+        };
         const result = await new Promise<{ code: number | null; out: string }>((resolve) => {
           const child = spawn('bash', ['-c', script], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
           let out = '';
