@@ -266,7 +266,7 @@ describe('matchOption', () => {
 });
 
 describe('worst cases', () => {
-  // `npm run bench -- validators` measures each below 10 ms here (the figures are in the README); 250 ms would
+  // `npm run bench -- validators` measures each below 10 ms here (the figures are in docs/architecture.md); 250 ms would
   // mean a regression to super-linear time (the backtracking `(a+)+b` took over 30 s), not a slow machine.
   it.each(WORST_CASES.map((c) => [c.name, c] as const))('%s answers far below a blocking time', (_, c) => {
     const call = c.prepare();
