@@ -55,24 +55,9 @@ export class SandboxService implements OnModuleInit {
         if (!line) return [];
         return (['delivered', 'read'] as const).map((status, i) => {
           const at = now + delay * (i + 1);
-          const envelope = {
-            object: 'whatsapp_business_account',
-            entry: [
-              {
-                id: line.id,
-                changes: [
-                  {
-                    field: 'messages',
-                    value: {
-                      messaging_product: 'whatsapp',
-                      metadata: { display_phone_number: digits(line.phoneNumber), phone_number_id: line.id },
-                      statuses: [{ id: s.providerMessageId, status, timestamp: String(Math.floor(at / 1000)), recipient_id: digits(s.phone) }],
-                    },
-                  },
-                ],
-              },
-            ],
-          };
+          const envelope = sandboxEnvelope(line, {
+            statuses: [{ id: s.providerMessageId, status, timestamp: String(Math.floor(at / 1000)), recipient_id: digits(s.phone) }],
+          });
           return { source: 'sandbox' as const, lineId: line.id, raw: JSON.stringify(envelope), userKey: `${line.id}:status:${s.messageId}`, notBefore: new Date(at) };
         });
       }),
@@ -157,26 +142,26 @@ export class SandboxService implements OnModuleInit {
       };
       Object.assign(message, { type: kind, [kind]: media });
     }
-    const envelope = {
-      object: 'whatsapp_business_account',
-      entry: [
-        {
-          id: line.id,
-          changes: [
-            {
-              field: 'messages',
-              value: {
-                messaging_product: 'whatsapp',
-                metadata: { display_phone_number: digits(line.phoneNumber), phone_number_id: line.id },
-                contacts: [{ profile: { name: 'Sandbox user' }, wa_id: from }],
-                messages: [message],
-              },
-            },
-          ],
-        },
-      ],
-    };
+    const envelope = sandboxEnvelope(line, { contacts: [{ profile: { name: 'Sandbox user' }, wa_id: from }], messages: [message] });
     const eventId = await this.inbox.store('sandbox', line.id, JSON.stringify(envelope), 'pending', userKeyOf(line.id, routingKeys(envelope).senders));
     return { wamid, event_id: eventId };
   }
+}
+
+/** A Cloud API `messages` change for a sandbox line (the line's id stands for WABA and phone_number_id). */
+function sandboxEnvelope(line: WhatsappLine, value: Record<string, unknown>) {
+  return {
+    object: 'whatsapp_business_account',
+    entry: [
+      {
+        id: line.id,
+        changes: [
+          {
+            field: 'messages',
+            value: { messaging_product: 'whatsapp', metadata: { display_phone_number: digits(line.phoneNumber), phone_number_id: line.id }, ...value },
+          },
+        ],
+      },
+    ],
+  };
 }

@@ -56,16 +56,18 @@ export class WebhooksService {
     const keys = routingKeys(body);
     if (!signature || !SIGNATURE.test(signature)) throw this.refuse('cloud_api', 'no_signature', keys.phoneNumberIds);
     // The common call: one registered number, signed with its line's secret (one cached lookup, one HMAC).
+    let triedSecret: string | undefined;
     if (keys.phoneNumberIds.length === 1) {
       const line = await this.lines.findByPhoneNumberId(keys.phoneNumberIds[0]);
       if (line?.secrets.app_secret && this.providers.for(line).verifySignature(lineCredentials(line), rawBody, signature)) {
         return this.inbox.store('cloud_api', line.id, rawBody.toString('utf8'), 'pending', userKeyOf(line.id, keys.senders));
       }
+      triedSecret = line?.secrets.app_secret;
     }
     const { byPhoneNumberId, underWabas } = await this.lines.findForRouting(keys.phoneNumberIds, keys.wabaIds);
     // The lines the call names first: their secret is the one that signs it.
     const candidates = [...new Set([...byPhoneNumberId.values(), ...underWabas])].filter((l) => l.provider === 'cloud_api' && l.secrets.app_secret);
-    const verified = this.verifiedBy(candidates, rawBody, signature);
+    const verified = this.verifiedBy(candidates, rawBody, signature, triedSecret);
     if (!verified) throw this.refuse('cloud_api', candidates.length > 0 ? 'bad_signature' : 'unknown_number', keys.phoneNumberIds);
     const secret = verified.secrets.app_secret;
     const namesAKnownLine = keys.phoneNumberIds.some((id) => byPhoneNumberId.get(id)?.secrets.app_secret === secret);
@@ -89,8 +91,9 @@ export class WebhooksService {
     return this.inbox.store('bsp', line.id, rawBody.toString('utf8'), 'pending', userKeyOf(line.id, routingKeys(body).senders));
   }
 
-  private verifiedBy(candidates: WhatsappLine[], rawBody: Buffer, signature: string): WhatsappLine | null {
-    const tried = new Set<string>();
+  /** The first candidate whose app secret verifies the call; `alreadyTried` (a secret that did not) is not hashed again. */
+  private verifiedBy(candidates: WhatsappLine[], rawBody: Buffer, signature: string, alreadyTried?: string): WhatsappLine | null {
+    const tried = new Set<string>(alreadyTried ? [alreadyTried] : []);
     for (const line of candidates) {
       const secret = line.secrets.app_secret!;
       if (tried.has(secret)) continue;
