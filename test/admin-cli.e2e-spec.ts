@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { startBuiltService } from './support/built-service.js';
 import { createTestDatabase } from './support/database.js';
+import { freePort } from './support/free-port.js';
 import { createTestApp, TestApp } from './support/test-app.js';
 
 const CLI = path.resolve('dist/src/admin.js');
@@ -24,17 +24,6 @@ async function admin(args: string[], env: Record<string, string>): Promise<{ cod
 
 const keyOf = (stdout: string) => /API key: (\S+)/.exec(stdout)?.[1];
 const tenantOf = (stdout: string) => /tenant id: (TNT\w+)/.exec(stdout)?.[1];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const reachable = async (url: string) => {
   const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });

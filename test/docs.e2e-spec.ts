@@ -1,9 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { startBuiltService, type BuiltService } from './support/built-service.js';
+import { freePort } from './support/free-port.js';
 import { ADMIN_TOKEN } from './support/test-app.js';
 
 /**
@@ -59,17 +59,6 @@ function anchors(markdown: string): Set<string> {
     result.add(n ? `${slug}-${n}` : slug);
   }
   return result;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 describe('documentation', () => {

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { createTestDatabase } from './database.js';
+import { freePort } from './free-port.js';
 import { ADMIN_TOKEN, TEST_SECRETS_KEY } from './test-app.js';
 
 const ENTRY = path.resolve('dist/src/main.js');
@@ -26,17 +26,6 @@ export interface BuiltService {
     options?: { body?: unknown; headers?: Record<string, string>; raw?: string | Buffer },
   ): Promise<{ status: number; body: any; headers: Headers }>;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /**

@@ -1,9 +1,21 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsOptional, IsString, MaxLength, MinLength, ValidateIf } from 'class-validator';
 import { ParseJsonString } from '../../../common/http/transforms.js';
 import { DEFAULT_KEYWORDS, type TenantSettings } from '../entities/tenant.entity.js';
 
-const KEYWORDS = 'Replaces the defaults. In form bodies, a JSON array string.';
+/** A tenant's keyword list: up to 20 keywords of 1 to 60 characters, replacing the defaults. */
+const KeywordList = (example: string[], purpose: string) =>
+  applyDecorators(
+    ApiPropertyOptional({ type: [String], example, description: `${purpose} Replaces the defaults. In form bodies, a JSON array string.` }),
+    IsOptional(),
+    ParseJsonString(),
+    IsArray(),
+    ArrayMaxSize(20),
+    IsString({ each: true }),
+    MinLength(1, { each: true }),
+    MaxLength(60, { each: true }),
+  );
 
 export class UpdateSettingsDto {
   @ApiPropertyOptional({
@@ -19,34 +31,13 @@ export class UpdateSettingsDto {
   @MaxLength(4096)
   fallback_text?: string | null;
 
-  @ApiPropertyOptional({ type: [String], example: ['salir', 'exit'], description: `Cancel the running process. ${KEYWORDS}` })
-  @IsOptional()
-  @ParseJsonString()
-  @IsArray()
-  @ArrayMaxSize(20)
-  @IsString({ each: true })
-  @MinLength(1, { each: true })
-  @MaxLength(60, { each: true })
+  @KeywordList(['salir', 'exit'], 'Cancel the running process.')
   exit_keywords?: string[];
 
-  @ApiPropertyOptional({ type: [String], example: ['STOP', 'BAJA'], description: `Opt the user out of sends. ${KEYWORDS}` })
-  @IsOptional()
-  @ParseJsonString()
-  @IsArray()
-  @ArrayMaxSize(20)
-  @IsString({ each: true })
-  @MinLength(1, { each: true })
-  @MaxLength(60, { each: true })
+  @KeywordList(['STOP', 'BAJA'], 'Opt the user out of sends.')
   stop_keywords?: string[];
 
-  @ApiPropertyOptional({ type: [String], example: ['START', 'ALTA'], description: `Lift an opt-out. ${KEYWORDS}` })
-  @IsOptional()
-  @ParseJsonString()
-  @IsArray()
-  @ArrayMaxSize(20)
-  @IsString({ each: true })
-  @MinLength(1, { each: true })
-  @MaxLength(60, { each: true })
+  @KeywordList(['START', 'ALTA'], 'Lift an opt-out.')
   start_keywords?: string[];
 }
 
