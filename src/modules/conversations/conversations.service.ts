@@ -242,6 +242,39 @@ export class ConversationsService {
     return process;
   }
 
+  /**
+   * Work that a step started away from the user's messages (signing, a provider call) is done: the process leaves
+   * `stepId` as if it had been answered (`accept`: on to the next step) or ends (`fail`), after `send` goes out. Takes
+   * the process row lock in `m`'s transaction; does nothing (returns false) when the process no longer waits at that
+   * step, because it finished, expired or was cancelled meanwhile.
+   */
+  async resume(
+    m: EntityManager,
+    processId: string,
+    stepId: string,
+    outcome: { kind: 'accept' } | { kind: 'fail'; reason: string },
+    send: OutgoingMessage[] = [],
+  ): Promise<boolean> {
+    const process = await m.createQueryBuilder(Process, 'p').setLock('pessimistic_write').where('p.id = :processId', { processId }).getOne();
+    if (!process || process.status !== 'pending' || process.currentStepId !== stepId) return false;
+    const def = await this.definition(process);
+    const step = def.steps.find((s) => s.id === stepId);
+    if (!step) return false;
+    // Read without a lock: the webhook path locks the window row before the process row, never after.
+    const [window]: Array<{ last_user_message_at: Date }> = await m.query(`SELECT last_user_message_at FROM conversation_windows WHERE line_id = $1 AND phone = $2`, [
+      process.lineId,
+      process.phone,
+    ]);
+    for (const message of send) await this.send(m, process, message);
+    if (outcome.kind === 'fail') {
+      await this.finish(m, process, 'failed', outcome.reason);
+      return true;
+    }
+    if (def.settings.enable_follow_up) await this.followUps.cancel(m, process.id, 'answered');
+    await this.runFrom(m, process, def, this.nextStep(def, step), window?.last_user_message_at ?? process.startedAt);
+    return true;
+  }
+
   /** Marks due pending processes expired (expiration_minutes reached, or the 24-hour window closed while waiting). */
   async expire(m: EntityManager, processes: Process[]): Promise<void> {
     for (const process of processes) if (process.status === 'pending') await this.finish(m, process, 'expired', 'expired');
@@ -355,7 +388,7 @@ export class ConversationsService {
   }
 
   private stepContext(m: EntityManager, process: Process, def: FlowDefinition): StepContext {
-    return { language: def.settings.language, manager: m, process, now: this.clock.now() };
+    return { language: def.settings.language, manager: m, process, now: this.clock.now(), steps: def.steps };
   }
 
   /** "Yes" to a follow-up: the unanswered question is asked again. */
@@ -394,6 +427,7 @@ export class ConversationsService {
       if (entry.then.kind === 'wait') {
         Object.assign(process, { currentStepId: step.id, stepAttempts: 0, askedAt: this.clock.now() });
         await this.save(m, process);
+        if (entry.then.followUp === false) return;
         return this.scheduleFollowUp(m, process, def, lastUserMessageAt);
       }
       step = this.nextStep(def, step);

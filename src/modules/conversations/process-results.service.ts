@@ -11,9 +11,17 @@ import { FollowUpsService } from '../reengagement/follow-ups.service.js';
 import { FilesService } from '../messages/files.service.js';
 import { contentUrl } from '../messages/files.service.js';
 
+/**
+ * More of a process's result, from a module above this one (the contract's documents, a one-time code's state): for
+ * the given processes, the fields to add to each one's result (a process absent from the map gets none).
+ */
+export type ResultSection = (m: EntityManager, processIds: string[]) => Promise<Map<string, Record<string, unknown>>>;
+
 /** The results API's view of processes: the same document the result hooks carry. */
 @Injectable()
 export class ProcessResultsService {
+  private readonly sections: ResultSection[] = [];
+
   constructor(
     @InjectRepository(Process) private readonly processes: Repository<Process>,
     private readonly followUps: FollowUpsService,
@@ -37,6 +45,17 @@ export class ProcessResultsService {
     return { data: await this.results(this.processes.manager, items), next_cursor };
   }
 
+  /** Adds fields to every process result (registered once, at start, by the module that owns them). */
+  addSection(section: ResultSection): void {
+    this.sections.push(section);
+  }
+
+  /** The result of one of the tenant's processes by id, as of `m`'s transaction (null: not the tenant's). */
+  async resultById(m: EntityManager, tenantId: string, id: string): Promise<ProcessDto | null> {
+    const process = await m.findOneBy(Process, { id, tenantId });
+    return process ? this.result(m, process) : null;
+  }
+
   /** The whole result of a process, as of `m`'s transaction. */
   async result(m: EntityManager, p: Process): Promise<ProcessDto> {
     return (await this.results(m, [p]))[0];
@@ -50,6 +69,7 @@ export class ProcessResultsService {
     const mediaIds = answers.map((a) => a.mediaFileId).filter((x): x is string => !!x);
     const media = await this.files.summaries(m, mediaIds);
     const followUps = await this.followUps.stateOf(ids, m);
+    const extras = await Promise.all(this.sections.map((section) => section(m, ids)));
     return processes.map((p) => {
       const history: AnswerDto[] = answers
         .filter((a) => a.processId === p.id)
@@ -93,6 +113,7 @@ export class ProcessResultsService {
         answers: Object.fromEntries(history.map((h) => [h.step_id, h])),
         history,
         follow_up: followUps.get(p.id) ?? null,
+        ...Object.assign({}, ...extras.map((extra) => extra.get(p.id))),
       };
     });
   }

@@ -73,7 +73,7 @@ export class FlowsService implements OnApplicationBootstrap {
   }
 
   async create(tenantId: string, dto: CreateFlowDto): Promise<{ flow: Flow; version: FlowVersion }> {
-    const definition = this.definition(dto.name, dto.steps, resolveSettings(dto.settings));
+    const definition = await this.definition(tenantId, dto.name, dto.steps, resolveSettings(dto.settings));
     const now = this.clock.now();
     return this.dataSource.transaction(async (m) => {
       const flow = m.create(Flow, { id: newId('FLW'), tenantId, name: definition.name, status: 'active', latestVersion: 1, createdAt: now, updatedAt: now, archivedAt: null });
@@ -94,8 +94,8 @@ export class FlowsService implements OnApplicationBootstrap {
       const current = (await m.findOneByOrFail(FlowVersion, { flowId: id, version: flow.latestVersion })).definition;
       const definition =
         mode === 'replace'
-          ? this.definition(dto.name!, dto.steps!, resolveSettings(dto.settings))
-          : this.definition(dto.name ?? current.name, dto.steps ?? current.steps, resolveSettings(dto.settings, current.settings));
+          ? await this.definition(tenantId, dto.name!, dto.steps!, resolveSettings(dto.settings))
+          : await this.definition(tenantId, dto.name ?? current.name, dto.steps ?? current.steps, resolveSettings(dto.settings, current.settings));
       const now = this.clock.now();
       const version = m.create(FlowVersion, { flowId: id, version: flow.latestVersion + 1, definition, createdAt: now });
       await m.insert(FlowVersion, version);
@@ -153,9 +153,18 @@ export class FlowsService implements OnApplicationBootstrap {
     return view;
   }
 
-  private definition(name: string, steps: unknown[], settings: FlowDefinition['settings']): FlowDefinition {
+  private async definition(tenantId: string, name: string, steps: unknown[], settings: FlowDefinition['settings']): Promise<FlowDefinition> {
     const problems = validateFlowSteps(steps, this.stepTypes.all());
     if (problems.length > 0) throw invalidFlow(problems);
-    return { name, steps: steps as StepDefinition[], settings };
+    // Then what only the tenant's data can tell (a document that must exist, a provider that must be set up).
+    const valid = steps as StepDefinition[];
+    const found = await Promise.all(
+      valid.map(async (step, i) => {
+        const issues = (await this.stepTypes.of(step).verify?.(step, { tenantId, steps: valid })) ?? [];
+        return issues.map(({ field, message }) => ({ field: `steps[${i}].${field}`, messages: [message] }));
+      }),
+    );
+    if (found.flat().length > 0) throw invalidFlow(found.flat());
+    return { name, steps: valid, settings };
   }
 }

@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { Tenant, TenantAuth } from '../../common/auth/api-key.guard.js';
 import type { TenantContext } from '../../common/auth/api-key-resolver.js';
 import { ApiErrors } from '../../common/http/api-errors.decorator.js';
+import { contentDisposition } from '../../common/http/content-disposition.js';
 import { FilesService } from './files.service.js';
 
 @ApiTags('Files')
@@ -37,7 +38,7 @@ export class FilesController {
       'content-type': file.mimeType ?? 'application/octet-stream',
       'content-length': String(sizeBytes),
       'x-content-type-options': 'nosniff',
-      'content-disposition': disposition(file.filename),
+      'content-disposition': contentDisposition(file.filename),
     };
     return new Response(Readable.toWeb(stream) as unknown as ConstructorParameters<typeof Response>[0], { status: 200, headers });
   }
@@ -50,11 +51,4 @@ function matches(header: string | undefined, etag: string): boolean {
     const t = tag.trim();
     return t === '*' || t.replace(/^W\//, '') === etag;
   });
-}
-
-/** `attachment` with the filename, ASCII-safe in `filename` and exact in `filename*` (RFC 6266). */
-function disposition(filename: string | null): string {
-  if (!filename) return 'attachment';
-  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
 }

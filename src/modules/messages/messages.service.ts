@@ -56,6 +56,16 @@ export class MessagesService {
     private readonly downloader: MediaDownloaderService,
   ) {}
 
+  /** The WhatsApp profile name that the user's latest message on the line carried, or null. */
+  async profileName(lineId: string, phone: string, manager: EntityManager = this.messages.manager): Promise<string | null> {
+    const [row]: Array<{ name: string }> = await manager.query(
+      `SELECT content->>'profile_name' AS name FROM messages
+        WHERE line_id = $1 AND phone = $2 AND direction = 'inbound' AND content->>'profile_name' IS NOT NULL ORDER BY id DESC LIMIT 1`,
+      [lineId, phone],
+    );
+    return row?.name ?? null;
+  }
+
   /** Queues a message for sending, inside the caller's transaction: it goes out only if that transaction commits. */
   async enqueue(manager: EntityManager, input: EnqueueInput): Promise<Message> {
     const [message] = await this.enqueueMany(manager, [input]);

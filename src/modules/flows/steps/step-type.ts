@@ -43,6 +43,9 @@ export interface StepProcess {
   phone: string;
   flowId: string;
   flowVersion: number;
+  /** What started it: an inbound message, or an outbound invitation (`originId` is then the send's id). */
+  origin: string;
+  originId: string | null;
 }
 
 /** Where a step runs: inside the engine's transaction (`manager`), for one process. */
@@ -51,6 +54,8 @@ export interface StepContext {
   manager: EntityManager;
   process: StepProcess;
   now: Date;
+  /** The steps of the process's flow version. */
+  steps: readonly StepDefinition[];
 }
 
 /** A user's message as a step sees it. */
@@ -68,7 +73,10 @@ export interface UserInput {
 /** What entering a step does: what it sends, then whether the process waits for an answer, goes on, or ends. */
 export interface StepEntry {
   send: OutgoingMessage[];
-  then: { kind: 'wait' } | { kind: 'next' } | { kind: 'finish'; status: 'succeeded' | 'failed'; reason: string | null };
+  then:
+    | { kind: 'wait'; /** false: no follow-up while it waits (the wait is for the service, not the user). */ followUp?: boolean }
+    | { kind: 'next' }
+    | { kind: 'finish'; status: 'succeeded' | 'failed'; reason: string | null };
 }
 
 export type StepOutcome =
@@ -97,6 +105,12 @@ export interface StepType<S extends StepDefinition = StepDefinition> {
   answer?(step: S, input: UserInput, ctx: StepContext): MaybePromise<StepOutcome>;
   /** Invalid answers after which the process fails (`validation_failed`); without it, the step asks again for ever. */
   maxAttempts?(step: S): number;
+  /**
+   * Checks that need the tenant's data (a document that must exist, a provider that must be set up), run after the
+   * shape and graph checks pass, when a flow version is saved; `steps` is the whole flow. Fields are relative to the
+   * step, as in `check`.
+   */
+  verify?(step: S, flow: { tenantId: string; steps: StepDefinition[] }): Promise<Array<{ field: string; message: string }>>;
 }
 
 export interface StepTypeMeta {
