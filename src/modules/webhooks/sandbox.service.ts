@@ -12,6 +12,7 @@ import { MessageDto } from '../messages/dto/message.dto.js';
 import type { Message } from '../messages/entities/message.entity.js';
 import { MessagesService } from '../messages/messages.service.js';
 import { TemplatesService } from '../templates/templates.service.js';
+import { authenticationPreset, openAuthCode } from '../../whatsapp/auth-code.js';
 import type { OutgoingMessage } from '../../whatsapp/whatsapp.types.js';
 import { SandboxInboundAcceptedDto, SandboxInboundDto } from './dto/sandbox.dto.js';
 import { routingKeys } from '../../whatsapp/cloud-api/webhook-parser.js';
@@ -107,6 +108,18 @@ export class SandboxService implements OnModuleInit {
       if (m.direction !== 'outbound' || content.kind !== 'template') return dto;
       const template = templates.get(content.name);
       if (!template) return dto;
+      if (template.authentication && content.authCode) {
+        // What the phone shows: Meta's text with the code, and the copy-code button that copies it. The sandbox user
+        // reads the code here; `content` itself keeps it masked like every other listing.
+        const code = openAuthCode(content.authCode);
+        const preset = authenticationPreset(template.language, template.authentication);
+        const rendered = {
+          body: preset.body.replace('{{1}}', code),
+          ...(preset.footer ? { footer: preset.footer } : {}),
+          buttons: [{ type: 'copy_code', title: preset.buttonText, copy_code: code }],
+        };
+        return { ...dto, content: { ...dto.content, rendered } };
+      }
       const params = content.bodyParams ?? [];
       const body = template.body.replace(/\{\{(\d+)\}\}/g, (all, n: string) => params[Number(n) - 1] ?? all);
       const rendered = {
@@ -114,7 +127,7 @@ export class SandboxService implements OnModuleInit {
         body,
         buttons: template.quickReplies.map((title, i) => ({ id: content.buttonPayloads?.[i] ?? title, title })),
       };
-      return { ...dto, content: { ...content, rendered } };
+      return { ...dto, content: { ...dto.content, rendered } };
     });
   }
 
