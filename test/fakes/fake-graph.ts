@@ -277,7 +277,11 @@ function authenticationComponents(components: Json[]): Json[] {
   if (btn.text !== undefined) str(btn.text, 'BUTTONS.buttons[0].text', 1, 25);
   const minutes = footer?.code_expiration_minutes as number | undefined;
   return [
-    { type: 'BODY', text: `*{{1}}* is your verification code.${body.add_security_recommendation ? ' For your security, do not share this code.' : ''}`, add_security_recommendation: body.add_security_recommendation ?? false },
+    {
+      type: 'BODY',
+      text: `*{{1}}* is your verification code.${body.add_security_recommendation ? ' For your security, do not share this code.' : ''}`,
+      add_security_recommendation: body.add_security_recommendation ?? false,
+    },
     ...(minutes !== undefined ? [{ type: 'FOOTER', text: `This code expires in ${minutes} minutes.`, code_expiration_minutes: minutes }] : []),
     {
       type: 'BUTTONS',

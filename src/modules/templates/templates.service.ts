@@ -125,10 +125,7 @@ export class TemplatesService {
    * language even when several transactions ask at once: the losers wait for the winner's commit and get its row.
    * `options` count only when the template is made. Send with it only once `status` is APPROVED.
    */
-  async authenticationTemplate(
-    manager: EntityManager,
-    input: { tenantId: string; lineId: string; language: string; options?: AuthenticationOptions },
-  ): Promise<Template> {
+  async authenticationTemplate(manager: EntityManager, input: { tenantId: string; lineId: string; language: string; options?: AuthenticationOptions }): Promise<Template> {
     const existing = await this.findAuthentication(manager, input.lineId, input.language);
     if (existing) return existing;
     const authentication = checkedAuthentication(input.options ?? DEFAULT_AUTHENTICATION);

@@ -57,10 +57,7 @@ export function toGraphMessage(to: string, m: OutgoingMessage): Record<string, u
       if (m.authCode) {
         // Meta's copy-code send: the code is the body's one parameter and the URL parameter of button 0.
         const code = openAuthCode(m.authCode);
-        components.push(
-          { type: 'body', parameters: [{ type: 'text', text: code }] },
-          { type: 'button', sub_type: 'url', index: '0', parameters: [{ type: 'text', text: code }] },
-        );
+        components.push({ type: 'body', parameters: [{ type: 'text', text: code }] }, { type: 'button', sub_type: 'url', index: '0', parameters: [{ type: 'text', text: code }] });
       } else if (m.bodyParams?.length) components.push({ type: 'body', parameters: m.bodyParams.map((text) => ({ type: 'text', text })) });
       (m.buttonPayloads ?? []).forEach((payload, index) =>
         components.push({ type: 'button', sub_type: 'quick_reply', index: String(index), parameters: [{ type: 'payload', payload }] }),
@@ -87,7 +84,9 @@ export function toGraphTemplate(t: TemplateDefinition): Record<string, unknown> 
 /** An AUTHENTICATION template as Meta documents it: no text of ours, the options as flags, one copy-code button. */
 function toGraphAuthenticationTemplate(t: AuthenticationTemplateDefinition): Record<string, unknown> {
   const a = t.authentication;
-  const components: Record<string, unknown>[] = [{ type: 'BODY', ...(a.addSecurityRecommendation !== undefined ? { add_security_recommendation: a.addSecurityRecommendation } : {}) }];
+  const components: Record<string, unknown>[] = [
+    { type: 'BODY', ...(a.addSecurityRecommendation !== undefined ? { add_security_recommendation: a.addSecurityRecommendation } : {}) },
+  ];
   if (a.codeExpirationMinutes !== undefined) components.push({ type: 'FOOTER', code_expiration_minutes: a.codeExpirationMinutes });
   components.push({ type: 'BUTTONS', buttons: [{ type: 'OTP', otp_type: 'COPY_CODE', ...(a.copyCodeButtonText ? { text: a.copyCodeButtonText } : {}) }] });
   return { name: t.name, language: t.language, category: 'AUTHENTICATION', components };
