@@ -1,6 +1,8 @@
 import pg from 'pg';
+import { SecretBox } from '../src/common/secrets/secret-box.js';
 import { FakeGraph } from './fakes/fake-graph.js';
 import { startBuiltService, type BuiltService } from './support/built-service.js';
+import { TEST_SECRETS_KEY } from './support/test-app.js';
 
 /** Everything secret or personal the scenario sends; none of it may reach the service's logs. */
 const LINE = {
@@ -82,5 +84,77 @@ describe('logs of the built service carry no secrets or phone numbers', () => {
       expect(logs.split('\n').filter((line) => line.includes(secret))).toEqual([]);
     }
     expect(logs).not.toMatch(/INSERT INTO|"parameters"|"query"/);
+  }, 60_000);
+});
+
+describe('one-time codes sent by the built service reach the user and never its logs', () => {
+  const OTP_LINE = { ...LINE, phone_number: '+573007770101', phone_number_id: '308000000000101', verify_token: 'otp-log-verify-token' };
+  const CODE = '583920';
+  const TOO_LONG = '5839201234567890';
+  const OTP_USER = '+573008880102';
+  let svc: BuiltService;
+  let fake: FakeGraph;
+  beforeAll(async () => {
+    fake = await FakeGraph.start({ mode: 'cloud_api' });
+    fake.addPhoneNumber({ id: OTP_LINE.phone_number_id, phoneNumber: OTP_LINE.phone_number, accessToken: OTP_LINE.access_token });
+    svc = await startBuiltService({ LOG_LEVEL: 'debug', GRAPH_API_BASE_URL: fake.baseUrl, GRAPH_API_VERSION: 'v23.0' });
+  }, 60_000);
+  afterAll(async () => {
+    await svc?.stop();
+    await fake?.close();
+  });
+
+  it('a copy-code template with its sealed code is sent by the queue; one too long fails without its value', async () => {
+    const { apiKey, tenantId } = await svc.newTenant('OTP logs');
+    const api = { 'x-api-key': apiKey };
+    const line = await svc.request('POST', '/v1/whatsapp/numbers', { body: { ...OTP_LINE, throughput_mps: 100 }, headers: api });
+    expect(line.status).toBe(201);
+    fake.seedTemplate({
+      name: 'tg_otp_logs',
+      language: 'es',
+      status: 'APPROVED',
+      category: 'AUTHENTICATION',
+      components: [
+        { type: 'BODY', text: '*{{1}}* is your verification code.' },
+        { type: 'BUTTONS', buttons: [{ type: 'URL', text: 'Copy code', url: 'https://www.whatsapp.com/otp/code/?otp_type=COPY_CODE&code=otp{{1}}' }] },
+      ],
+    });
+    // Queued as the otp step queues them: the code sealed with the service's key (the one the tests run it with).
+    const box = new SecretBox(TEST_SECRETS_KEY);
+    const sealed = [box.seal(CODE), box.seal(TOO_LONG)];
+    const db = new pg.Client({ connectionString: svc.databaseUrl });
+    await db.connect();
+    try {
+      for (const [i, s] of sealed.entries()) {
+        const content = { kind: 'template', name: 'tg_otp_logs', language: 'es', authCode: { sealed: s } };
+        await db.query(
+          `INSERT INTO messages (id, tenant_id, line_id, phone, direction, type, content, status, attempts, next_attempt_at, created_at)
+           VALUES ($1, $2, $3, $4, 'outbound', 'template', $5, 'queued', 0, now(), now())`,
+          [`MSG01OTPLOGS00000000000000${i}`, tenantId, line.body.id, OTP_USER, JSON.stringify(content)],
+        );
+      }
+      const deadline = Date.now() + 20_000;
+      let statuses: string[] = [];
+      while (Date.now() < deadline) {
+        statuses = (await db.query(`SELECT status FROM messages WHERE tenant_id = $1 ORDER BY id`, [tenantId])).rows.map((r) => r.status);
+        if (!statuses.includes('queued')) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(statuses).toEqual(['sent', 'failed']);
+    } finally {
+      await db.end();
+    }
+    expect(fake.authCodesSentTo(OTP_USER.slice(1))).toEqual([CODE]);
+    const listed = await svc.request('GET', `/v1/whatsapp/messages?phone=${encodeURIComponent(OTP_USER)}`, { headers: api });
+    expect(listed.body.data.map((m: { content: { authCode: string } }) => m.content.authCode)).toEqual(['******', '******']);
+
+    await new Promise((r) => setTimeout(r, 200));
+    const logs = svc.output();
+    // The listing was logged, so the checks look at real lines.
+    expect(logs).toContain('/v1/whatsapp/messages?phone=[REDACTED]');
+    for (const secret of [CODE, TOO_LONG, ...sealed, ...sealed.map((s) => s.slice(-20))]) {
+      expect(logs.split('\n').filter((l) => l.includes(secret))).toEqual([]);
+    }
+    expect(JSON.stringify(listed.body)).not.toMatch(new RegExp(`${CODE}|enc:v1:`));
   }, 60_000);
 });

@@ -54,13 +54,40 @@ export type OutgoingMessage =
       header?: { type: MediaType; link: string } | { type: 'location'; latitude: number; longitude: number; name?: string; address?: string };
       /** Payload of each quick-reply button, in button order. */
       buttonPayloads?: string[];
+      /**
+       * AUTHENTICATION templates: the one-time code, sealed with the SecretBox so the queued message row never holds
+       * it in clear. Opened only when the payload is built; it fills the body parameter and the copy-code button's URL
+       * parameter (`bodyParams` is then left out).
+       */
+      authCode?: { sealed: string };
     };
 
 export type TemplateCategory = 'UTILITY' | 'MARKETING' | 'AUTHENTICATION';
 export const TEMPLATE_STATUSES = ['PENDING', 'APPROVED', 'REJECTED', 'PAUSED', 'DISABLED'] as const;
 export type TemplateStatus = (typeof TEMPLATE_STATUSES)[number];
 
-export interface TemplateDefinition {
+/** Longest code an authentication template carries (Meta's limit for the one-time password). */
+export const AUTH_CODE_MAX_CHARS = 15;
+/** Range Meta accepts for an authentication template's `code_expiration_minutes`. */
+export const CODE_EXPIRATION_MINUTES = { min: 1, max: 90 } as const;
+/** Longest copy-code button label Meta accepts. */
+export const COPY_CODE_BUTTON_MAX_CHARS = 25;
+
+/**
+ * What an AUTHENTICATION template may choose. Meta fixes its text (`<code> is your verification code.`, translated
+ * into the template's language) and its one button (copy code): nothing else of it is ours.
+ */
+export interface AuthenticationOptions {
+  /** 1-90: Meta adds the footer "This code expires in N minutes." */
+  codeExpirationMinutes?: number;
+  /** Meta adds "For your security, do not share this code." */
+  addSecurityRecommendation?: boolean;
+  /** The copy-code button's label (Meta's default, "Copy code", when absent). */
+  copyCodeButtonText?: string;
+}
+
+/** A template with text of our own: body with {{1}}..{{n}}, optional media/location header and quick replies. */
+export interface TextTemplateDefinition {
   /** Lowercase letters, digits and underscores. */
   name: string;
   language: string;
@@ -70,7 +97,18 @@ export interface TemplateDefinition {
   bodyExamples: string[];
   header?: { format: 'IMAGE' | 'VIDEO' | 'DOCUMENT'; exampleUrl: string } | { format: 'LOCATION' };
   quickReplies?: string[];
+  authentication?: undefined;
 }
+
+/** An AUTHENTICATION template with Meta's preset text and a copy-code button (`otp_type: COPY_CODE`). */
+export interface AuthenticationTemplateDefinition {
+  name: string;
+  language: string;
+  category: 'AUTHENTICATION';
+  authentication: AuthenticationOptions;
+}
+
+export type TemplateDefinition = TextTemplateDefinition | AuthenticationTemplateDefinition;
 
 export interface CreatedTemplate {
   providerTemplateId: string;

@@ -243,6 +243,53 @@ function countParamsOf(t: StoredTemplate, type: string): number {
   return c && typeof c.text === 'string' ? templateParams(c.text, type) : 0;
 }
 
+/** Meta's limit on a one-time code (body parameter and copy-code button parameter). */
+const AUTH_CODE_MAX = 15;
+
+/**
+ * Checks an AUTHENTICATION template's components as Meta does (no text of one's own: Meta writes it; an OTP button),
+ * and returns them as Meta stores them: the preset text filled in, the OTP button turned into a URL button.
+ */
+function authenticationComponents(components: Json[]): Json[] {
+  const byType = (type: string) => components.filter((c) => String(c.type).toUpperCase() === type);
+  if (byType('HEADER').length) bad('AUTHENTICATION templates cannot have a HEADER');
+  const bodies = byType('BODY');
+  if (bodies.length !== 1) bad(`components must contain exactly one BODY, got ${bodies.length}`);
+  const body = bodies[0]!;
+  if (body.text !== undefined || body.example !== undefined) bad('AUTHENTICATION templates cannot set a body text: Meta provides it');
+  if (body.add_security_recommendation !== undefined && typeof body.add_security_recommendation !== 'boolean') bad('BODY.add_security_recommendation must be a boolean');
+  const footers = byType('FOOTER');
+  if (footers.length > 1) bad('components may contain at most one FOOTER');
+  const footer = footers[0];
+  if (footer) {
+    if (footer.text !== undefined) bad('AUTHENTICATION templates cannot set a footer text: use code_expiration_minutes');
+    const m = footer.code_expiration_minutes;
+    if (m !== undefined && (typeof m !== 'number' || !Number.isInteger(m) || m < 1 || m > 90)) bad('FOOTER.code_expiration_minutes must be an integer from 1 to 90');
+  }
+  const buttonsComps = byType('BUTTONS');
+  if (buttonsComps.length !== 1) bad('AUTHENTICATION templates need one BUTTONS component with an OTP button');
+  const [raw] = arr(buttonsComps[0]!.buttons, 'BUTTONS.buttons', 1, 1);
+  const btn = obj(raw, 'BUTTONS.buttons[0]');
+  if (String(btn.type).toUpperCase() !== 'OTP') bad('BUTTONS.buttons[0].type must be OTP');
+  const otpType = String(btn.otp_type).toUpperCase();
+  if (otpType !== 'COPY_CODE' && otpType !== 'ONE_TAP' && otpType !== 'ZERO_TAP') bad('BUTTONS.buttons[0].otp_type must be COPY_CODE, ONE_TAP or ZERO_TAP');
+  if (otpType !== 'COPY_CODE' && !Array.isArray(btn.supported_apps)) bad(`BUTTONS.buttons[0]: otp_type ${otpType} requires supported_apps (package_name, signature_hash)`);
+  if (btn.text !== undefined) str(btn.text, 'BUTTONS.buttons[0].text', 1, 25);
+  const minutes = footer?.code_expiration_minutes as number | undefined;
+  return [
+    {
+      type: 'BODY',
+      text: `*{{1}}* is your verification code.${body.add_security_recommendation ? ' For your security, do not share this code.' : ''}`,
+      add_security_recommendation: body.add_security_recommendation ?? false,
+    },
+    ...(minutes !== undefined ? [{ type: 'FOOTER', text: `This code expires in ${minutes} minutes.`, code_expiration_minutes: minutes }] : []),
+    {
+      type: 'BUTTONS',
+      buttons: [{ type: 'URL', text: (btn.text as string | undefined) ?? 'Copy code', url: `https://www.whatsapp.com/otp/code/?otp_type=${otpType}&code=otp{{1}}` }],
+    },
+  ];
+}
+
 function unixNow(): string {
   return String(Math.floor(Date.now() / 1000));
 }
@@ -397,6 +444,18 @@ export class FakeGraph {
 
   sentTo(to: string): SentMessage[] {
     return this.sent.filter((m) => m.to === to);
+  }
+
+  /** The one-time codes sent to `to` in copy-code templates, oldest first (what the user got: the button's parameter). */
+  authCodesSentTo(to: string): string[] {
+    return this.sentTo(to).flatMap((m) => {
+      if (m.type !== 'template') return [];
+      const template = m.body.template as Json;
+      const stored = this.findTemplate(template.name as string, (template.language as Json).code as string);
+      if (stored?.category !== 'AUTHENTICATION') return [];
+      const button = ((template.components as Json[] | undefined) ?? []).find((c) => c.type === 'button' && c.sub_type === 'url');
+      return button ? [(button.parameters as Json[])[0]!.text as string] : [];
+    });
   }
 
   reset(): void {
@@ -863,7 +922,7 @@ export class FakeGraph {
         } else if (h.type === 'text') str(h.text, `${pp}.text`, 1, 60);
         else bad(`${pp}.type must be image, video, document, location or text`);
       } else if (type === 'button') {
-        if (c.sub_type !== 'quick_reply') bad(`${p}.sub_type must be 'quick_reply' (the only button kind this fake supports)`);
+        if (c.sub_type !== 'quick_reply' && c.sub_type !== 'url') bad(`${p}.sub_type must be 'quick_reply' or 'url' (the button kinds this fake supports)`);
         const index = typeof c.index === 'number' ? String(c.index) : c.index;
         if (typeof index !== 'string' || !/^[0-9]$/.test(index)) bad(`${p}.index must be '0'..'9'`);
         const key = `button:${index as string}`;
@@ -871,8 +930,14 @@ export class FakeGraph {
         seen.add(key);
         const [param] = arr(c.parameters, `${p}.parameters`, 1, 1);
         const pl = obj(param, `${p}.parameters[0]`);
-        if (pl.type !== 'payload') bad(`${p}.parameters[0].type must be 'payload'`);
-        str(pl.payload, `${p}.parameters[0].payload`, 1, 128);
+        if (c.sub_type === 'url') {
+          // The dynamic suffix of a URL button (for a copy-code button: the code itself).
+          if (pl.type !== 'text') bad(`${p}.parameters[0].type must be 'text' for a url button`);
+          str(pl.text, `${p}.parameters[0].text`, 1, 2000);
+        } else {
+          if (pl.type !== 'payload') bad(`${p}.parameters[0].type must be 'payload'`);
+          str(pl.payload, `${p}.parameters[0].payload`, 1, 128);
+        }
       } else {
         bad(`${p}.type must be body, header or button`);
       }
@@ -904,9 +969,32 @@ export class FakeGraph {
       throw132000(`header: expected a ${format} parameter, got ${sentHeaderType ?? 'none'}`);
     }
     if (!format && sentHeader) throw132000('header: template has no header');
-    const quickReplies = ((stored.components.find((c) => String(c.type).toUpperCase() === 'BUTTONS')?.buttons as unknown[] | undefined) ?? []).length;
+    const buttons = (stored.components.find((c) => String(c.type).toUpperCase() === 'BUTTONS')?.buttons as Json[] | undefined) ?? [];
+    const quickReplies = buttons.length;
     for (const c of comps.filter((x) => x.type === 'button')) {
       if (Number(c.index) >= quickReplies) throw132000(`button: index ${String(c.index)} but the template has ${quickReplies} quick replies`);
+      const kind = String(buttons[Number(c.index)]!.type).toLowerCase();
+      if (kind !== c.sub_type) throw132000(`button ${String(c.index)}: sub_type ${String(c.sub_type)} but the template's button ${String(c.index)} is ${kind}`);
+    }
+    if (stored.category === 'AUTHENTICATION') this.checkAuthenticationSend(comps);
+  }
+
+  /**
+   * A copy-code template's send: the code as the body's one parameter and as the URL parameter of button 0 (the button
+   * copies it), at most 15 characters.
+   */
+  private checkAuthenticationSend(comps: Json[]): void {
+    const bodyCode = ((comps.find((c) => c.type === 'body')?.parameters as Json[] | undefined) ?? [])[0]?.text;
+    const button = comps.find((c) => c.type === 'button' && c.sub_type === 'url' && String(c.index) === '0');
+    if (!button) throw new Rejection('button: the copy-code button (url, index 0) needs its parameter, the code', 131008, undefined, '(#131008) Required parameter is missing');
+    const buttonCode = (button.parameters as Json[])[0]!.text as string;
+    for (const [where, code] of [
+      ['body', bodyCode],
+      ['button', buttonCode],
+    ] as const) {
+      if (typeof code !== 'string' || chars(code) > AUTH_CODE_MAX) {
+        throw new Rejection(`${where}: the one-time code must be at most ${AUTH_CODE_MAX} characters`, 131009, undefined, '(#131009) Parameter value is not valid');
+      }
     }
   }
 
@@ -929,6 +1017,7 @@ export class FakeGraph {
     for (const c of components) {
       if (!['BODY', 'HEADER', 'FOOTER', 'BUTTONS'].includes(String(c.type).toUpperCase())) bad(`components: unknown component type ${JSON.stringify(c.type)}`);
     }
+    if (category === 'AUTHENTICATION') return this.storeTemplate(wabaId, name, language, category, authenticationComponents(components), flavour);
 
     const bodies = byType('BODY');
     if (bodies.length !== 1) bad(`components must contain exactly one BODY, got ${bodies.length}`);
@@ -991,6 +1080,10 @@ export class FakeGraph {
       });
     }
 
+    return this.storeTemplate(wabaId, name, language, category as string, components, flavour);
+  }
+
+  private storeTemplate(wabaId: string, name: string, language: string, category: string, components: Json[], flavour: 'cloud' | 'bsp'): Reply {
     const dup = [...this.templates.values()].find((x) => x.waba_id === wabaId && x.name === name && x.language === language);
     if (dup) throw new Rejection(`There is already ${language} content for this template (${name}). You can create a new template and try again.`, 100, 2388024);
 
@@ -1000,7 +1093,7 @@ export class FakeGraph {
       language,
       status: 'PENDING',
       rejected_reason: null,
-      category: category as string,
+      category,
       waba_id: wabaId,
       components: components.map((c) => structuredClone(c)),
     };

@@ -1,12 +1,24 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { DataSource, EntityManager, In } from 'typeorm';
+import { DataSource, EntityManager, In, IsNull, Not } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
 import { newId } from '../../common/ids/ids.js';
 import { GiveUp, RetryLater } from '../../common/jobs/job-outcomes.js';
 import { Jobs, type JobRun } from '../../common/jobs/jobs.service.js';
 import { ProviderError } from '../../whatsapp/provider-error.js';
 import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
-import type { CreatedTemplate, TemplateCategory, TemplateDefinition, TemplateState, TemplateStatus, TemplateStatusEvent } from '../../whatsapp/whatsapp.types.js';
+import { authenticationPreset } from '../../whatsapp/auth-code.js';
+import {
+  CODE_EXPIRATION_MINUTES,
+  COPY_CODE_BUTTON_MAX_CHARS,
+  type AuthenticationOptions,
+  type CreatedTemplate,
+  type TemplateCategory,
+  type TemplateDefinition,
+  type TemplateState,
+  type TemplateStatus,
+  type TemplateStatusEvent,
+  type TextTemplateDefinition,
+} from '../../whatsapp/whatsapp.types.js';
 import { LinesService, lineCredentials } from '../tenants/lines.service.js';
 import { Template, TEMPLATE_STATUSES } from './entities/template.entity.js';
 
@@ -25,16 +37,28 @@ const SUBMIT_GRACE_MS = 60_000;
 /** PENDING templates are polled this often (the webhook is the fast path; polling is the fallback). */
 export const POLL_INTERVAL_MS = 60_000;
 
-export interface NewTemplate {
+interface TemplateOwner {
   tenantId: string;
   lineId: string;
   language: string;
-  category: TemplateCategory;
-  body: string;
-  bodyExamples: string[];
-  header?: TemplateDefinition['header'];
-  quickReplies?: string[];
 }
+
+/** A template to write: with text of our own, or an AUTHENTICATION one (Meta's text, a copy-code button). */
+export type NewTemplate = TemplateOwner &
+  (
+    | {
+        category: TemplateCategory;
+        body: string;
+        bodyExamples: string[];
+        header?: TextTemplateDefinition['header'];
+        quickReplies?: string[];
+        authentication?: undefined;
+      }
+    | { category: 'AUTHENTICATION'; authentication: AuthenticationOptions }
+  );
+
+/** What an authentication template made by `authenticationTemplate` says when the caller chooses nothing. */
+export const DEFAULT_AUTHENTICATION: AuthenticationOptions = { addSecurityRecommendation: true };
 
 /** One status change of a template, as it passes through TemplatesService.transition. */
 export interface TemplateStatusChange {
@@ -88,19 +112,56 @@ export class TemplatesService {
 
   /** Writes a PENDING template, to be submitted once the caller's transaction commits. */
   async create(manager: EntityManager, input: NewTemplate): Promise<Template> {
+    const template = this.newRow(manager, input);
+    await manager.insert(Template, template);
+    await this.enqueueSubmission(manager, template);
+    return template;
+  }
+
+  /**
+   * The line's AUTHENTICATION template (copy-code button) in `language`: the one made here before, whatever its
+   * status, or a new PENDING one written in the caller's transaction and submitted like any template (its job runs
+   * a minute after the commit, or at once through `submit(id)` once the caller has committed). One per line and
+   * language even when several transactions ask at once: the losers wait for the winner's commit and get its row.
+   * `options` count only when the template is made. Send with it only once `status` is APPROVED.
+   */
+  async authenticationTemplate(manager: EntityManager, input: { tenantId: string; lineId: string; language: string; options?: AuthenticationOptions }): Promise<Template> {
+    const existing = await this.findAuthentication(manager, input.lineId, input.language);
+    if (existing) return existing;
+    const authentication = checkedAuthentication(input.options ?? DEFAULT_AUTHENTICATION);
+    const template = this.newRow(manager, { tenantId: input.tenantId, lineId: input.lineId, language: input.language, category: 'AUTHENTICATION', authentication });
+    // ON CONFLICT DO NOTHING: a concurrent first use that wrote first wins (templates_authentication_line_language_uidx).
+    const inserted = await manager.createQueryBuilder().insert().into(Template).values(template).orIgnore().returning(['id']).execute();
+    if ((inserted.raw as unknown[]).length === 0) return (await this.findAuthentication(manager, input.lineId, input.language))!;
+    await this.enqueueSubmission(manager, template);
+    return template;
+  }
+
+  private findAuthentication(manager: EntityManager, lineId: string, language: string): Promise<Template | null> {
+    return manager.findOneBy(Template, { lineId, language, authentication: Not(IsNull()) });
+  }
+
+  private enqueueSubmission(manager: EntityManager, template: Template): Promise<void> {
+    const runAt = new Date(template.createdAt.getTime() + SUBMIT_GRACE_MS);
+    return this.jobs.enqueue<TemplateJob>(manager, TEMPLATE_SUBMIT, { templateId: template.id }, { key: template.id, runAt });
+  }
+
+  private newRow(manager: EntityManager, input: NewTemplate): Template {
     const now = this.clock.now();
     const id = newId('TPL');
-    const template = manager.create(Template, {
+    const preset = input.authentication ? authenticationPreset(input.language, input.authentication) : null;
+    return manager.create(Template, {
       id,
       tenantId: input.tenantId,
       lineId: input.lineId,
       name: `tg_${id.slice(3).toLowerCase()}`,
       language: input.language,
       category: input.category,
-      body: input.body,
-      bodyExamples: input.bodyExamples,
-      header: input.header ?? null,
-      quickReplies: input.quickReplies ?? [],
+      body: input.authentication ? preset!.body : input.body,
+      bodyExamples: input.authentication ? [] : input.bodyExamples,
+      header: (!input.authentication && input.header) || null,
+      quickReplies: (!input.authentication && input.quickReplies) || [],
+      authentication: input.authentication ?? null,
       status: 'PENDING',
       rejectionReason: null,
       providerTemplateId: null,
@@ -110,9 +171,6 @@ export class TemplatesService {
       createdAt: now,
       updatedAt: now,
     });
-    await manager.insert(Template, template);
-    await this.jobs.enqueue<TemplateJob>(manager, TEMPLATE_SUBMIT, { templateId: id }, { key: id, runAt: new Date(now.getTime() + SUBMIT_GRACE_MS) });
-    return template;
   }
 
   /** The line's templates with these names (names are unique), for showing what was sent. */
@@ -285,6 +343,7 @@ export class TemplatesService {
   }
 
   private definition(t: Template): TemplateDefinition {
+    if (t.authentication) return { name: t.name, language: t.language, category: 'AUTHENTICATION', authentication: t.authentication };
     return {
       name: t.name,
       language: t.language,
@@ -295,4 +354,17 @@ export class TemplatesService {
       ...(t.quickReplies.length ? { quickReplies: t.quickReplies } : {}),
     };
   }
+}
+
+/** The options Meta accepts (its limits), or a RangeError naming the one at fault: they come from code, not a request. */
+function checkedAuthentication(o: AuthenticationOptions): AuthenticationOptions {
+  const minutes = o.codeExpirationMinutes;
+  if (minutes !== undefined && (!Number.isInteger(minutes) || minutes < CODE_EXPIRATION_MINUTES.min || minutes > CODE_EXPIRATION_MINUTES.max)) {
+    throw new RangeError(`codeExpirationMinutes must be a whole number from ${CODE_EXPIRATION_MINUTES.min} to ${CODE_EXPIRATION_MINUTES.max}`);
+  }
+  const text = o.copyCodeButtonText;
+  if (text !== undefined && ([...text].length < 1 || [...text].length > COPY_CODE_BUTTON_MAX_CHARS)) {
+    throw new RangeError(`copyCodeButtonText must be 1-${COPY_CODE_BUTTON_MAX_CHARS} characters`);
+  }
+  return { ...o };
 }

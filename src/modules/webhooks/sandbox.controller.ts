@@ -32,7 +32,10 @@ export class SandboxController {
   @Get()
   @ApiOperation({
     summary: 'The conversation between a sandbox line and a user, newest first: what the bot sent and what the user wrote',
-    description: 'A template is shown as the user sees it: its content gets `rendered` ({header?, body with the parameters filled in, buttons [{id, title}]}).',
+    description:
+      'A template is shown as the user sees it: its content gets `rendered` ({header?, body with the parameters filled in, buttons [{id, title}]}). ' +
+      "An authentication template's `rendered` shows its one-time code as the user reads it: the body with the code, the footer, and " +
+      "`buttons: [{type: 'copy_code', title, copy_code}]` (its `authCode` stays masked).",
   })
   @ApiPageResponse(MessageDto)
   @ApiErrors([400, 'VALIDATION_FAILED'])

@@ -12,6 +12,7 @@ import { MessageDto } from '../messages/dto/message.dto.js';
 import type { Message } from '../messages/entities/message.entity.js';
 import { MessagesService } from '../messages/messages.service.js';
 import { TemplatesService } from '../templates/templates.service.js';
+import { authenticationPreset, MASKED_AUTH_CODE, openAuthCode } from '../../whatsapp/auth-code.js';
 import type { OutgoingMessage } from '../../whatsapp/whatsapp.types.js';
 import { SandboxInboundAcceptedDto, SandboxInboundDto } from './dto/sandbox.dto.js';
 import { routingKeys } from '../../whatsapp/cloud-api/webhook-parser.js';
@@ -107,6 +108,19 @@ export class SandboxService implements OnModuleInit {
       if (m.direction !== 'outbound' || content.kind !== 'template') return dto;
       const template = templates.get(content.name);
       if (!template) return dto;
+      if (template.authentication && content.authCode) {
+        // What the phone shows: Meta's text with the code, and the copy-code button that copies it. The sandbox user
+        // reads the code here; `content` itself keeps it masked like every other listing.
+        // A code sealed under a key since dropped (rotation re-seals only credentials) shows masked.
+        const code = openedOrMasked(content.authCode);
+        const preset = authenticationPreset(template.language, template.authentication);
+        const rendered = {
+          body: preset.body.replace('{{1}}', code),
+          ...(preset.footer ? { footer: preset.footer } : {}),
+          buttons: [{ type: 'copy_code', title: preset.buttonText, copy_code: code }],
+        };
+        return { ...dto, content: { ...dto.content, rendered } };
+      }
       const params = content.bodyParams ?? [];
       const body = template.body.replace(/\{\{(\d+)\}\}/g, (all, n: string) => params[Number(n) - 1] ?? all);
       const rendered = {
@@ -114,7 +128,7 @@ export class SandboxService implements OnModuleInit {
         body,
         buttons: template.quickReplies.map((title, i) => ({ id: content.buttonPayloads?.[i] ?? title, title })),
       };
-      return { ...dto, content: { ...content, rendered } };
+      return { ...dto, content: { ...dto.content, rendered } };
     });
   }
 
@@ -145,6 +159,14 @@ export class SandboxService implements OnModuleInit {
     const envelope = sandboxEnvelope(line, { contacts: [{ profile: { name: 'Sandbox user' }, wa_id: from }], messages: [message] });
     const eventId = await this.inbox.store('sandbox', line.id, JSON.stringify(envelope), 'pending', userKeyOf(line.id, routingKeys(envelope).senders));
     return { wamid, event_id: eventId };
+  }
+}
+
+function openedOrMasked(authCode: { sealed: string }): string {
+  try {
+    return openAuthCode(authCode);
+  } catch {
+    return MASKED_AUTH_CODE;
   }
 }
 

@@ -1,5 +1,6 @@
-import type { OutgoingMessage, TemplateDefinition } from '../whatsapp.types.js';
+import type { AuthenticationTemplateDefinition, OutgoingMessage, TemplateDefinition } from '../whatsapp.types.js';
 import { digits } from '../../common/phone/phone.js';
+import { openAuthCode } from '../auth-code.js';
 
 /** The `/messages` request body for a message, in the Cloud API format (360dialog-style BSPs take the same). */
 export function toGraphMessage(to: string, m: OutgoingMessage): Record<string, unknown> {
@@ -53,7 +54,11 @@ export function toGraphMessage(to: string, m: OutgoingMessage): Record<string, u
             : { type: m.header.type, [m.header.type]: { link: m.header.link } };
         components.push({ type: 'header', parameters: [parameter] });
       }
-      if (m.bodyParams?.length) components.push({ type: 'body', parameters: m.bodyParams.map((text) => ({ type: 'text', text })) });
+      if (m.authCode) {
+        // Meta's copy-code send: the code is the body's one parameter and the URL parameter of button 0.
+        const code = openAuthCode(m.authCode);
+        components.push({ type: 'body', parameters: [{ type: 'text', text: code }] }, { type: 'button', sub_type: 'url', index: '0', parameters: [{ type: 'text', text: code }] });
+      } else if (m.bodyParams?.length) components.push({ type: 'body', parameters: m.bodyParams.map((text) => ({ type: 'text', text })) });
       (m.buttonPayloads ?? []).forEach((payload, index) =>
         components.push({ type: 'button', sub_type: 'quick_reply', index: String(index), parameters: [{ type: 'payload', payload }] }),
       );
@@ -64,6 +69,7 @@ export function toGraphMessage(to: string, m: OutgoingMessage): Record<string, u
 
 /** The `message_templates` request body. */
 export function toGraphTemplate(t: TemplateDefinition): Record<string, unknown> {
+  if (t.authentication) return toGraphAuthenticationTemplate(t);
   const components: Record<string, unknown>[] = [];
   if (t.header) {
     components.push(
@@ -73,6 +79,17 @@ export function toGraphTemplate(t: TemplateDefinition): Record<string, unknown> 
   components.push({ type: 'BODY', text: t.body, ...(t.bodyExamples.length ? { example: { body_text: [t.bodyExamples] } } : {}) });
   if (t.quickReplies?.length) components.push({ type: 'BUTTONS', buttons: t.quickReplies.map((text) => ({ type: 'QUICK_REPLY', text })) });
   return { name: t.name, language: t.language, category: t.category, components };
+}
+
+/** An AUTHENTICATION template as Meta documents it: no text of ours, the options as flags, one copy-code button. */
+function toGraphAuthenticationTemplate(t: AuthenticationTemplateDefinition): Record<string, unknown> {
+  const a = t.authentication;
+  const components: Record<string, unknown>[] = [
+    { type: 'BODY', ...(a.addSecurityRecommendation !== undefined ? { add_security_recommendation: a.addSecurityRecommendation } : {}) },
+  ];
+  if (a.codeExpirationMinutes !== undefined) components.push({ type: 'FOOTER', code_expiration_minutes: a.codeExpirationMinutes });
+  components.push({ type: 'BUTTONS', buttons: [{ type: 'OTP', otp_type: 'COPY_CODE', ...(a.copyCodeButtonText ? { text: a.copyCodeButtonText } : {}) }] });
+  return { name: t.name, language: t.language, category: 'AUTHENTICATION', components };
 }
 
 /** A template's rejection reason as Meta reports it, or null (Meta says `NONE` when there is none). */

@@ -5,6 +5,7 @@ import { Trim } from '../../../common/http/transforms.js';
 import type { MediaFile } from '../entities/media-file.entity.js';
 import { contentUrl } from '../files.service.js';
 import { MESSAGE_STATUSES, type Message, type MessageStatus } from '../entities/message.entity.js';
+import { maskAuthCode } from '../../../whatsapp/auth-code.js';
 
 export class ListMessagesQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ description: 'Only messages of this line (its id)', example: 'WAN01JD3V6Q4T1Z0K6M3P9X2Y5B7C' })
@@ -73,7 +74,13 @@ export class MessageDto {
     description: 'text, buttons, list, media, file (a stored file), location, template (outbound); text, button, interactive, image, document… (inbound)',
   })
   type: string;
-  @ApiProperty({ type: 'object', additionalProperties: true, example: { kind: 'text', body: 'Hola' } }) content: object;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    example: { kind: 'text', body: 'Hola' },
+    description: "What was sent or received. An authentication template's one-time code is never shown: its `authCode` reads `******`.",
+  })
+  content: object;
   @ApiProperty({ enum: MESSAGE_STATUSES, description: 'queued → sent → delivered → read, or failed; inbound messages are received' })
   status: string;
   @ApiProperty({ nullable: true, type: String, example: 'wamid.HBgLNTczMDAxMjM0NTY3FQIAERgSQ0Y2' }) provider_message_id: string | null;
@@ -95,7 +102,8 @@ export class MessageDto {
       phone: m.phone,
       direction: m.direction,
       type: m.type,
-      content: m.content,
+      // A one-time code is masked: lists, single reads and message.status hooks all pass through here.
+      content: maskAuthCode(m.content),
       status: m.status,
       provider_message_id: m.providerMessageId,
       error: m.errorCode ? { code: m.errorCode, title: m.errorTitle } : null,

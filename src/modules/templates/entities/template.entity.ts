@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { TemplateCategory, TemplateDefinition, TemplateStatus } from '../../../whatsapp/whatsapp.types.js';
+import type { AuthenticationOptions, TemplateCategory, TemplateStatus, TextTemplateDefinition } from '../../../whatsapp/whatsapp.types.js';
 
 export { TEMPLATE_STATUSES } from '../../../whatsapp/whatsapp.types.js';
 export type SubmissionState = 'pending' | 'submitted' | 'failed';
@@ -14,11 +14,16 @@ export class Template {
   @Column('text') name: string;
   @Column('text') language: string;
   @Column('text') category: TemplateCategory;
-  /** Body text with {{1}}..{{n}}. */
+  /** Body text with {{1}}..{{n}} (an authentication template: Meta's preset wording, kept for showing it). */
   @Column('text') body: string;
   @Column('jsonb') bodyExamples: string[];
-  @Column('jsonb', { nullable: true }) header: TemplateDefinition['header'] | null;
+  @Column('jsonb', { nullable: true }) header: TextTemplateDefinition['header'] | null;
   @Column('jsonb') quickReplies: string[];
+  /**
+   * Set on an AUTHENTICATION template with a copy-code button (Meta fixes its text; these are its options). One per
+   * line and language (a unique index): made on first use and reused.
+   */
+  @Column('jsonb', { nullable: true }) authentication: AuthenticationOptions | null;
   @Column('text') status: TemplateStatus;
   @Column('text', { nullable: true }) rejectionReason: string | null;
   @Column('text', { nullable: true }) providerTemplateId: string | null;
