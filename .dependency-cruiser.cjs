@@ -7,7 +7,7 @@ const LAYERS = [
   ['common', 'config', 'database', 'storage'],
   ['whatsapp', 'sms', 'modules/audit', 'modules/tenants', 'modules/evidence', 'modules/health'],
   ['modules/messages', 'modules/hooks'],
-  ['modules/flows', 'modules/templates', 'modules/reengagement', 'modules/inbounds'],
+  ['modules/flows', 'modules/templates', 'modules/reengagement', 'modules/inbounds', 'modules/documents'],
   ['modules/conversations'],
   ['modules/outbounds', 'modules/signature'],
   ['modules/webhooks', 'modules/console'],

@@ -15,6 +15,7 @@ import { ApiKeyScopes1732375000000 } from './1732375000000-api-key-scopes.js';
 import { RateLimits1732380000000 } from './1732380000000-rate-limits.js';
 import { AuditLog1732390000000 } from './1732390000000-audit-log.js';
 import { Jobs1732395000000 } from './1732395000000-jobs.js';
+import { Documents1733000000000 } from './1733000000000-documents.js';
 import { AuthenticationTemplates1733020000000 } from './1733020000000-authentication-templates.js';
 
 /** Every migration, oldest first. Listed explicitly so the app, the tests and the CLI load the same set. */
@@ -36,5 +37,6 @@ export const migrations = [
   RateLimits1732380000000,
   AuditLog1732390000000,
   Jobs1732395000000,
+  Documents1733000000000,
   AuthenticationTemplates1733020000000,
 ];

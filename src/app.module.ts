@@ -9,6 +9,7 @@ import { AppConfig } from './config/app-config.js';
 import { installSecretBox, SecretBox } from './common/secrets/secret-box.js';
 import { ConfigModule } from './config/config.module.js';
 import { dataSourceOptions } from './database/data-source.js';
+import { DocumentsModule } from './modules/documents/documents.module.js';
 import { ConversationsModule } from './modules/conversations/conversations.module.js';
 import { FlowsModule } from './modules/flows/flows.module.js';
 import { HealthModule } from './modules/health/health.module.js';
@@ -72,6 +73,7 @@ export class AppModule {
         OutboundsModule,
         ReengagementModule,
         InboundsModule,
+        DocumentsModule,
         ConversationsModule,
       ],
     };

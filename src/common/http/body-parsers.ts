@@ -9,11 +9,29 @@ export type RawBodyRequest = express.Request & { rawBody?: Buffer };
  * JSON and form bodies, with the raw bytes kept on `req.rawBody` (webhook signatures are computed over them).
  * Parser failures become AppErrors so they reach the client in the common error shape.
  */
-export function bodyParsers(limit: number): RequestHandler[] {
+export function bodyParsers(limit: number, streamed: ReadonlyArray<StreamedRoute> = []): RequestHandler[] {
   const verify = (req: RawBodyRequest, _res: unknown, buf: Buffer) => {
     req.rawBody = buf;
   };
-  return [unsupportedBodies, express.json({ limit, verify, type: JSON_TYPES }), express.urlencoded({ limit, verify, extended: false, parameterLimit: 1000 }), objectBodies];
+  const parsers = [
+    unsupportedBodies,
+    express.json({ limit, verify, type: JSON_TYPES }),
+    express.urlencoded({ limit, verify, extended: false, parameterLimit: 1000 }),
+    objectBodies,
+  ];
+  if (streamed.length === 0) return parsers;
+  const isStreamed = (req: express.Request) => streamed.some((r) => r.method === req.method && r.path === req.path.replace(/\/+$/, ''));
+  return parsers.map(
+    (parse): RequestHandler =>
+      (req, res, next) =>
+        isStreamed(req) ? next() : parse(req, res, next),
+  );
+}
+
+/** A route that reads its own body from the request stream (an upload with its own limit and content types). */
+export interface StreamedRoute {
+  method: string;
+  path: string;
 }
 
 const JSON_TYPES = ['application/json', 'application/*+json'];

@@ -22,6 +22,7 @@ const PREFIX_BY_TABLE: Record<string, string> = {
   tenants: 'TNT',
   api_keys: 'KEY',
   webhook_events: 'WHE',
+  documents: 'DOC',
 };
 
 /** 400 unless `cursor` (already of the id shape) is an id of the list whose ids start with `prefix`. */
