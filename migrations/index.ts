@@ -16,6 +16,7 @@ import { RateLimits1732380000000 } from './1732380000000-rate-limits.js';
 import { AuditLog1732390000000 } from './1732390000000-audit-log.js';
 import { Jobs1732395000000 } from './1732395000000-jobs.js';
 import { Documents1733000000000 } from './1733000000000-documents.js';
+import { Sms1733000100000 } from './1733000100000-sms.js';
 import { AuthenticationTemplates1733020000000 } from './1733020000000-authentication-templates.js';
 
 /** Every migration, oldest first. Listed explicitly so the app, the tests and the CLI load the same set. */
@@ -38,5 +39,6 @@ export const migrations = [
   AuditLog1732390000000,
   Jobs1732395000000,
   Documents1733000000000,
+  Sms1733000100000,
   AuthenticationTemplates1733020000000,
 ];

@@ -23,6 +23,7 @@ import { TenantsModule } from './modules/tenants/tenants.module.js';
 import { WebhooksModule } from './modules/webhooks/webhooks.module.js';
 import { StorageModule } from './storage/storage.module.js';
 import { WhatsappModule } from './whatsapp/whatsapp.module.js';
+import { SmsModule } from './sms/sms.module.js';
 
 @Module({})
 export class AppModule {
@@ -63,6 +64,7 @@ export class AppModule {
         HealthModule,
         StorageModule,
         WhatsappModule,
+        SmsModule,
         AuditModule,
         TenantsModule,
         MessagesModule,

@@ -1,7 +1,7 @@
 import { startBuiltService, type BuiltService } from './support/built-service.js';
 import { makePdf, sha256 } from './support/pdfs.js';
 
-describe('contract documents through the built service', () => {
+describe('contract documents and SMS settings through the built service', () => {
   let svc: BuiltService;
   let api: Record<string, string>;
   beforeAll(async () => {
@@ -25,5 +25,14 @@ describe('contract documents through the built service', () => {
     expect(sha256(new Uint8Array(await content.arrayBuffer()))).toBe(sha256(pdf));
     const refused = await svc.request('POST', '/v1/documents', { raw: Buffer.from('plain text'), headers: { ...api, 'content-type': 'application/pdf' } });
     expect(refused).toMatchObject({ status: 400, body: { code: 'INVALID_PDF' } });
+  });
+
+  it('SMS settings round-trip without the token, and the sandbox SMS inbox answers', async () => {
+    const sms = { provider: 'twilio', account_sid: 'AC0123456789abcdef0123456789abcdef', auth_token: 'built-service-token', from: '+14155550111' };
+    const set = await svc.request('PATCH', '/v1/settings', { body: { sms }, headers: api });
+    expect(set).toMatchObject({ status: 200, body: { sms: { provider: 'twilio', auth_token_set: true } } });
+    expect(JSON.stringify(set.body)).not.toContain('built-service-token');
+    expect((await svc.request('PATCH', '/v1/settings', { body: { sms: { provider: 'sandbox' } }, headers: api })).body.sms).toMatchObject({ provider: 'sandbox' });
+    expect(await svc.request('GET', '/v1/sandbox/sms?phone=%2B573001112233', { headers: api })).toMatchObject({ status: 200, body: { data: [], next_cursor: null } });
   });
 });

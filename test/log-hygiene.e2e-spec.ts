@@ -15,6 +15,7 @@ const LINE = {
   verify_token: 'log-hygiene-verify-token',
 };
 const CHALLENGE = '1158201444';
+const SMS_AUTH_TOKEN = 'log-hygiene-twilio-auth-token';
 const USER = '+573008880002';
 const OTHER_USER = '+573008880003';
 
@@ -39,6 +40,12 @@ describe('logs of the built service carry no secrets or phone numbers', () => {
     expect(
       (await svc.request('POST', '/v1/whatsapp/numbers', { body: { ...LINE, phone_number: '+573007770009', access_token: 'EAAG-wrong-log-token' }, headers: api })).status,
     ).toBe(422);
+
+    // SMS settings with a Twilio token, accepted and refused (a bad base URL).
+    const sms = { provider: 'twilio', account_sid: 'AC0123456789abcdef0123456789abcdef', auth_token: SMS_AUTH_TOKEN, from: '+14155550111' };
+    expect((await svc.request('PATCH', '/v1/settings', { body: { sms }, headers: api })).status).toBe(200);
+    expect((await svc.request('PATCH', '/v1/settings', { body: { sms: { ...sms, base_url: 'ftp://x' } }, headers: api })).status).toBe(400);
+    expect((await svc.request('GET', `/v1/sandbox/sms?phone=${encodeURIComponent(USER)}`, { headers: api })).status).toBe(200);
 
     const handshake = await svc.request('GET', `/v1/whatsapp/webhook?hub.mode=subscribe&hub.verify_token=${LINE.verify_token}&hub.challenge=${CHALLENGE}`);
     expect(handshake).toMatchObject({ status: 200, body: Number(CHALLENGE) });
@@ -74,6 +81,7 @@ describe('logs of the built service carry no secrets or phone numbers', () => {
       'EAAG-wrong-log-token',
       LINE.app_secret,
       LINE.verify_token,
+      SMS_AUTH_TOKEN,
       CHALLENGE,
       apiKey,
       digits(USER),

@@ -23,6 +23,7 @@ const PREFIX_BY_TABLE: Record<string, string> = {
   api_keys: 'KEY',
   webhook_events: 'WHE',
   documents: 'DOC',
+  sandbox_sms: 'SMS',
 };
 
 /** 400 unless `cursor` (already of the id shape) is an id of the list whose ids start with `prefix`. */

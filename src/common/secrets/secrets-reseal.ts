@@ -9,6 +9,7 @@ import { SecretBox } from './secret-box.js';
 const TEXT_COLUMNS: Array<{ table: string; columns: string[] }> = [{ table: 'hooks', columns: ['secret', 'previous_secret'] }];
 const JSON_COLUMNS: Array<{ table: string; column: string; fields: string[]; lookup: string[] }> = [
   { table: 'whatsapp_lines', column: 'secrets', fields: ['access_token', 'app_secret', 'verify_token', 'api_key'], lookup: ['verify_token'] },
+  { table: 'tenants', column: 'sms', fields: ['auth_token'], lookup: [] },
 ];
 
 export interface ResealResult {

@@ -13,5 +13,7 @@ export async function seedDemoTenant(tenants: TenantsService, keys: ApiKeysServi
   const tenant = await tenants.create('Demo');
   const { plaintext } = await keys.create(tenant.id, 'demo');
   await lines.create(tenant.id, { phone_number: DEMO_LINE_PHONE, provider: 'sandbox' });
+  // One-time codes by SMS land in the sandbox SMS inbox (GET /v1/sandbox/sms).
+  await tenants.updateSms(tenant.id, { provider: 'sandbox' });
   return { tenantId: tenant.id, apiKey: plaintext, linePhone: DEMO_LINE_PHONE };
 }

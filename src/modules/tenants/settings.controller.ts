@@ -15,18 +15,24 @@ export class SettingsController {
   constructor(private readonly tenants: TenantsService) {}
 
   @Get()
-  @ApiOperation({ summary: 'Your conversation settings: fallback text and keywords (with their defaults)' })
+  @ApiOperation({ summary: 'Your conversation settings: fallback text and keywords (with their defaults), and the SMS provider (without its token)' })
   @ApiOkResponse({ type: SettingsDto })
   async get(@Tenant() t: TenantContext): Promise<SettingsDto> {
-    return SettingsDto.from((await this.tenants.get(t.tenantId)).settings);
+    const tenant = await this.tenants.get(t.tenantId);
+    return SettingsDto.from(tenant.settings, tenant.sms);
   }
 
   @Patch()
   @Audited('settings', 'update')
-  @ApiOperation({ summary: 'Change conversation settings (they apply at once, on every instance)' })
+  @ApiOperation({
+    summary: 'Change conversation settings (they apply at once, on every instance) and the SMS provider',
+    description: '`sms.auth_token` is write-only: answers show `auth_token_set`. A change of `sms` that keeps the provider and account may omit the token.',
+  })
   @ApiOkResponse({ type: SettingsDto })
   @ApiErrors([400, 'VALIDATION_FAILED'])
   async update(@Tenant() t: TenantContext, @Body() dto: UpdateSettingsDto): Promise<SettingsDto> {
-    return SettingsDto.from(await this.tenants.updateSettings(t.tenantId, dto));
+    const { sms, ...settings } = dto;
+    if (sms !== undefined) await this.tenants.updateSms(t.tenantId, sms);
+    return SettingsDto.from(await this.tenants.updateSettings(t.tenantId, settings), await this.tenants.smsSettings(t.tenantId));
   }
 }

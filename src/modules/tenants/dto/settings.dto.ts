@@ -1,6 +1,8 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsOptional, IsString, MaxLength, MinLength, ValidateIf } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { plainToInstance, Transform } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsIn, IsObject, IsOptional, IsString, Matches, MaxLength, MinLength, ValidateIf, ValidateNested } from 'class-validator';
+import { SMS_PROVIDERS, TWILIO_ACCOUNT_SID, type SmsProviderName, type SmsSettings } from '../../../sms/sms.types.js';
 import { ParseJsonString } from '../../../common/http/transforms.js';
 import { DEFAULT_KEYWORDS, type TenantSettings } from '../entities/tenant.entity.js';
 
@@ -16,6 +18,64 @@ const KeywordList = (example: string[], purpose: string) =>
     MinLength(1, { each: true }),
     MaxLength(60, { each: true }),
   );
+
+/** `sms` of PATCH /v1/settings. Which fields a provider needs is checked by TenantsService (naming `sms.<field>`). */
+export class SmsSettingsInputDto {
+  @ApiProperty({ enum: SMS_PROVIDERS, description: "`sandbox` records each SMS (`GET /v1/sandbox/sms`); `twilio` sends through Twilio's Messages API" })
+  @IsIn(SMS_PROVIDERS as unknown as string[])
+  provider: SmsProviderName;
+
+  @ApiPropertyOptional({ example: 'AC0123456789abcdef0123456789abcdef', description: 'twilio: the account SID, `AC` and 32 hex digits' })
+  @IsOptional()
+  @IsString()
+  @Matches(TWILIO_ACCOUNT_SID, { message: 'account_sid must be a Twilio account SID: AC and 32 hex digits' })
+  account_sid?: string;
+
+  @ApiPropertyOptional({ writeOnly: true, description: "twilio: the account's auth token. Never shown again; omitted on a change of the same account, the current one is kept" })
+  @IsOptional()
+  @IsString()
+  @MinLength(8)
+  @MaxLength(256)
+  auth_token?: string;
+
+  @ApiPropertyOptional({ example: '+14155550111', description: 'twilio: the sender, an E.164 number of the account or a messaging service SID (`MG…`)' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^(\+[1-9]\d{6,14}|MG[0-9a-fA-F]{32})$/, { message: 'from must be an E.164 number (+14155550111) or a messaging service SID (MG and 32 hex digits)' })
+  from?: string;
+
+  @ApiPropertyOptional({ example: 'https://api.twilio.com', description: 'twilio: a Twilio-compatible API (https); default https://api.twilio.com' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2048)
+  base_url?: string;
+}
+
+/** A JSON object, or a form field holding one as JSON text, as an SmsSettingsInputDto to validate. */
+const toSmsInput = ({ value }: { value: unknown }) => {
+  let v = value;
+  if (typeof v === 'string') {
+    try {
+      v = JSON.parse(v);
+    } catch {
+      return value;
+    }
+  }
+  return v && typeof v === 'object' && !Array.isArray(v) ? plainToInstance(SmsSettingsInputDto, v) : v;
+};
+
+export class SmsSettingsDto {
+  @ApiProperty({ enum: SMS_PROVIDERS }) provider: SmsProviderName;
+  @ApiProperty({ nullable: true, type: String }) account_sid: string | null;
+  @ApiProperty({ nullable: true, type: String }) from: string | null;
+  @ApiProperty({ nullable: true, type: String }) base_url: string | null;
+  @ApiProperty({ description: 'Whether an auth token is stored (it is never shown)' }) auth_token_set: boolean;
+
+  static from(s: SmsSettings): SmsSettingsDto {
+    const twilio = s.provider === 'twilio' ? s : null;
+    return { provider: s.provider, account_sid: twilio?.account_sid ?? null, from: twilio?.from ?? null, base_url: twilio?.base_url ?? null, auth_token_set: !!twilio?.auth_token };
+  }
+}
 
 export class UpdateSettingsDto {
   @ApiPropertyOptional({
@@ -39,6 +99,18 @@ export class UpdateSettingsDto {
 
   @KeywordList(['START', 'ALTA'], 'Lift an opt-out.')
   start_keywords?: string[];
+
+  @ApiPropertyOptional({
+    nullable: true,
+    type: SmsSettingsInputDto,
+    description: 'The SMS provider of one-time codes; null removes it. In form bodies, a JSON object string.',
+  })
+  @IsOptional()
+  @Transform(toSmsInput)
+  @ValidateIf((_, v) => v !== null)
+  @IsObject()
+  @ValidateNested()
+  sms?: SmsSettingsInputDto | null;
 }
 
 export class SettingsDto {
@@ -46,13 +118,15 @@ export class SettingsDto {
   @ApiPropertyOptional({ type: [String], example: ['salir', 'exit'] }) exit_keywords: string[];
   @ApiPropertyOptional({ type: [String], example: ['STOP', 'BAJA', 'PARAR', 'CANCELAR SUSCRIPCION'] }) stop_keywords: string[];
   @ApiPropertyOptional({ type: [String], example: ['START', 'ALTA'] }) start_keywords: string[];
+  @ApiProperty({ nullable: true, type: SmsSettingsDto, description: 'The SMS provider, without its auth token' }) sms: SmsSettingsDto | null;
 
-  static from(s: TenantSettings): SettingsDto {
+  static from(s: TenantSettings, sms: SmsSettings | null): SettingsDto {
     return {
       fallback_text: s.fallback_text ?? null,
       exit_keywords: s.exit_keywords ?? [...DEFAULT_KEYWORDS.exit],
       stop_keywords: s.stop_keywords ?? [...DEFAULT_KEYWORDS.stop],
       start_keywords: s.start_keywords ?? [...DEFAULT_KEYWORDS.start],
+      sms: sms ? SmsSettingsDto.from(sms) : null,
     };
   }
 }

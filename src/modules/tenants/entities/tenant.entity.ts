@@ -1,4 +1,6 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { sealedJsonFields } from '../../../common/secrets/sealed-columns.js';
+import type { SmsSettings } from '../../../sms/sms.types.js';
 
 export interface TenantSettings {
   /** Text sent when a user's message matches nothing (no active process, no inbound). */
@@ -16,6 +18,8 @@ export class Tenant {
   @Column('text') name: string;
   @Column('jsonb', { default: {} }) settings: TenantSettings;
   /** The tenant's own API-key rate limit; null: RATE_LIMIT_PER_SECOND / RATE_LIMIT_BURST. */
+  /** The SMS provider (`PATCH /v1/settings` → `sms`); `auth_token` sealed at rest. Null: no SMS. */
+  @Column('jsonb', { nullable: true, transformer: sealedJsonFields(['auth_token']) }) sms: SmsSettings | null;
   @Column('int', { nullable: true }) rateLimitPerSecond: number | null;
   @Column('int', { nullable: true }) rateLimitBurst: number | null;
   @CreateDateColumn({ type: 'timestamptz' }) createdAt: Date;
