@@ -5,7 +5,7 @@
  */
 const LAYERS = [
   ['common', 'config', 'database', 'storage'],
-  ['whatsapp', 'sms', 'modules/audit', 'modules/tenants', 'modules/evidence', 'modules/health'],
+  ['whatsapp', 'sms', 'signing', 'modules/audit', 'modules/tenants', 'modules/evidence', 'modules/health'],
   ['modules/messages', 'modules/hooks'],
   ['modules/flows', 'modules/templates', 'modules/reengagement', 'modules/inbounds', 'modules/documents'],
   ['modules/conversations'],

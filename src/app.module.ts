@@ -21,6 +21,7 @@ import { ReengagementModule } from './modules/reengagement/reengagement.module.j
 import { TemplatesModule } from './modules/templates/templates.module.js';
 import { TenantsModule } from './modules/tenants/tenants.module.js';
 import { WebhooksModule } from './modules/webhooks/webhooks.module.js';
+import { SigningModule } from './signing/signing.module.js';
 import { StorageModule } from './storage/storage.module.js';
 import { WhatsappModule } from './whatsapp/whatsapp.module.js';
 import { SmsModule } from './sms/sms.module.js';
@@ -65,6 +66,7 @@ export class AppModule {
         StorageModule,
         WhatsappModule,
         SmsModule,
+        SigningModule,
         AuditModule,
         TenantsModule,
         MessagesModule,

@@ -86,6 +86,10 @@ async function prepareDatabase(config: AppConfig): Promise<Database> {
     throw new ConfigError(
       'Invalid environment:\n  SECRETS_KEY is required when DATABASE_URL is set (one or more 32-byte keys in base64, comma-separated; e.g. openssl rand -base64 32)',
     );
+  } else if (!config.SIGNING_P12_PATH && !config.SIGNING_P12_BASE64 && !config.SIGNING_TRIAL) {
+    throw new ConfigError(
+      'Invalid environment:\n  SIGNING_P12_PATH or SIGNING_P12_BASE64 (with SIGNING_P12_PASSWORD) is required when DATABASE_URL is set (or SIGNING_TRIAL=true for a generated trial CA)',
+    );
   } else if (config.FILE_STORE === 'local' && !config.FILES_DIR) {
     // Beside an external database, DATA_DIR is rarely kept (a container's is lost): files would outlive nothing.
     throw new ConfigError('Invalid environment:\n  FILES_DIR is required when DATABASE_URL is set and FILE_STORE=local (or set FILE_STORE=s3)');

@@ -179,6 +179,55 @@ export class AppConfig {
   @Transform(toBool)
   S3_FORCE_PATH_STYLE: boolean = false;
 
+  /**
+   * The signing key and certificate chain (PKCS#12, .p12/.pfx) that signs contracts (PAdES): a path, or the file in
+   * base64. One of them is required with DATABASE_URL unless SIGNING_TRIAL=true; unset with the embedded database, a
+   * trial CA and signing certificate are generated into DATA_DIR/signing on first start (for trials only).
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  SIGNING_P12_PATH?: string;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  SIGNING_P12_BASE64?: string;
+
+  /** The PKCS#12 file's password (unset: empty). */
+  @IsOptional()
+  @IsString()
+  SIGNING_P12_PASSWORD?: string;
+
+  /**
+   * Sign with a generated trial CA kept in DATA_DIR/signing (no SIGNING_P12_*). Default: on with the embedded
+   * database, off with DATABASE_URL. Signatures under a trial CA are valid only for whoever trusts that CA.
+   */
+  @IsOptional()
+  @Transform(toBool)
+  SIGNING_TRIAL?: boolean;
+
+  /**
+   * RFC 3161 time-stamping authority: signatures get a trusted timestamp (PAdES B-T or higher). Unset: PAdES B-B
+   * (the signing time is the service's own claim).
+   */
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  TSA_URL?: string;
+
+  /** Milliseconds one time-stamping call may take before it is abandoned (the signing is then retried later). */
+  @IsOptional()
+  @IsInt()
+  @Min(100)
+  @Max(120_000)
+  @Transform(toNumber)
+  TSA_TIMEOUT_MS: number = 10_000;
+
+  /** Whether signatures use the generated trial CA (no PKCS#12 configured). */
+  get signingTrial(): boolean {
+    return !this.SIGNING_P12_PATH && !this.SIGNING_P12_BASE64 && (this.SIGNING_TRIAL ?? this.embedded);
+  }
+
   get filesDir(): string {
     return this.FILES_DIR ?? path.join(this.DATA_DIR, 'files');
   }
@@ -261,15 +310,22 @@ const KEYS = [
   'RATE_LIMIT_IP_PER_SECOND',
   'RATE_LIMIT_IP_BURST',
   'TRUST_PROXY',
+  'SIGNING_P12_PATH',
+  'SIGNING_P12_BASE64',
+  'SIGNING_P12_PASSWORD',
+  'SIGNING_TRIAL',
+  'TSA_URL',
+  'TSA_TIMEOUT_MS',
 ] as const;
 /** Never echoed in an error message. */
-const SECRET_KEYS = new Set<string>(['ADMIN_TOKEN', 'SECRETS_KEY']);
+const SECRET_KEYS = new Set<string>(['ADMIN_TOKEN', 'SECRETS_KEY', 'SIGNING_P12_BASE64', 'SIGNING_P12_PASSWORD']);
 
 /** Rules across variables, one line each (the same form as the per-variable ones). */
 function crossChecks(c: AppConfig): string[] {
   const problems: string[] = [];
   if (c.FILE_STORE === 's3' && !c.S3_BUCKET) problems.push('  S3_BUCKET: required when FILE_STORE=s3');
   if (!!c.S3_ACCESS_KEY_ID !== !!c.S3_SECRET_ACCESS_KEY) problems.push('  S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY: give both or neither');
+  if (c.SIGNING_P12_PATH && c.SIGNING_P12_BASE64) problems.push('  SIGNING_P12_PATH, SIGNING_P12_BASE64: give one, not both');
   return problems;
 }
 

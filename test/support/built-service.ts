@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createTestDatabase } from './database.js';
 import { freePort } from './free-port.js';
-import { ADMIN_TOKEN, TEST_SECRETS_KEY } from './test-app.js';
+import { ADMIN_TOKEN, TEST_SECRETS_KEY, testDataDir } from './test-app.js';
 
 const ENTRY = path.resolve('dist/src/main.js');
 
@@ -47,6 +47,8 @@ export async function startBuiltService(env: Record<string, string> = {}): Promi
       LOG_LEVEL: 'warn',
       ALLOW_LOCAL_URLS: 'true',
       FILES_DIR: filesDir,
+      DATA_DIR: testDataDir(),
+      SIGNING_TRIAL: 'true',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

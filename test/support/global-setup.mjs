@@ -21,6 +21,9 @@ function freePort() {
  * from a migrated template (test/support/database.ts). With TEST_DATABASE_URL set, that server is used instead.
  */
 export default async function globalSetup() {
+  // One DATA_DIR for every test app and built service: the first generates the trial signing CA, the others reuse it.
+  process.env.TEST_DATA_DIR ??= mkdtempSync(path.join(tmpdir(), 'testigo-data-'));
+  globalThis.__TESTIGO_DATA_DIR__ = process.env.TEST_DATA_DIR;
   if (process.env.TEST_DATABASE_URL) return;
   const port = await freePort();
   const parent = mkdtempSync(path.join(tmpdir(), 'testigo-test-'));

@@ -39,6 +39,12 @@ export interface TestAppOptions {
   imports?: Array<Type | DynamicModule>;
 }
 
+/** The run's DATA_DIR (made by the global setup; a folder of this process's own when a spec runs without it). */
+export function testDataDir(): string {
+  process.env.TEST_DATA_DIR ??= mkdtempSync(path.join(tmpdir(), 'testigo-data-'));
+  return process.env.TEST_DATA_DIR;
+}
+
 /** The real HTTP app on a real (per-suite) PostgreSQL database, with an injected clock. */
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const database = options.databaseUrl ? { url: options.databaseUrl, drop: async () => undefined } : await createTestDatabase();
@@ -51,6 +57,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     SECRETS_KEY: TEST_SECRETS_KEY,
     DATABASE_URL: database.url,
     ALLOW_LOCAL_URLS: 'true',
+    // The trial signing CA, generated once for the run into the shared DATA_DIR (test/support/global-setup.mjs).
+    DATA_DIR: testDataDir(),
+    SIGNING_TRIAL: 'true',
     // The clock is frozen unless a test moves it, so buckets never refill: suites that test limits set their own.
     RATE_LIMIT_BURST: '1000000',
     RATE_LIMIT_IP_BURST: '1000000',
