@@ -18,6 +18,7 @@ import { Jobs1732395000000 } from './1732395000000-jobs.js';
 import { Documents1733000000000 } from './1733000000000-documents.js';
 import { Sms1733000100000 } from './1733000100000-sms.js';
 import { AuthenticationTemplates1733020000000 } from './1733020000000-authentication-templates.js';
+import { Contracts1733100000000 } from './1733100000000-contracts.js';
 
 /** Every migration, oldest first. Listed explicitly so the app, the tests and the CLI load the same set. */
 export const migrations = [
@@ -41,4 +42,5 @@ export const migrations = [
   Documents1733000000000,
   Sms1733000100000,
   AuthenticationTemplates1733020000000,
+  Contracts1733100000000,
 ];

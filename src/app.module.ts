@@ -18,6 +18,7 @@ import { HooksModule } from './modules/hooks/hooks.module.js';
 import { InboundsModule } from './modules/inbounds/inbounds.module.js';
 import { OutboundsModule } from './modules/outbounds/outbounds.module.js';
 import { ReengagementModule } from './modules/reengagement/reengagement.module.js';
+import { SignatureModule } from './modules/signature/signature.module.js';
 import { TemplatesModule } from './modules/templates/templates.module.js';
 import { TenantsModule } from './modules/tenants/tenants.module.js';
 import { WebhooksModule } from './modules/webhooks/webhooks.module.js';
@@ -79,6 +80,7 @@ export class AppModule {
         InboundsModule,
         DocumentsModule,
         ConversationsModule,
+        SignatureModule,
       ],
     };
   }

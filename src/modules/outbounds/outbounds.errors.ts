@@ -8,6 +8,10 @@ export const OutboundErrorCode = declareErrorCodes({
   OPTED_OUT: 'OPTED_OUT',
   /** A concurrent request with the same Idempotency-Key finished first (the caller retries and gets its answer). */
   IDEMPOTENCY_CONFLICT: 'IDEMPOTENCY_CONFLICT',
+  /** document_id names no document of the tenant's. */
+  UNKNOWN_DOCUMENT: 'UNKNOWN_DOCUMENT',
+  /** The flow's `document` step has no fixed document and the send gave none. */
+  DOCUMENT_REQUIRED: 'DOCUMENT_REQUIRED',
 });
 
 declare module '../../common/errors/app-error.js' {
@@ -24,6 +28,16 @@ export const optedOut = (phone: string, since: Date) =>
     phone,
     opted_out_at: since.toISOString(),
   });
+
+export const unknownDocument = (id: string) =>
+  new AppError(HttpStatus.BAD_REQUEST, OutboundErrorCode.UNKNOWN_DOCUMENT, `document_id ${id} is not one of your documents`, [
+    { field: 'document_id', messages: [`document_id ${id} is not one of your documents (POST /v1/documents)`] },
+  ]);
+
+export const documentRequired = (stepId: string) =>
+  new AppError(HttpStatus.BAD_REQUEST, OutboundErrorCode.DOCUMENT_REQUIRED, `The flow's document step ${stepId} has no document_id: the send must give one`, [
+    { field: 'document_id', messages: [`document_id is required: the flow's document step '${stepId}' sends the document of the invitation`] },
+  ]);
 
 export const idempotencyKeyReused = () =>
   new AppError(HttpStatus.UNPROCESSABLE_ENTITY, ErrorCode.IDEMPOTENCY_KEY_REUSED, 'This Idempotency-Key was already used with a different request body');

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ConversationsModule } from '../conversations/conversations.module.js';
+import { DocumentsModule } from '../documents/documents.module.js';
 import { FlowsModule } from '../flows/flows.module.js';
 import { MessagesModule } from '../messages/messages.module.js';
 import { HooksModule } from '../hooks/hooks.module.js';
@@ -21,7 +22,7 @@ import { OutboundsService } from './outbounds.service.js';
  * the inbound interceptors for consent keywords and invitation taps.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([Outbound, OutboundSend, Consent]), TemplatesModule, MessagesModule, FlowsModule, HooksModule, ConversationsModule],
+  imports: [TypeOrmModule.forFeature([Outbound, OutboundSend, Consent]), TemplatesModule, MessagesModule, FlowsModule, HooksModule, ConversationsModule, DocumentsModule],
   controllers: [OutboundsController, ConsentsController],
   providers: [OutboundsService, ConsentsService, ConsentsApiService, IdempotencyService, ConsentKeywordsInterceptor, InvitationTapsInterceptor],
   exports: [OutboundsService, ConsentsService],

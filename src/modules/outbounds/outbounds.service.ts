@@ -7,6 +7,8 @@ import { paginate } from '../../common/http/pagination.js';
 import { newId } from '../../common/ids/ids.js';
 import { toMobileE164 } from '../../common/phone/phone.js';
 import type { InboundMessageEvent, OutgoingMessage } from '../../whatsapp/whatsapp.types.js';
+import { DocumentsService } from '../documents/documents.service.js';
+import type { FlowDefinition } from '../flows/flow-definition.js';
 import { FlowsService } from '../flows/flows.service.js';
 import { MessagesService } from '../messages/messages.service.js';
 import { SendQueueService } from '../messages/send-queue.service.js';
@@ -23,7 +25,7 @@ import { OutboundSend } from './entities/outbound-send.entity.js';
 import { Outbound, type OutboundOption, type OptionAction } from './entities/outbound.entity.js';
 import { IdempotencyConflict, IdempotencyService, requestHash } from './idempotency.service.js';
 import { coordinatesOf, createOutboundProblems, paramProblem, parseContent, providerCategory, splitParams } from './outbound-content.js';
-import { FieldErrors, notApproved, optedOut, optInRequired } from './outbounds.errors.js';
+import { documentRequired, FieldErrors, notApproved, optedOut, optInRequired, unknownDocument } from './outbounds.errors.js';
 
 /** Quick-reply payload of an invitation button: `<action>:<outbound_id>:<send_id>`. */
 const PAYLOAD = /^(continue_process|cancel_process):(OUT[0-9A-Z]{26}):(OSN[0-9A-Z]{26})$/;
@@ -58,6 +60,7 @@ export class OutboundsService implements OnModuleInit {
     private readonly consents: ConsentsService,
     private readonly idempotency: IdempotencyService,
     private readonly hooks: HooksService,
+    private readonly documents: DocumentsService,
   ) {}
 
   onModuleInit(): void {
@@ -232,12 +235,15 @@ export class OutboundsService implements OnModuleInit {
     }
     if (outbound.isNotification && dto.flow_id) errors.add('flow_id', 'flow_id only applies to outbounds created with is_notification=false');
     if (!outbound.isNotification && !dto.flow_id) errors.add('flow_id', 'flow_id is required: this outbound invites the user into a flow');
+    if (dto.document_id && !dto.flow_id) errors.add('document_id', 'document_id only applies to a flow invitation (with flow_id)');
+    if (dto.signer_name && !dto.document_id) errors.add('signer_name', 'signer_name only applies with document_id');
     errors.throwIfAny();
     if (dto.flow_id) {
-      await this.flows.assertStartable(t.tenantId, dto.flow_id).catch((err: unknown) => {
+      const flow = await this.flows.assertStartable(t.tenantId, dto.flow_id).catch((err: unknown) => {
         if (err instanceof AppError && err.code === ErrorCode.NOT_FOUND) throw AppError.validation('flow_id', `flow_id ${dto.flow_id} is not one of your flows`);
         throw err;
       });
+      await this.checkDocument(t.tenantId, flow.definition, dto.document_id);
     }
     if (dto.user_authorized !== true) throw optInRequired();
     const template = (await this.templates.get(outbound.templateId, m))!;
@@ -275,6 +281,8 @@ export class OutboundsService implements OnModuleInit {
       apiKeyId: t.apiKeyId,
       response: null,
       respondedAt: null,
+      documentId: dto.document_id ?? null,
+      signerName: dto.signer_name ?? null,
       createdAt: now,
     });
     return {
@@ -284,8 +292,28 @@ export class OutboundsService implements OnModuleInit {
       send_id: sendId,
       phone_number: phone!,
       flow_id: dto.flow_id ?? null,
+      document_id: dto.document_id ?? null,
       created_at: now.toISOString(),
     };
+  }
+
+  /**
+   * The invitation's document must be one of the tenant's; a flow whose `document` step has no fixed document needs
+   * one.
+   */
+  private async checkDocument(tenantId: string, flow: FlowDefinition, documentId: string | undefined): Promise<void> {
+    if (documentId) {
+      if (!(await this.documents.find(tenantId, documentId))) throw unknownDocument(documentId);
+      return;
+    }
+    const open = flow.steps.find((s) => s.type === 'document' && !(s as { document_id?: string }).document_id);
+    if (open) throw documentRequired(open.id);
+  }
+
+  /** The contract an invitation carries, for the process it started (null: none, or not an invitation). */
+  async contractOf(sendId: string, manager: EntityManager = this.ds.manager): Promise<{ documentId: string; signerName: string | null } | null> {
+    const send = await manager.findOneBy(OutboundSend, { id: sendId });
+    return send?.documentId ? { documentId: send.documentId, signerName: send.signerName } : null;
   }
 
   private templateMessage(o: Outbound, t: Template, params: string[], sendId: string): OutgoingMessage {

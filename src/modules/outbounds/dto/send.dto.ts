@@ -45,6 +45,26 @@ export class SendOutboundDto {
   @IsOptional()
   @IsString()
   outbound_params?: string;
+
+  @ApiPropertyOptional({
+    example: 'DOC01JD3V6Q4T1Z0K6M3P9X2Y5B7C',
+    description:
+      "With flow_id: the contract (one of your documents, POST /v1/documents) that the flow's `document` step sends. Required when the flow has a `document` step without a fixed document_id.",
+  })
+  @IsOptional()
+  @Trim()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(64)
+  document_id?: string;
+
+  @ApiPropertyOptional({ example: 'María José Pérez', description: "With document_id: the signer's name as you know it, printed on the signature page" })
+  @IsOptional()
+  @Trim()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(120)
+  signer_name?: string;
 }
 
 export class SendOutboundResponseDto {
@@ -54,5 +74,6 @@ export class SendOutboundResponseDto {
   @ApiProperty({ example: 'OSN01JD3V6Q4T1Z0K6M3P9X2Y5B7C', description: 'This send (for a flow invitation: the invitation)' }) send_id: string;
   @ApiProperty({ example: '+573001234567' }) phone_number: string;
   @ApiProperty({ nullable: true, type: String }) flow_id: string | null;
+  @ApiProperty({ nullable: true, type: String }) document_id: string | null;
   @ApiProperty() created_at: string;
 }

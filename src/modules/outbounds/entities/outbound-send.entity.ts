@@ -17,5 +17,9 @@ export class OutboundSend {
   /** The user's first tap on the invitation's buttons. */
   @Column('text', { nullable: true }) response: OptionAction | null;
   @Column('timestamptz', { nullable: true }) respondedAt: Date | null;
+  /** The contract a flow invitation carries (a document of the tenant's), for the flow's `document` step. */
+  @Column('text', { nullable: true }) documentId: string | null;
+  /** The signer's name as the business knows it, for the signature page. */
+  @Column('text', { nullable: true }) signerName: string | null;
   @Column('timestamptz') createdAt: Date;
 }

@@ -1,0 +1,40 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { SigningModule } from '../../signing/signing.module.js';
+import { SmsModule } from '../../sms/sms.module.js';
+import { ConversationsModule } from '../conversations/conversations.module.js';
+import { DocumentsModule } from '../documents/documents.module.js';
+import { HooksModule } from '../hooks/hooks.module.js';
+import { MessagesModule } from '../messages/messages.module.js';
+import { OutboundsModule } from '../outbounds/outbounds.module.js';
+import { TemplatesModule } from '../templates/templates.module.js';
+import { ContractsController } from './contracts.controller.js';
+import { ContractsService } from './contracts.service.js';
+import './dto/contract.dto.js';
+import { Contract } from './entities/contract.entity.js';
+import { OtpChallenge } from './entities/otp-challenge.entity.js';
+import { OtpService } from './otp.service.js';
+import { DocumentStepType } from './steps/document.step.js';
+import { OtpStepType } from './steps/otp.step.js';
+import { SignatureStepType } from './steps/signature.step.js';
+
+/**
+ * Certified contracting: the `document`, `otp` and `signature` step types (registered into the engine's step
+ * registry), the contract of each process with its signed copy, one-time codes, and the signed PDF in the results API.
+ */
+@Module({
+  imports: [
+    TypeOrmModule.forFeature([Contract, OtpChallenge]),
+    ConversationsModule,
+    DocumentsModule,
+    HooksModule,
+    MessagesModule,
+    OutboundsModule,
+    TemplatesModule,
+    SigningModule,
+    SmsModule,
+  ],
+  controllers: [ContractsController],
+  providers: [ContractsService, OtpService, DocumentStepType, OtpStepType, SignatureStepType],
+})
+export class SignatureModule {}
