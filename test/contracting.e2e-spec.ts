@@ -58,6 +58,11 @@ describe('certified contracting: document, one-time code, signature', () => {
       .set(key)
       .send({ sms: { provider: 'sandbox' } })
       .expect(200);
+    await chat.t.http
+      .post('/v1/hooks')
+      .set(key)
+      .send({ url: 'https://hooks.example.com/testigo', events: ['signature.completed', 'process.succeeded'] })
+      .expect(201);
     contract = await contractPdf(3);
     const up = await chat.t.http.post('/v1/documents').query({ title: 'Póliza hogar' }).set(key).set('Content-Type', 'application/pdf').send(Buffer.from(contract)).expect(201);
     documentId = up.body.document_id;
@@ -149,6 +154,10 @@ describe('certified contracting: document, one-time code, signature', () => {
     // The signed copy is a document of the tenant's too, derived from the original, which stays as it was.
     const again = await chat.t.http.get(`/v1/documents/${documentId}/content`).set(key).buffer(true).expect(200);
     expect(sha256(again.body)).toBe(sha256(contract));
+
+    // signature.completed carries the process result with its documents, as the results API shows them.
+    const [hook] = await chat.t.db.query(`SELECT data FROM hook_events WHERE type = 'signature.completed' AND data->>'process_id' = $1`, [result.process_id]);
+    expect(hook.data.documents).toEqual(result.documents);
 
     // The code is in no result, hook or answer; its sealed copy is gone once delivered.
     const dump = JSON.stringify(result) + JSON.stringify((await chat.t.db.query(`SELECT data FROM hook_events`)).map((r: { data: unknown }) => r.data));
