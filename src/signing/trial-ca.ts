@@ -42,7 +42,7 @@ export async function generateTrialMaterial(now = new Date()): Promise<TrialMate
   const keys = (await subtle.generateKey(RSA, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const notBefore = new Date(now.getTime() - 60_000);
   const stamp = now.toISOString().slice(0, 10);
-  const caName = `CN=Testigo trial CA ${stamp}, O=Testigo (trial only, not trusted)`;
+  const caName = `CN=Testigo trial CA ${stamp}, O=Testigo trial only`;
   const ca = await x509.X509CertificateGenerator.createSelfSigned(
     {
       name: caName,
@@ -62,7 +62,7 @@ export async function generateTrialMaterial(now = new Date()): Promise<TrialMate
   );
   const cert = await x509.X509CertificateGenerator.create(
     {
-      subject: `CN=Testigo trial signing, O=Testigo (trial only, not trusted)`,
+      subject: `CN=Testigo trial signing, O=Testigo trial only`,
       issuer: ca.subject,
       publicKey: keys.publicKey,
       signingKey: caKeys.privateKey,
