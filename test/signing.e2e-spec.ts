@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { loadConfig } from '../src/config/app-config.js';
+import { FileSigningKey } from '../src/signing/file-signing-key.adapter.js';
 import { PdfSigning } from '../src/signing/pdf-signing.service.js';
 import { TsaUnavailableError } from '../src/signing/signing.errors.js';
 import { SigningKey } from '../src/signing/signing-key.port.js';
@@ -45,7 +48,7 @@ describe('signing core (PAdES with @libpdf/core)', () => {
     const keyFile = path.join(testDataDir(), 'signing', 'signing.key.pem');
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
     const cert = await runTool('openssl', ['x509', '-noout', '-subject', '-ext', 'keyUsage', '-in', path.join(testDataDir(), 'signing', 'signing.crt.pem')]);
-    expect(cert.out).toContain('CN=Testigo trial signing');
+    expect(cert.out).toContain('CN = Testigo trial signing');
     expect(cert.out).toMatch(/critical\s+Digital Signature, Non Repudiation/);
   });
 
@@ -70,8 +73,21 @@ describe('signing core (PAdES with @libpdf/core)', () => {
       writeFileSync(path.join(dir, 'sig.der'), cms);
       writeFileSync(path.join(dir, 'root.pem'), rootPem(chainPem));
       const verify = await runTool('openssl', [
-        'cms', '-verify', '-binary', '-inform', 'DER', '-in', path.join(dir, 'sig.der'), '-content', path.join(dir, 'content.bin'),
-        '-CAfile', path.join(dir, 'root.pem'), '-purpose', 'any', '-out', '/dev/null',
+        'cms',
+        '-verify',
+        '-binary',
+        '-inform',
+        'DER',
+        '-in',
+        path.join(dir, 'sig.der'),
+        '-content',
+        path.join(dir, 'content.bin'),
+        '-CAfile',
+        path.join(dir, 'root.pem'),
+        '-purpose',
+        'any',
+        '-out',
+        '/dev/null',
       ]);
       expect(verify.out).toContain('Verification successful');
       expect(verify.code).toBe(0);
@@ -235,5 +251,63 @@ describe('signing with a time-stamping authority (TSA_URL)', () => {
     } finally {
       await down.close();
     }
+  });
+});
+
+describe('signing with a PKCS#12 key (SIGNING_P12_PATH / SIGNING_P12_BASE64)', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'testigo-p12-'));
+  const p12 = path.join(dir, 'key.p12');
+  beforeAll(async () => {
+    // A PKCS#12 file as an operator would make it with openssl (AES-256 + PBKDF2, openssl 3's default), from the
+    // trial material (any key and chain will do).
+    await createTestApp().then((t) => t.close());
+    const s = (f: string) => path.join(testDataDir(), 'signing', f);
+    const made = await runTool('openssl', [
+      'pkcs12',
+      '-export',
+      '-inkey',
+      s('signing.key.pem'),
+      '-in',
+      s('signing.crt.pem'),
+      '-certfile',
+      s('ca.crt.pem'),
+      '-passout',
+      'pass:s3cret',
+      '-out',
+      p12,
+    ]);
+    expect(made.code).toBe(0);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('signs with the file key and serves its chain', async () => {
+    for (const env of <Array<Record<string, string>>>[
+      { SIGNING_P12_PATH: p12, SIGNING_P12_PASSWORD: 's3cret', SIGNING_TRIAL: '' },
+      { SIGNING_P12_BASE64: readFileSync(p12).toString('base64'), SIGNING_P12_PASSWORD: 's3cret', SIGNING_TRIAL: '' },
+    ]) {
+      const t = await createTestApp({ env });
+      try {
+        const key = t.app.get(SigningKey);
+        expect(key.trial).toBe(false);
+        const chain = await key.chain();
+        expect(chain.certificates).toHaveLength(2);
+        expect((await t.http.get('/v1/signing/certificates').expect(200)).text).toBe(chain.pem);
+        const signed = await t.app.get(PdfSigning).sign(await makeContract(1), { reason: 'ok', signingTime: SIGNING_TIME });
+        await withVerifierDir(rootPem(chain.pem), async (d, nssdir) => {
+          writeFileSync(path.join(d, 's.pdf'), signed.bytes);
+          expect((await runTool('pdfsig', ['-nssdir', nssdir, path.join(d, 's.pdf')])).out).toContain('Signature is Valid.');
+        });
+      } finally {
+        await t.close();
+      }
+    }
+  });
+
+  it('a wrong password or a missing file is refused with a message naming the variable (the start stops on it)', async () => {
+    const key = (env: Record<string, string>) => new FileSigningKey(loadConfig({ DATABASE_URL: 'postgres://x/y', ...env }));
+    await expect(key({ SIGNING_P12_PATH: p12, SIGNING_P12_PASSWORD: 'wrong' }).chain()).rejects.toThrow(/SIGNING_P12_PATH: not a usable PKCS#12 file/);
+    await expect(key({ SIGNING_P12_PATH: path.join(dir, 'none.p12') }).chain()).rejects.toThrow(/SIGNING_P12_PATH: cannot read/);
+    await expect(key({ SIGNING_P12_BASE64: 'bm90IGEgcDEy', SIGNING_P12_PASSWORD: 'x' }).chain()).rejects.toThrow(/SIGNING_P12_BASE64: not a usable PKCS#12 file/);
+    expect(() => loadConfig({ SIGNING_P12_PATH: p12, SIGNING_P12_BASE64: 'eA==' })).toThrow(/give one, not both/);
   });
 });

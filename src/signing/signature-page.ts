@@ -93,7 +93,6 @@ export function wrapText(text: string, font: Standard14FontName, size: number, w
       continue;
     }
     if (line) lines.push(line);
-    line = '';
     let rest = word;
     while (!fits(rest)) {
       let n = rest.length - 1;
@@ -107,7 +106,11 @@ export function wrapText(text: string, font: Standard14FontName, size: number, w
   return lines;
 }
 
-const utc = (d: Date) => d.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC');
+const utc = (d: Date) =>
+  d
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, ' UTC');
 
 /**
  * A copy of `pdf` with a signature page appended, of the size of its last page: who signed, when, the process, the
@@ -160,7 +163,8 @@ export async function appendSignaturePage(pdf: Uint8Array, page: SignaturePage):
   if (side > 40) {
     const m = side / n;
     let d = '';
-    for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) if (qr.modules.get(r, c)) d += `M${(c * m).toFixed(3)} ${((n - 1 - r) * m).toFixed(3)}h${m.toFixed(3)}v${m.toFixed(3)}h-${m.toFixed(3)}z`;
+    for (let r = 0; r < n; r++)
+      for (let c = 0; c < n; c++) if (qr.modules.get(r, c)) d += `M${(c * m).toFixed(3)} ${((n - 1 - r) * m).toFixed(3)}h${m.toFixed(3)}v${m.toFixed(3)}h-${m.toFixed(3)}z`;
     out.drawSvgPath(d, { x: margin, y: y - body - side, flipY: false });
   }
   return doc.save();

@@ -42,14 +42,16 @@ export async function generateTrialMaterial(now = new Date()): Promise<TrialMate
   const keys = (await subtle.generateKey(RSA, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const notBefore = new Date(now.getTime() - 60_000);
   const stamp = now.toISOString().slice(0, 10);
-  const caName = `CN=Testigo trial CA ${stamp}, O=Testigo (trial only, not trusted)`;
+  const caName = `CN=Testigo trial CA ${stamp}, O=Testigo trial only`;
   const ca = await x509.X509CertificateGenerator.createSelfSigned(
     {
       name: caName,
       keys: caKeys,
       notBefore,
       notAfter: new Date(now.getTime() + 20 * YEAR_MS),
-      serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1'),
+      serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
+        .toString('hex')
+        .replace(/^[89a-f]/, '1'),
       extensions: [
         new x509.BasicConstraintsExtension(true, 0, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
@@ -60,13 +62,15 @@ export async function generateTrialMaterial(now = new Date()): Promise<TrialMate
   );
   const cert = await x509.X509CertificateGenerator.create(
     {
-      subject: `CN=Testigo trial signing, O=Testigo (trial only, not trusted)`,
+      subject: `CN=Testigo trial signing, O=Testigo trial only`,
       issuer: ca.subject,
       publicKey: keys.publicKey,
       signingKey: caKeys.privateKey,
       notBefore,
       notAfter: new Date(now.getTime() + 10 * YEAR_MS),
-      serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1'),
+      serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
+        .toString('hex')
+        .replace(/^[89a-f]/, '1'),
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.nonRepudiation, true),

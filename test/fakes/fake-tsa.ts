@@ -31,7 +31,23 @@ export async function startFakeTsa(): Promise<FakeTsa> {
   await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '2', '-subj', '/CN=Test TSA Root']);
   writeFileSync(f('tsa.ext'), 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\n');
   await run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('tsa.key'), '-out', f('tsa.csr'), '-subj', '/CN=Test TSA']);
-  await run('openssl', ['x509', '-req', '-in', f('tsa.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('tsa.crt'), '-days', '2', '-extfile', f('tsa.ext')]);
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    f('tsa.csr'),
+    '-CA',
+    f('ca.crt'),
+    '-CAkey',
+    f('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    f('tsa.crt'),
+    '-days',
+    '2',
+    '-extfile',
+    f('tsa.ext'),
+  ]);
   writeFileSync(f('serial'), '01\n');
   writeFileSync(
     f('tsa.cnf'),

@@ -24,7 +24,8 @@ export async function makeContract(pages: number): Promise<Uint8Array> {
   for (let i = 1; i <= pages; i++) {
     const page = pdf.addPage({ size: 'a4' });
     page.drawText(`Contrato de servicios - cláusula ${i}`, { x: 60, y: 780, size: 16 });
-    for (let l = 0; l < 40; l++) page.drawText(`Línea ${l + 1}: el cliente acepta las condiciones del servicio número ${i}.${l}.`, { x: 60, y: 740 - l * 16, size: 10, color: rgb(0.1, 0.1, 0.1) });
+    for (let l = 0; l < 40; l++)
+      page.drawText(`Línea ${l + 1}: el cliente acepta las condiciones del servicio número ${i}.${l}.`, { x: 60, y: 740 - l * 16, size: 10, color: rgb(0.1, 0.1, 0.1) });
   }
   return pdf.save();
 }
