@@ -1,4 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { DocumentsService } from '../src/modules/documents/documents.service.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 import { encryptedPdf, makePdf, sha256 } from './support/pdfs.js';
@@ -85,6 +89,26 @@ describe('documents (/v1/documents)', () => {
     for (const bytes of [await encryptedPdf('open-sesame'), await encryptedPdf()]) {
       const res = await upload(bytes, 'locked.pdf').expect(400);
       expect(res.body).toMatchObject({ code: 'PDF_ENCRYPTED', details: [{ field: 'file' }] });
+    }
+  });
+
+  const hasQpdf = (() => {
+    try {
+      execFileSync('qpdf', ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  (hasQpdf ? it : it.skip)('a PDF encrypted by qpdf (AES-256, empty user password) is 400 PDF_ENCRYPTED', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'testigo-qpdf-'));
+    try {
+      writeFileSync(path.join(dir, 'in.pdf'), pdf3);
+      execFileSync('qpdf', ['--encrypt', '', 'owner-pw', '256', '--', path.join(dir, 'in.pdf'), path.join(dir, 'out.pdf')]);
+      const res = await upload(readFileSync(path.join(dir, 'out.pdf')), 'qpdf.pdf').expect(400);
+      expect(res.body).toMatchObject({ code: 'PDF_ENCRYPTED', details: [{ field: 'file' }] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
