@@ -19,6 +19,7 @@ import { Documents1733000000000 } from './1733000000000-documents.js';
 import { Sms1733000100000 } from './1733000100000-sms.js';
 import { AuthenticationTemplates1733020000000 } from './1733020000000-authentication-templates.js';
 import { Contracts1733100000000 } from './1733100000000-contracts.js';
+import { EvidenceLog1733600000000 } from './1733600000000-evidence-log.js';
 
 /** Every migration, oldest first. Listed explicitly so the app, the tests and the CLI load the same set. */
 export const migrations = [
@@ -43,4 +44,5 @@ export const migrations = [
   Sms1733000100000,
   AuthenticationTemplates1733020000000,
   Contracts1733100000000,
+  EvidenceLog1733600000000,
 ];

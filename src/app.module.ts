@@ -11,6 +11,7 @@ import { ConfigModule } from './config/config.module.js';
 import { dataSourceOptions } from './database/data-source.js';
 import { DocumentsModule } from './modules/documents/documents.module.js';
 import { ConversationsModule } from './modules/conversations/conversations.module.js';
+import { EvidenceModule } from './modules/evidence/evidence.module.js';
 import { FlowsModule } from './modules/flows/flows.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { MessagesModule } from './modules/messages/messages.module.js';
@@ -69,6 +70,7 @@ export class AppModule {
         SmsModule,
         SigningModule,
         AuditModule,
+        EvidenceModule,
         TenantsModule,
         MessagesModule,
         WebhooksModule,

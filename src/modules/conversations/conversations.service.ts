@@ -5,6 +5,7 @@ import { Clock } from '../../common/clock/clock.js';
 import { AppError } from '../../common/errors/app-error.js';
 import { newId } from '../../common/ids/ids.js';
 import { userPhone } from '../../common/phone/phone.js';
+import { maskAuthCode } from '../../whatsapp/auth-code.js';
 import type { InboundMessageEvent, OutgoingMessage } from '../../whatsapp/whatsapp.types.js';
 import type { FlowDefinition } from '../flows/flow-definition.js';
 import { FlowsService } from '../flows/flows.service.js';
@@ -19,6 +20,7 @@ import { FollowUpsService } from '../reengagement/follow-ups.service.js';
 import { DEFAULT_KEYWORDS } from '../tenants/default-keywords.js';
 import type { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
 import { TenantsService } from '../tenants/tenants.service.js';
+import { EvidenceLog, GENESIS_HASH, type EvidenceInput } from '../evidence/evidence-log.js';
 import { ProcessAnswer } from './entities/process-answer.entity.js';
 import { Process, ProcessStatus } from './entities/process.entity.js';
 import { ProcessResultsService } from './process-results.service.js';
@@ -79,6 +81,7 @@ export class ConversationsService {
     private readonly results: ProcessResultsService,
     private readonly followUps: FollowUpsService,
     private readonly steps: StepTypes,
+    private readonly evidence: EvidenceLog,
   ) {}
 
   /**
@@ -162,6 +165,7 @@ export class ConversationsService {
       err instanceof AppError && err.status < 500 ? null : Promise.reject(err),
     );
     if (!declined) return;
+    await this.record(ctx.manager, declined.process, 'process.declined', startedPayload(declined.process));
     await this.hooks.emit(ctx.manager, { tenantId: ctx.line.tenantId, type: 'process.failed', flowId, data: () => this.results.result(ctx.manager, declined.process) });
   }
 
@@ -191,6 +195,8 @@ export class ConversationsService {
     if (active) {
       await this.messages.linkToProcess(m, message.id, active.id);
       const def = await this.definition(active);
+      const waiting = def.steps.find((s) => s.id === active.currentStepId);
+      await this.record(m, active, 'message.received', receivedPayload(ctx.ev, message, !!waiting && !!this.steps.of(waiting).secretAnswers));
       // Follow-ups exist only for flows that enable them: the others skip these queries.
       if (def.settings.enable_follow_up) {
         // Only a tap on a follow-up's buttons can answer one: other messages skip the lookup.
@@ -215,6 +221,7 @@ export class ConversationsService {
     if (inbound && started) {
       ctx.state.active = started;
       await this.messages.linkToProcess(m, message.id, started.id);
+      await this.record(m, started, 'message.received', receivedPayload(ctx.ev, message));
       const start = { tenantId: line.tenantId, lineId: line.id, phone, at: this.clock.now(), flowId: inbound.flowId };
       for (const listener of this.inboundStartListeners) await listener(m, start);
       return;
@@ -292,6 +299,7 @@ export class ConversationsService {
 
   private async start(m: EntityManager, input: NewProcess): Promise<Process> {
     const { process, definition } = await this.createProcess(m, input);
+    await this.record(m, process, 'process.started', startedPayload(process));
     await this.hooks.emit(m, { tenantId: process.tenantId, type: 'process.started', flowId: input.flowId, data: () => this.results.result(m, process) });
     await this.runFrom(m, process, definition, definition.steps[0], input.lastUserMessageAt);
     return process;
@@ -324,6 +332,8 @@ export class ConversationsService {
       finishedAt: as === 'declined' ? now : null,
       expiresAt: this.expiry(now, definition, lastUserMessageAt),
       updatedAt: now,
+      evidenceSeq: 0,
+      evidenceHead: null,
     });
     await WriteBehind.insert(m, Process, [process]);
     return { process, definition };
@@ -362,6 +372,15 @@ export class ConversationsService {
         createdAt: this.clock.now(),
       },
     ]);
+    await this.record(m, process, 'answer', {
+      step_id: step.id,
+      step_type: step.type,
+      message_id: input.messageId,
+      outcome: outcome.kind,
+      value: outcome.value?.slice(0, 4096) ?? null,
+      ...(outcome.kind === 'invalid' ? { error: outcome.error } : {}),
+      ...(outcome.kind === 'accept' && outcome.mediaFileId ? { media_file_id: outcome.mediaFileId } : {}),
+    });
     if (outcome.kind === 'fail') return this.finish(m, process, 'failed', outcome.reason);
     if (outcome.kind === 'stay') {
       for (const message of outcome.send) await this.send(m, process, message);
@@ -388,7 +407,14 @@ export class ConversationsService {
   }
 
   private stepContext(m: EntityManager, process: Process, def: FlowDefinition): StepContext {
-    return { language: def.settings.language, manager: m, process, now: this.clock.now(), steps: def.steps };
+    return {
+      language: def.settings.language,
+      manager: m,
+      process,
+      now: this.clock.now(),
+      steps: def.steps,
+      evidence: (type, payload) => this.record(m, process, type, payload),
+    };
   }
 
   /** "Yes" to a follow-up: the unanswered question is asked again. */
@@ -445,6 +471,7 @@ export class ConversationsService {
   private async finish(m: EntityManager, process: Process, status: Exclude<ProcessStatus, 'pending'>, reason: string | null): Promise<void> {
     const now = this.clock.now();
     Object.assign(process, { status, failureReason: status === 'succeeded' ? null : reason, finishedAt: now, currentStepId: null });
+    await this.record(m, process, 'process.finished', { status, failure_reason: process.failureReason });
     await this.save(m, process);
     if ((await this.definition(process)).settings.enable_follow_up) await this.followUps.cancel(m, process.id, 'cancelled');
     await this.hooks.emit(m, {
@@ -466,11 +493,48 @@ export class ConversationsService {
       finishedAt: process.finishedAt,
       expiresAt: process.expiresAt,
       updatedAt: process.updatedAt,
+      evidenceSeq: process.evidenceSeq,
+      evidenceHead: process.evidenceHead,
     });
   }
 
-  private send(m: EntityManager, process: Process, message: OutgoingMessage): Promise<unknown> {
-    return this.messages.enqueue(m, { tenantId: process.tenantId, lineId: process.lineId, phone: process.phone, message, conversationId: process.id });
+  private async send(m: EntityManager, process: Process, message: OutgoingMessage): Promise<void> {
+    const queued = await this.messages.enqueue(m, { tenantId: process.tenantId, lineId: process.lineId, phone: process.phone, message, conversationId: process.id });
+    await this.record(m, process, 'message.queued', { message_id: queued.id, content: maskAuthCode(message) });
+  }
+
+  /**
+   * Appends to the process's evidence chain in `m`'s transaction and moves the head on the process (saved with the
+   * process row, which the engine holds locked).
+   */
+  private async record(m: EntityManager, process: Process, type: string, payload: Record<string, unknown>): Promise<void> {
+    await this.recordMany(m, process, [{ type, occurredAt: this.clock.now(), payload }]);
+  }
+
+  private async recordMany(m: EntityManager, process: Process, inputs: EvidenceInput[]): Promise<void> {
+    const head = await this.evidence.append(
+      m,
+      { tenantId: process.tenantId, processId: process.id, head: { seq: process.evidenceSeq, hash: process.evidenceHead ?? GENESIS_HASH } },
+      inputs,
+    );
+    process.evidenceSeq = head.seq;
+    process.evidenceHead = head.hash;
+    await WriteBehind.update(m, Process, process.id, { evidenceSeq: head.seq, evidenceHead: head.hash });
+  }
+
+  /**
+   * Records events of a process from outside the engine's own steps (a job that delivered a code, a signature): takes
+   * the process row lock in `m`'s transaction, then appends.
+   */
+  async recordEvidence(m: EntityManager, processId: string, inputs: Array<{ type: string; payload: Record<string, unknown> }>): Promise<void> {
+    const process = await m.createQueryBuilder(Process, 'p').setLock('pessimistic_write').where('p.id = :processId', { processId }).getOne();
+    if (!process) return;
+    const now = this.clock.now();
+    await this.recordMany(
+      m,
+      process,
+      inputs.map((i) => ({ ...i, occurredAt: now })),
+    );
   }
 
   /** A process ends at expiration_minutes after its start, or when the 24-hour window closes, whichever is first. */
@@ -507,6 +571,25 @@ export class ConversationsService {
       mediaMimeType: ev.media?.mimeType ?? null,
     };
   }
+}
+
+/** What a process's first event says of it. */
+function startedPayload(p: Process): Record<string, unknown> {
+  return { flow_id: p.flowId, flow_version: p.flowVersion, line_id: p.lineId, phone: p.phone, origin: p.origin, origin_id: p.originId, status: p.status };
+}
+
+/** An inbound message as evidence: ids, type, text, the media's hash as the provider gave it (never its bytes). */
+function receivedPayload(ev: InboundMessageEvent, message: Message, secret = false): Record<string, unknown> {
+  return {
+    message_id: message.id,
+    provider_message_id: ev.wamid,
+    type: ev.type,
+    text: secret && ev.text ? '[redacted]' : (ev.text ?? null),
+    reply_id: ev.replyId ?? null,
+    reply_title: ev.replyTitle ?? null,
+    media: ev.media ? { id: ev.media.id ?? null, mime_type: ev.media.mimeType ?? null, sha256: ev.media.sha256 ?? null } : null,
+    sent_at: ev.timestamp.toISOString(),
+  };
 }
 
 /** The key of a (line, user) pair in `prepare`'s states. */

@@ -4,7 +4,8 @@ import { EntityManager, In, Repository } from 'typeorm';
 import { AppError } from '../../common/errors/app-error.js';
 import { paginate } from '../../common/http/pagination.js';
 import { toE164 } from '../../common/phone/phone.js';
-import { AnswerDto, ListProcessesQueryDto, ProcessDto } from './dto/process.dto.js';
+import { AnswerDto, EvidenceVerificationDto, ListProcessesQueryDto, ProcessDto, ProcessEvidenceDto } from './dto/process.dto.js';
+import { EvidenceLog, GENESIS_HASH, verifyChain } from '../evidence/evidence-log.js';
 import { ProcessAnswer } from './entities/process-answer.entity.js';
 import { Process } from './entities/process.entity.js';
 import { FollowUpsService } from '../reengagement/follow-ups.service.js';
@@ -26,6 +27,7 @@ export class ProcessResultsService {
     @InjectRepository(Process) private readonly processes: Repository<Process>,
     private readonly followUps: FollowUpsService,
     private readonly files: FilesService,
+    private readonly log: EvidenceLog,
   ) {}
 
   async get(tenantId: string, id: string): Promise<ProcessDto> {
@@ -48,6 +50,26 @@ export class ProcessResultsService {
   /** Adds fields to every process result (registered once, at start, by the module that owns them). */
   addSection(section: ResultSection): void {
     this.sections.push(section);
+  }
+
+  /** The process's evidence chain as recorded. */
+  async evidence(tenantId: string, id: string): Promise<ProcessEvidenceDto> {
+    const process = await this.processes.findOneBy({ id, tenantId });
+    if (!process) throw AppError.notFound('Process', id);
+    const events = await this.log.events(this.processes.manager, id);
+    return { process_id: id, events, head: events.at(-1)?.hash ?? GENESIS_HASH };
+  }
+
+  /** Recomputes the chain; it must also end at the head the process row holds. */
+  async verifyEvidence(tenantId: string, id: string): Promise<EvidenceVerificationDto> {
+    const process = await this.processes.findOneBy({ id, tenantId });
+    if (!process) throw AppError.notFound('Process', id);
+    const events = await this.log.events(this.processes.manager, id);
+    const chain = verifyChain(events);
+    // Events cut off the end (or added past the head) show against the head on the process row.
+    const headMatches = chain.valid && events.length === process.evidenceSeq && chain.head === (process.evidenceHead ?? GENESIS_HASH);
+    const brokenAt = chain.brokenAt ?? (headMatches ? null : Math.min(events.length, process.evidenceSeq) + 1);
+    return { valid: brokenAt === null, broken_at: brokenAt, checks: { chain: brokenAt === null } };
   }
 
   /** The result of one of the tenant's processes by id, as of `m`'s transaction (null: not the tenant's). */

@@ -6,7 +6,7 @@ import type { TenantContext } from '../../common/auth/api-key-resolver.js';
 import { ApiErrors } from '../../common/http/api-errors.decorator.js';
 import { ApiPageResponse, PageDto } from '../../common/http/pagination.js';
 import { ConversationsService } from './conversations.service.js';
-import { AnswerDto, ListProcessesQueryDto, ProcessDto } from './dto/process.dto.js';
+import { AnswerDto, EvidenceVerificationDto, ListProcessesQueryDto, ProcessDto, ProcessEvidenceDto } from './dto/process.dto.js';
 import { ProcessResultsService } from './process-results.service.js';
 
 @ApiTags('Processes (results)')
@@ -35,6 +35,24 @@ export class ProcessesController {
   @ApiErrors([400, 'VALIDATION_FAILED'])
   list(@Tenant() t: TenantContext, @Query() q: ListProcessesQueryDto): Promise<PageDto<ProcessDto>> {
     return this.results.list(t.tenantId, q);
+  }
+
+  @Get(':process_id/evidence')
+  @ApiOperation({
+    summary: "A process's evidence log: every event in order, hash-chained (see docs/evidence.md to recompute it yourself)",
+  })
+  @ApiOkResponse({ type: ProcessEvidenceDto })
+  @ApiErrors([404, 'NOT_FOUND'])
+  evidence(@Tenant() t: TenantContext, @Param('process_id') id: string): Promise<ProcessEvidenceDto> {
+    return this.results.evidence(t.tenantId, id);
+  }
+
+  @Get(':process_id/evidence/verify')
+  @ApiOperation({ summary: "Recomputes the process's evidence chain server-side and says where it breaks, if it does" })
+  @ApiOkResponse({ type: EvidenceVerificationDto })
+  @ApiErrors([404, 'NOT_FOUND'])
+  verify(@Tenant() t: TenantContext, @Param('process_id') id: string): Promise<EvidenceVerificationDto> {
+    return this.results.verifyEvidence(t.tenantId, id);
   }
 
   @Post(':process_id/cancel')

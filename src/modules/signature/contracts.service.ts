@@ -170,7 +170,22 @@ export class ContractsService {
             updatedAt: this.clock.now(),
           },
         );
-        if (taken.affected) await this.deliver(m, job);
+        if (!taken.affected) return;
+        await this.conversations.recordEvidence(m, job.processId, [
+          {
+            type: 'signature.completed',
+            payload: {
+              step_id: job.stepId,
+              original_document_id: contract.originalDocumentId,
+              original_sha256: contract.originalSha256,
+              signed_document_id: signed.document.id,
+              signed_sha256: signed.document.sha256,
+              level: signed.level,
+              signed_at: signed.signedAt.toISOString(),
+            },
+          },
+        ]);
+        await this.deliver(m, job);
       });
       return;
     }

@@ -229,6 +229,17 @@ export class OtpService {
   /** The code left us: its validity counts from now, and its sealed copy goes. */
   private async markSent(m: EntityManager, challenge: OtpChallenge, ttlMinutes: number): Promise<void> {
     const now = this.clock.now();
+    await this.conversations.recordEvidence(m, challenge.processId, [
+      {
+        type: 'otp.sent',
+        payload: {
+          step_id: challenge.stepId,
+          channel: challenge.channel,
+          generation: challenge.generation,
+          expires_at: new Date(now.getTime() + ttlMinutes * 60_000).toISOString(),
+        },
+      },
+    ]);
     await m.update(
       OtpChallenge,
       { processId: challenge.processId, stepId: challenge.stepId, generation: challenge.generation, status: 'sending' },

@@ -93,3 +93,29 @@ export class ProcessDto {
   @ApiProperty({ type: FollowUpStateDto, nullable: true, description: 'The latest re-engagement follow-up of the process, null when none' })
   follow_up: FollowUpStateDto | null;
 }
+
+export class EvidenceEventDto {
+  @ApiProperty({ example: 1 }) seq: number;
+  @ApiProperty({ example: 'process.started' }) type: string;
+  @ApiProperty() occurred_at: string;
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'What happened: ids, hashes, states (never a one-time code)' })
+  payload: Record<string, unknown>;
+  @ApiProperty({ description: 'The hash of the event before (64 zeros for the first)' }) prev_hash: string;
+  @ApiProperty({ description: 'SHA-256(prev_hash ‖ RFC 8785 canonical JSON of {seq, type, occurred_at, payload}), hex' }) hash: string;
+}
+
+export class ProcessEvidenceDto {
+  @ApiProperty() process_id: string;
+  @ApiProperty({ type: [EvidenceEventDto] }) events: EvidenceEventDto[];
+  @ApiProperty({ description: 'The hash of the last event (the chain head, also on the certificate)' }) head: string;
+}
+
+export class EvidenceChecksDto {
+  @ApiProperty({ description: 'The chain recomputes from its first event to its head' }) chain: boolean;
+}
+
+export class EvidenceVerificationDto {
+  @ApiProperty() valid: boolean;
+  @ApiProperty({ nullable: true, type: Number, description: 'The seq of the first event that does not verify' }) broken_at: number | null;
+  @ApiProperty({ type: EvidenceChecksDto }) checks: EvidenceChecksDto;
+}

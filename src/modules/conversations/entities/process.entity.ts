@@ -27,4 +27,7 @@ export class Process {
   @Column('timestamptz', { nullable: true }) finishedAt: Date | null;
   @Column('timestamptz') expiresAt: Date;
   @Column('timestamptz') updatedAt: Date;
+  /** The head of the process's evidence chain: the last seq (0: none yet) and its hash. */
+  @Column('int', { default: 0 }) evidenceSeq: number;
+  @Column('text', { nullable: true }) evidenceHead: string | null;
 }

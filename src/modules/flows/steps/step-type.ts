@@ -56,6 +56,8 @@ export interface StepContext {
   now: Date;
   /** The steps of the process's flow version. */
   steps: readonly StepDefinition[];
+  /** Records what the step did in the process's evidence log (in the engine's transaction): ids, hashes, states. */
+  evidence(type: string, payload: Record<string, unknown>): Promise<void>;
 }
 
 /** A user's message as a step sees it. */
@@ -105,6 +107,8 @@ export interface StepType<S extends StepDefinition = StepDefinition> {
   answer?(step: S, input: UserInput, ctx: StepContext): MaybePromise<StepOutcome>;
   /** Invalid answers after which the process fails (`validation_failed`); without it, the step asks again for ever. */
   maxAttempts?(step: S): number;
+  /** Answers to it are secrets (a one-time code): the evidence log records the message without its text. */
+  readonly secretAnswers?: boolean;
   /**
    * Checks that need the tenant's data (a document that must exist, a provider that must be set up), run after the
    * shape and graph checks pass, when a flow version is saved; `steps` is the whole flow. Fields are relative to the

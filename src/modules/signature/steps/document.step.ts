@@ -71,6 +71,7 @@ export class DocumentStepType implements StepType<DocumentStep> {
     const found = await this.contracts.documentFor(ctx.manager, ctx.process, step.document_id);
     if (!found) return { send: [], then: { kind: 'finish', status: 'failed', reason: 'document_missing' } };
     await this.contracts.recordSent(ctx.manager, ctx.process, step.id, found.document, found.signerName);
+    await ctx.evidence('document.sent', { step_id: step.id, document_id: found.document.id, sha256: found.document.sha256, filename: found.document.filename });
     const file: OutgoingMessage = {
       kind: 'file',
       fileId: found.document.fileId,
@@ -90,8 +91,14 @@ export class DocumentStepType implements StepType<DocumentStep> {
     const options = this.options(step, ctx);
     const option = (input.replyId ? options.find((o) => o.id === input.replyId) : null) ?? (input.text ? matchOption(input.text, options) : null);
     if (!option) return { kind: 'invalid', value: input.replyId ?? input.text, error: 'unknown_option', reply: text(ctx.language, 'choose') };
-    if (option.id === REJECT) return { kind: 'fail', value: 'rejected', reason: 'document_rejected' };
+    const contract = await this.contracts.find(ctx.manager, ctx.process.id, step.id);
+    const about = { step_id: step.id, document_id: contract?.originalDocumentId ?? null, sha256: contract?.originalSha256 ?? null };
+    if (option.id === REJECT) {
+      await ctx.evidence('document.rejected', about);
+      return { kind: 'fail', value: 'rejected', reason: 'document_rejected' };
+    }
     await this.contracts.confirm(ctx.manager, ctx.process.id, step.id);
+    await ctx.evidence('document.confirmed', about);
     return { kind: 'accept', value: 'reviewed', normalized: option.title };
   }
 

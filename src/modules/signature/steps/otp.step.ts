@@ -46,6 +46,7 @@ const DEFAULTS = { ttlMinutes: 10, maxAttempts: 3, maxResends: 1, resendKeywords
 })
 export class OtpStepType implements StepType<OtpStep> {
   readonly fields = ['next', 'text', 'channel', 'ttl_minutes', 'max_attempts', 'max_resends', 'resend_keywords'];
+  readonly secretAnswers = true;
 
   constructor(
     private readonly otp: OtpService,
@@ -75,6 +76,7 @@ export class OtpStepType implements StepType<OtpStep> {
 
   async enter(step: OtpStep, ctx: StepContext): Promise<StepEntry> {
     await this.otp.start(ctx.manager, { process: ctx.process, stepId: step.id, channel: step.channel, ttlMinutes: ttl(step), language: ctx.language });
+    await ctx.evidence('otp.created', { step_id: step.id, channel: step.channel, generation: 1, ttl_minutes: ttl(step) });
     return { send: this.instructions(step, ctx), then: { kind: 'wait' } };
   }
 
@@ -90,6 +92,7 @@ export class OtpStepType implements StepType<OtpStep> {
     if ((step.resend_keywords ?? DEFAULTS.resendKeywords).some((k) => k.trim().toLowerCase() === typed.toLowerCase())) {
       if (!resends) return { kind: 'stay', value: 'resend_refused', send: [say(ctx, 'otpNoResends')] };
       await this.otp.resend(ctx.manager, challenge, ttl(step), ctx.language);
+      await ctx.evidence('otp.created', { step_id: step.id, channel: challenge.channel, generation: challenge.generation, ttl_minutes: ttl(step) });
       return { kind: 'stay', value: 'resend', send: [say(ctx, 'otpResent')] };
     }
     const digits = typed.replace(/[\s-]/g, '');
@@ -97,15 +100,20 @@ export class OtpStepType implements StepType<OtpStep> {
     if (!/^\d{6}$/.test(digits)) return { kind: 'stay', value: 'not_a_code', send: this.instructions(step, ctx) };
     // The value recorded as the answer is what happened, never the code.
     const result = await this.otp.check(ctx.manager, challenge, digits);
-    if (result.kind === 'verified') return { kind: 'accept', value: 'verified', normalized: 'verified' };
+    if (result.kind === 'verified') {
+      await ctx.evidence('otp.verified', { step_id: step.id, channel: challenge.channel, generation: challenge.generation, attempts: challenge.attempts });
+      return { kind: 'accept', value: 'verified', normalized: 'verified' };
+    }
     if (result.kind === 'expired') {
       if (resends) return { kind: 'stay', value: 'expired', send: [say(ctx, 'otpExpired')] };
       await this.otp.fail(ctx.manager, challenge);
+      await ctx.evidence('otp.failed', { step_id: step.id, channel: challenge.channel, reason: 'expired', attempts: challenge.attempts });
       return { kind: 'fail', value: 'expired', reason: 'otp_failed' };
     }
     const left = (step.max_attempts ?? DEFAULTS.maxAttempts) - result.attempts;
     if (left <= 0) {
       await this.otp.fail(ctx.manager, challenge);
+      await ctx.evidence('otp.failed', { step_id: step.id, channel: challenge.channel, reason: 'attempts_exhausted', attempts: challenge.attempts });
       return { kind: 'fail', value: 'wrong_code', reason: 'otp_failed' };
     }
     return { kind: 'stay', value: 'wrong_code', send: [say(ctx, 'otpWrong', { left })] };

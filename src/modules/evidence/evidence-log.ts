@@ -1,0 +1,120 @@
+import { Injectable } from '@nestjs/common';
+import canonicalize from 'canonicalize';
+import { createHash } from 'node:crypto';
+import type { EntityManager } from 'typeorm';
+import { WriteBehind, type BatchStatement } from '../../database/write-behind.js';
+
+/** The `prev_hash` of a chain's first event. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** Where a process's chain stands: its last `seq` (0 when empty) and that event's hash. */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
+/** Something that happened, to be recorded. Payloads hold ids, hashes and states: never a one-time code. */
+export interface EvidenceInput {
+  type: string;
+  occurredAt: Date;
+  payload: Record<string, unknown>;
+}
+
+/** A recorded event, as the API shows it and as its hash covers it. */
+export interface EvidenceEvent {
+  seq: number;
+  type: string;
+  occurred_at: string;
+  payload: Record<string, unknown>;
+  prev_hash: string;
+  hash: string;
+}
+
+interface EventRow {
+  tenantId: string;
+  processId: string;
+  seq: number;
+  type: string;
+  occurredAt: Date;
+  payload: string;
+  prevHash: string;
+  hash: string;
+}
+
+/** One INSERT for every event a transaction records (with write-behind, sent with its next statement). */
+const INSERT_EVENTS: BatchStatement<EventRow> = {
+  sql: `INSERT INTO evidence_events (tenant_id, process_id, seq, type, occurred_at, payload, prev_hash, hash)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::jsonb[], $7::text[], $8::text[])`,
+  params: (rows) => [
+    rows.map((r) => r.tenantId),
+    rows.map((r) => r.processId),
+    rows.map((r) => r.seq),
+    rows.map((r) => r.type),
+    rows.map((r) => r.occurredAt),
+    rows.map((r) => r.payload),
+    rows.map((r) => r.prevHash),
+    rows.map((r) => r.hash),
+  ],
+};
+
+/** The bytes an event's hash covers after the previous hash: its RFC 8785 canonical JSON, without the hashes. */
+export function canonicalEvent(e: Pick<EvidenceEvent, 'seq' | 'type' | 'occurred_at' | 'payload'>): string {
+  return canonicalize({ seq: e.seq, type: e.type, occurred_at: e.occurred_at, payload: e.payload })!;
+}
+
+/** hash = SHA-256(prev_hash ‖ canonical event), prev_hash as its 32 bytes. */
+export function eventHash(prevHash: string, e: Pick<EvidenceEvent, 'seq' | 'type' | 'occurred_at' | 'payload'>): string {
+  return createHash('sha256').update(Buffer.from(prevHash, 'hex')).update(canonicalEvent(e), 'utf8').digest('hex');
+}
+
+/**
+ * Recomputes a chain: every event's prev_hash is the hash before it (GENESIS_HASH first), its hash is what its content
+ * gives, and seq counts 1, 2, … `brokenAt` is the seq of the first event that fails.
+ */
+export function verifyChain(events: readonly EvidenceEvent[]): { valid: boolean; brokenAt: number | null; head: string } {
+  let prev = GENESIS_HASH;
+  for (const [i, e] of events.entries()) {
+    if (e.seq !== i + 1 || e.prev_hash !== prev || eventHash(prev, e) !== e.hash) return { valid: false, brokenAt: i + 1, head: prev };
+    prev = e.hash;
+  }
+  return { valid: true, brokenAt: null, head: prev };
+}
+
+/**
+ * The evidence log: per process, a hash chain of what happened, appended in the transaction of the change it records.
+ * The caller holds the chain head (the engine keeps it on the process row it has locked) and stores the head returned.
+ */
+@Injectable()
+export class EvidenceLog {
+  /** Appends `inputs` after `head`, in `m`'s transaction; returns the new head (the same head when there is nothing). */
+  async append(m: EntityManager, at: { tenantId: string; processId: string; head: ChainHead }, inputs: readonly EvidenceInput[]): Promise<ChainHead> {
+    let head = at.head;
+    for (const input of inputs) {
+      // Through JSON and back, so the hash covers exactly what jsonb gives back (no undefined, no Date objects).
+      const payload = JSON.parse(JSON.stringify(input.payload)) as Record<string, unknown>;
+      const event = { seq: head.seq + 1, type: input.type, occurred_at: input.occurredAt.toISOString(), payload };
+      const hash = eventHash(head.hash, event);
+      await WriteBehind.batch(m, INSERT_EVENTS, {
+        tenantId: at.tenantId,
+        processId: at.processId,
+        seq: event.seq,
+        type: event.type,
+        occurredAt: input.occurredAt,
+        payload: JSON.stringify(payload),
+        prevHash: head.hash,
+        hash,
+      });
+      head = { seq: event.seq, hash };
+    }
+    return head;
+  }
+
+  /** A process's events, in order. */
+  async events(m: EntityManager, processId: string): Promise<EvidenceEvent[]> {
+    const rows: Array<{ seq: number; type: string; occurred_at: Date; payload: Record<string, unknown>; prev_hash: string; hash: string }> = await m.query(
+      `SELECT seq, type, occurred_at, payload, prev_hash, hash FROM evidence_events WHERE process_id = $1 ORDER BY seq`,
+      [processId],
+    );
+    return rows.map((r) => ({ seq: r.seq, type: r.type, occurred_at: r.occurred_at.toISOString(), payload: r.payload, prev_hash: r.prev_hash, hash: r.hash }));
+  }
+}

@@ -1,0 +1,136 @@
+import canonicalize from 'canonicalize';
+import { createHash } from 'node:crypto';
+import { ContractsService } from '../src/modules/signature/contracts.service.js';
+import { OtpService } from '../src/modules/signature/otp.service.js';
+import { SendQueueService } from '../src/modules/messages/send-queue.service.js';
+import { contractPdf } from './support/pdfs.js';
+import { sandboxChat, type SandboxChat } from './support/sandbox-chat.js';
+
+interface Event {
+  seq: number;
+  type: string;
+  occurred_at: string;
+  payload: Record<string, unknown>;
+  prev_hash: string;
+  hash: string;
+}
+
+/** The chain as a client recomputes it from the API's answer alone, as docs/evidence.md tells. */
+function recompute(events: Event[]): string {
+  let prev = '0'.repeat(64);
+  for (const e of events) {
+    expect(e.prev_hash).toBe(prev);
+    const canonical = canonicalize({ seq: e.seq, type: e.type, occurred_at: e.occurred_at, payload: e.payload })!;
+    prev = createHash('sha256').update(Buffer.from(prev, 'hex')).update(canonical, 'utf8').digest('hex');
+    expect(e.hash).toBe(prev);
+  }
+  return prev;
+}
+
+describe('the evidence log: a hash chain per process, written with what it records', () => {
+  let chat: SandboxChat;
+  let key: { 'X-API-Key': string };
+  let processId: string;
+  let code: string;
+  const user = '+573006660001';
+
+  const work = async () => {
+    await chat.work();
+    await chat.t.app.get(OtpService).deliverDue();
+    await chat.t.app.get(ContractsService).signDue();
+    await chat.t.app.get(SendQueueService).drain();
+  };
+  const say = async (what: Parameters<SandboxChat['say']>[1]) => {
+    await chat.say(user, what);
+    await work();
+  };
+  const evidence = async () => (await chat.t.http.get(`/v1/processes/${processId}/evidence`).set(key).expect(200)).body as { events: Event[]; head: string };
+  const verify = async () => (await chat.t.http.get(`/v1/processes/${processId}/evidence/verify`).set(key).expect(200)).body;
+
+  beforeAll(async () => {
+    chat = await sandboxChat();
+    key = { 'X-API-Key': chat.apiKey };
+    await chat.t.http
+      .patch('/v1/settings')
+      .set(key)
+      .send({ sms: { provider: 'sandbox' } })
+      .expect(200);
+    const up = await chat.t.http
+      .post('/v1/documents')
+      .set(key)
+      .set('Content-Type', 'application/pdf')
+      .send(Buffer.from(await contractPdf(1)))
+      .expect(201);
+    const flowId = await chat.flow({
+      name: 'Evidencia',
+      steps: [
+        { id: 'doc', type: 'document', text: 'Contrato', document_id: up.body.document_id },
+        { id: 'terms', type: 'consent', text: '¿Aceptas?' },
+        { id: 'code', type: 'otp', channel: 'sms' },
+        { id: 'sign', type: 'signature' },
+        { id: 'done', type: 'end', outcome: 'succeeded', text: 'Fin.' },
+      ],
+    });
+    await chat.inbound(flowId, 'contratar');
+    await say('contratar');
+    await say({ reply_id: 'document:reviewed' });
+    await say({ reply_id: 'consent:accept' });
+    const sms = (await chat.t.http.get('/v1/sandbox/sms').query({ phone: user }).set(key).expect(200)).body.data;
+    code = /\b(\d{6})\b/.exec(sms[0].body)![1];
+    await say(code === '000000' ? '111111' : '000000');
+    await say(code);
+    const p = await chat.process(user);
+    expect(p.status).toBe('succeeded');
+    processId = p.process_id;
+  });
+  afterAll(() => chat.close());
+
+  it('records the whole process in order, and the chain recomputes from the API answer alone', async () => {
+    const { events, head } = await evidence();
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    expect(recompute(events)).toBe(head);
+    const types = events.map((e) => e.type);
+    // The milestones, in their order (messages in and out between them).
+    const milestones = types.filter((t) => !t.startsWith('message.') && t !== 'answer');
+    expect(milestones).toEqual(['process.started', 'document.sent', 'document.confirmed', 'otp.created', 'otp.sent', 'otp.verified', 'signature.completed', 'process.finished']);
+    expect(types.filter((t) => t === 'message.received')).toHaveLength(5);
+    expect(events.find((e) => e.type === 'message.received')!.payload).toMatchObject({ type: 'text', text: 'contratar' });
+    expect(events.filter((e) => e.type === 'answer').map((e) => e.payload.outcome)).toEqual(['accept', 'accept', 'stay', 'accept']);
+    const signed = events.find((e) => e.type === 'signature.completed')!.payload;
+    const result = await chat.process(user);
+    expect(signed).toMatchObject({ signed_sha256: result.documents.signed.sha256, original_sha256: result.documents.original.sha256, level: 'B-B' });
+    expect(events.at(-1)).toMatchObject({ type: 'process.finished', payload: { status: 'succeeded', failure_reason: null } });
+    // Never the one-time code.
+    expect(JSON.stringify(events)).not.toContain(code);
+    expect(await verify()).toEqual({ valid: true, broken_at: null, checks: { chain: true } });
+  });
+
+  it('refuses UPDATE, DELETE and TRUNCATE of the log from the service', async () => {
+    await expect(chat.t.db.query(`UPDATE evidence_events SET type = 'x' WHERE process_id = $1`, [processId])).rejects.toThrow(/append-only/);
+    await expect(chat.t.db.query(`DELETE FROM evidence_events WHERE process_id = $1`, [processId])).rejects.toThrow(/append-only/);
+    await expect(chat.t.db.query(`TRUNCATE evidence_events`)).rejects.toThrow(/append-only/);
+    expect(await verify()).toMatchObject({ valid: true });
+  });
+
+  it('reports a row tampered with behind the trigger at its seq, and a chain cut short at its end', async () => {
+    const { events } = await evidence();
+    const bypass = async (sql: string, params: unknown[]) => {
+      await chat.t.db.query(`ALTER TABLE evidence_events DISABLE TRIGGER evidence_events_append_only`);
+      try {
+        await chat.t.db.query(sql, params);
+      } finally {
+        await chat.t.db.query(`ALTER TABLE evidence_events ENABLE TRIGGER evidence_events_append_only`);
+      }
+    };
+    const original = events[2];
+    await bypass(`UPDATE evidence_events SET payload = payload || '{"text": "otra cosa"}' WHERE process_id = $1 AND seq = 3`, [processId]);
+    expect(await verify()).toEqual({ valid: false, broken_at: 3, checks: { chain: false } });
+    await bypass(`UPDATE evidence_events SET payload = $2 WHERE process_id = $1 AND seq = 3`, [processId, JSON.stringify(original.payload)]);
+    expect(await verify()).toMatchObject({ valid: true });
+
+    // The last event removed: every row that is left verifies, but the chain no longer reaches the process's head.
+    const last = events.at(-1)!;
+    await bypass(`DELETE FROM evidence_events WHERE process_id = $1 AND seq = $2`, [processId, last.seq]);
+    expect(await verify()).toEqual({ valid: false, broken_at: last.seq, checks: { chain: false } });
+  });
+});
