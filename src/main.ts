@@ -11,7 +11,7 @@ import { AppConfig, ConfigError, loadConfig } from './config/app-config.js';
 import { SecretBox, SecretsKeyError } from './common/secrets/secret-box.js';
 import { runMigrations } from './database/data-source.js';
 import { resealSecrets } from './common/secrets/secrets-reseal.js';
-import { EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres.js';
+import { EmbeddedDatabase, EmbeddedStartError, startEmbeddedPostgres } from './database/embedded-postgres.js';
 import { ApiKeysService } from './modules/tenants/api-keys.service.js';
 import { seedDemoTenant } from './modules/tenants/demo.seed.js';
 import { LinesService } from './modules/tenants/lines.service.js';
@@ -69,8 +69,10 @@ async function prepareDatabase(config: AppConfig): Promise<Database> {
       dataDir: path.join(config.DATA_DIR, 'postgres'),
       port: config.EMBEDDED_PG_PORT,
       database: 'testigo',
+      notice: say,
     });
-    // embedded-postgres installs its own signal handlers that stop the server at once; ours close the app first.
+    // embedded-postgres installs its own signal handlers (on a first start) that stop its server at once; ours close
+    // the app first, then stop the server.
     process.removeAllListeners('SIGINT');
     process.removeAllListeners('SIGTERM');
     url = embedded.url;
@@ -90,6 +92,16 @@ async function prepareDatabase(config: AppConfig): Promise<Database> {
     // Beside an external database, DATA_DIR is rarely kept (a container's is lost): files would outlive nothing.
     throw new ConfigError('Invalid environment:\n  FILES_DIR is required when DATABASE_URL is set and FILE_STORE=local (or set FILE_STORE=s3)');
   }
+  try {
+    await migrateAndSeal(url, config);
+  } catch (err) {
+    await embedded?.stop();
+    throw err;
+  }
+  return { url, embedded, adminTokenCreated };
+}
+
+async function migrateAndSeal(url: string, config: AppConfig): Promise<void> {
   await runMigrations(url);
   // After the migrations: secrets still in clear are sealed, and every sealed one must open with SECRETS_KEY (a wrong
   // key stops the start here, before anything is served).
@@ -100,7 +112,6 @@ async function prepareDatabase(config: AppConfig): Promise<Database> {
     if (err instanceof SecretsKeyError) throw new ConfigError(`Invalid environment:\n  SECRETS_KEY: ${err.message}`);
     throw err;
   }
-  return { url, embedded, adminTokenCreated };
 }
 
 type Demo = Awaited<ReturnType<typeof seedDemoTenant>>;
@@ -158,7 +169,10 @@ async function bootstrap(config: AppConfig): Promise<void> {
     process.send?.({ type: 'ready', demo });
     return;
   }
-  const { app, demo } = await serve(config, db.url, !!db.embedded);
+  const { app, demo } = await serve(config, db.url, !!db.embedded).catch(async (err: unknown) => {
+    await db.embedded?.stop();
+    throw err;
+  });
   onSignals(async (signal) => {
     say(`${signal} received: stopping…`);
     await app.close();
@@ -255,6 +269,7 @@ try {
   process.exit(1);
 }
 bootstrap(config).catch((err: unknown) => {
-  process.stderr.write(`${err instanceof ConfigError ? err.message : ((err as Error).stack ?? String(err))}\n`);
+  const known = err instanceof ConfigError || err instanceof EmbeddedStartError;
+  process.stderr.write(`${known ? err.message : err instanceof Error ? (err.stack ?? err.message) : `start failed: ${String(err)}`}\n`);
   process.exit(1);
 });
