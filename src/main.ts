@@ -7,6 +7,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { AppModule } from './app.module.js';
 import { configureApp } from './app.setup.js';
+import { holdPort } from './common/http/startup-server.js';
+import { closeGracefully } from './common/lifecycle/shutdown.js';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config.js';
 import { SecretBox, SecretsKeyError } from './common/secrets/secret-box.js';
 import { runMigrations } from './database/data-source.js';
@@ -48,8 +50,8 @@ function embeddedSecretsKey(dataDir: string): string {
 const CHILD = 'TESTIGO_CHILD';
 /** Message from a serving process to the one running the workers (through the primary): webhook calls were stored. */
 const STORED = 'webhook_events_stored';
-/** How long the serving processes get to stop before they are killed. */
-const STOP_TIMEOUT_MS = 10_000;
+/** How long the serving processes get to stop before they are killed: their own grace, and a little. */
+const stopTimeoutMs = (config: AppConfig) => (config.SHUTDOWN_GRACE_SECONDS + 5) * 1000;
 
 interface Database {
   url: string;
@@ -157,12 +159,15 @@ function onSignals(stop: (signal: string) => Promise<void>): void {
 }
 
 async function bootstrap(config: AppConfig): Promise<void> {
+  // While the database starts and migrates, the port answers 503 (readiness) instead of refusing connections.
+  const holding = process.env[CHILD] ? null : await holdPort(config.PORT);
   const db = await prepareDatabase(config);
+  await holding?.close();
   if (cluster.isPrimary && config.PROCESSES > 1) return primary(config, db);
   if (process.env[CHILD]) {
     // A forked process: the primary owns the database and prints the banner.
     const { app, demo } = await serve(config, db.url, process.env[CHILD] === 'seed');
-    onSignals(() => app.close());
+    onSignals(() => closeGracefully(app, config.SHUTDOWN_GRACE_SECONDS).then(() => undefined));
     // Webhook calls stored here are processed by the process that runs the workers: it is told at once.
     if (config.WORKERS_ENABLED) process.on('message', (m: { type?: string }) => m?.type === STORED && app.get(WebhookProcessorService).wake());
     else app.get(WebhookInboxService).onStored(() => process.connected && process.send?.({ type: STORED }, undefined, {}, () => undefined));
@@ -175,7 +180,8 @@ async function bootstrap(config: AppConfig): Promise<void> {
   });
   onSignals(async (signal) => {
     say(`${signal} received: stopping…`);
-    await app.close();
+    if (!(await closeGracefully(app, config.SHUTDOWN_GRACE_SECONDS)))
+      say(`Stopped after SHUTDOWN_GRACE_SECONDS (${config.SHUTDOWN_GRACE_SECONDS}); requests still running were cut.`);
     await db.embedded?.stop();
   });
   banner(config, db, demo, 1);
@@ -201,7 +207,7 @@ async function primary(config: AppConfig, db: Database): Promise<void> {
       children.map(
         (w) =>
           new Promise<void>((resolve) => {
-            const kill = setTimeout(() => w.process.kill('SIGKILL'), STOP_TIMEOUT_MS);
+            const kill = setTimeout(() => w.process.kill('SIGKILL'), stopTimeoutMs(config));
             w.once('exit', () => {
               clearTimeout(kill);
               resolve();

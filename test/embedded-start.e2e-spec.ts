@@ -52,7 +52,7 @@ describe('Embedded PostgreSQL start and stop (built service)', () => {
 
   it('Ctrl-C (SIGINT to the whole process group) closes the app first, then stops PostgreSQL', async () => {
     const service = await start();
-    await service.waitUntilUp('/health', 90_000);
+    await service.waitUntilUp('/health/ready', 90_000);
     const pid = postmasterPid()!;
     expect(alive(pid)).toBe(true);
     // /proc/<pid>/stat: "pid (comm) state ppid pgrp …"
@@ -69,14 +69,14 @@ describe('Embedded PostgreSQL start and stop (built service)', () => {
 
   it('a start on the data dir of a process killed with -9 takes over the server it left running', async () => {
     const first = await start();
-    await first.waitUntilUp('/health', 60_000);
+    await first.waitUntilUp('/health/ready', 60_000);
     const left = postmasterPid()!;
     first.child.kill('SIGKILL');
     await first.exited;
     expect(alive(left)).toBe(true);
 
     const second = await start();
-    await second.waitUntilUp('/health', 60_000);
+    await second.waitUntilUp('/health/ready', 60_000);
     expect(second.output()).toContain(`left running on ${path.join(dataDir(), 'postgres')} (pid ${left})`);
     expect(alive(left)).toBe(false);
     const health = await second.request('GET', '/health');
@@ -91,7 +91,7 @@ describe('Embedded PostgreSQL start and stop (built service)', () => {
     expect(postmasterPid()).toBe(server);
 
     const third = await start();
-    await third.waitUntilUp('/health', 60_000);
+    await third.waitUntilUp('/health/ready', 60_000);
     expect((await third.request('GET', '/health')).status).toBe(200);
     process.kill(-third.child.pid!, 'SIGINT');
     expect(await third.exited).toBe(0);
@@ -99,7 +99,7 @@ describe('Embedded PostgreSQL start and stop (built service)', () => {
 
   it('a second service on the same data dir is refused with a message naming it', async () => {
     const first = await start();
-    await first.waitUntilUp('/health', 60_000);
+    await first.waitUntilUp('/health/ready', 60_000);
     const second = await start({ EMBEDDED_PG_PORT: String(await freePort()) });
     expect(await second.exited).toBe(1);
     expect(second.output()).toContain(`${path.join(dataDir(), 'postgres')} is in use by another Testigo process (pid ${first.child.pid})`);

@@ -40,7 +40,7 @@ export interface ServiceProcess {
   output(): string;
   /** JSON request; resolves with the status and the parsed body (null when none). */
   request: BuiltService['request'];
-  /** Resolves once `pathname` answers 200 (default /health); rejects when the process exits first or after `ms`. */
+  /** Resolves once `pathname` answers 200 (default /health/ready); rejects when the process exits first or after `ms`. */
   waitUntilUp(pathname?: string, ms?: number): Promise<void>;
 }
 
@@ -80,7 +80,7 @@ export async function spawnBuiltService(env: Record<string, string>, options: { 
     return { status: res.status, body: parsed, headers: res.headers };
   };
 
-  const waitUntilUp = async (pathname = '/health', ms = 30_000) => {
+  const waitUntilUp = async (pathname = '/health/ready', ms = 30_000) => {
     const deadline = Date.now() + ms;
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the built service exited at start:\n${output}`);
