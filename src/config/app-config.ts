@@ -145,7 +145,7 @@ export class AppConfig {
   @IsInt()
   @Min(1)
   @Transform(toNumber)
-  WEBHOOK_EVENTS_RETENTION_DAYS: number = 30;
+  WEBHOOK_EVENTS_RETENTION_DAYS: number = 7;
 
   /** Where stored files' bytes live: `local` (a folder, content-addressed) or `s3` (an S3-compatible bucket). */
   @IsOptional()
