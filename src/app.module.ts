@@ -52,7 +52,7 @@ export class AppModule {
             },
             // The senders of a webhook call for an unknown line are users' phone numbers.
             redact: { paths: ['keys.senders'], censor: '[REDACTED]' },
-            autoLogging: { ignore: (req) => req.url === '/health' },
+            autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/health/ready' },
           },
           // BSP webhook calls are a hot path too: no per-request child logger or access line there. Their failures still
           // reach the logs through the exception filter (5xx) and the services' own warnings. (Cloud API calls are

@@ -7,11 +7,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { AppModule } from './app.module.js';
 import { configureApp } from './app.setup.js';
+import { holdPort } from './common/http/startup-server.js';
+import { closeGracefully } from './common/lifecycle/shutdown.js';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config.js';
 import { SecretBox, SecretsKeyError } from './common/secrets/secret-box.js';
 import { runMigrations } from './database/data-source.js';
 import { resealSecrets } from './common/secrets/secrets-reseal.js';
-import { EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres.js';
+import { EmbeddedDatabase, EmbeddedStartError, startEmbeddedPostgres } from './database/embedded-postgres.js';
 import { ApiKeysService } from './modules/tenants/api-keys.service.js';
 import { seedDemoTenant } from './modules/tenants/demo.seed.js';
 import { LinesService } from './modules/tenants/lines.service.js';
@@ -48,8 +50,8 @@ function embeddedSecretsKey(dataDir: string): string {
 const CHILD = 'TESTIGO_CHILD';
 /** Message from a serving process to the one running the workers (through the primary): webhook calls were stored. */
 const STORED = 'webhook_events_stored';
-/** How long the serving processes get to stop before they are killed. */
-const STOP_TIMEOUT_MS = 10_000;
+/** How long the serving processes get to stop before they are killed: their own grace, and a little. */
+const stopTimeoutMs = (config: AppConfig) => (config.SHUTDOWN_GRACE_SECONDS + 5) * 1000;
 
 interface Database {
   url: string;
@@ -69,8 +71,10 @@ async function prepareDatabase(config: AppConfig): Promise<Database> {
       dataDir: path.join(config.DATA_DIR, 'postgres'),
       port: config.EMBEDDED_PG_PORT,
       database: 'testigo',
+      notice: say,
     });
-    // embedded-postgres installs its own signal handlers that stop the server at once; ours close the app first.
+    // embedded-postgres installs its own signal handlers (on a first start) that stop its server at once; ours close
+    // the app first, then stop the server.
     process.removeAllListeners('SIGINT');
     process.removeAllListeners('SIGTERM');
     url = embedded.url;
@@ -94,6 +98,16 @@ async function prepareDatabase(config: AppConfig): Promise<Database> {
     // Beside an external database, DATA_DIR is rarely kept (a container's is lost): files would outlive nothing.
     throw new ConfigError('Invalid environment:\n  FILES_DIR is required when DATABASE_URL is set and FILE_STORE=local (or set FILE_STORE=s3)');
   }
+  try {
+    await migrateAndSeal(url, config);
+  } catch (err) {
+    await embedded?.stop();
+    throw err;
+  }
+  return { url, embedded, adminTokenCreated };
+}
+
+async function migrateAndSeal(url: string, config: AppConfig): Promise<void> {
   await runMigrations(url);
   // After the migrations: secrets still in clear are sealed, and every sealed one must open with SECRETS_KEY (a wrong
   // key stops the start here, before anything is served).
@@ -104,7 +118,6 @@ async function prepareDatabase(config: AppConfig): Promise<Database> {
     if (err instanceof SecretsKeyError) throw new ConfigError(`Invalid environment:\n  SECRETS_KEY: ${err.message}`);
     throw err;
   }
-  return { url, embedded, adminTokenCreated };
 }
 
 type Demo = Awaited<ReturnType<typeof seedDemoTenant>>;
@@ -150,22 +163,29 @@ function onSignals(stop: (signal: string) => Promise<void>): void {
 }
 
 async function bootstrap(config: AppConfig): Promise<void> {
+  // While the database starts and migrates, the port answers 503 (readiness) instead of refusing connections.
+  const holding = process.env[CHILD] ? null : await holdPort(config.PORT);
   const db = await prepareDatabase(config);
+  await holding?.close();
   if (cluster.isPrimary && config.PROCESSES > 1) return primary(config, db);
   if (process.env[CHILD]) {
     // A forked process: the primary owns the database and prints the banner.
     const { app, demo } = await serve(config, db.url, process.env[CHILD] === 'seed');
-    onSignals(() => app.close());
+    onSignals(() => closeGracefully(app, config.SHUTDOWN_GRACE_SECONDS).then(() => undefined));
     // Webhook calls stored here are processed by the process that runs the workers: it is told at once.
     if (config.WORKERS_ENABLED) process.on('message', (m: { type?: string }) => m?.type === STORED && app.get(WebhookProcessorService).wake());
     else app.get(WebhookInboxService).onStored(() => process.connected && process.send?.({ type: STORED }, undefined, {}, () => undefined));
     process.send?.({ type: 'ready', demo });
     return;
   }
-  const { app, demo } = await serve(config, db.url, !!db.embedded);
+  const { app, demo } = await serve(config, db.url, !!db.embedded).catch(async (err: unknown) => {
+    await db.embedded?.stop();
+    throw err;
+  });
   onSignals(async (signal) => {
     say(`${signal} received: stopping…`);
-    await app.close();
+    if (!(await closeGracefully(app, config.SHUTDOWN_GRACE_SECONDS)))
+      say(`Stopped after SHUTDOWN_GRACE_SECONDS (${config.SHUTDOWN_GRACE_SECONDS}); requests still running were cut.`);
     await db.embedded?.stop();
   });
   banner(config, db, demo, 1);
@@ -191,7 +211,7 @@ async function primary(config: AppConfig, db: Database): Promise<void> {
       children.map(
         (w) =>
           new Promise<void>((resolve) => {
-            const kill = setTimeout(() => w.process.kill('SIGKILL'), STOP_TIMEOUT_MS);
+            const kill = setTimeout(() => w.process.kill('SIGKILL'), stopTimeoutMs(config));
             w.once('exit', () => {
               clearTimeout(kill);
               resolve();
@@ -259,6 +279,7 @@ try {
   process.exit(1);
 }
 bootstrap(config).catch((err: unknown) => {
-  process.stderr.write(`${err instanceof ConfigError ? err.message : ((err as Error).stack ?? String(err))}\n`);
+  const known = err instanceof ConfigError || err instanceof EmbeddedStartError;
+  process.stderr.write(`${known ? err.message : err instanceof Error ? (err.stack ?? err.message) : `start failed: ${String(err)}`}\n`);
   process.exit(1);
 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { FakeGraph } from './fakes/fake-graph.js';
 import { startBuiltService, type BuiltService } from './support/built-service.js';
-import { CLOUD } from './support/cloud-line.js';
+import { CLOUD, cloudLineBody } from './support/cloud-line.js';
 
 /** A KYC flow whose photo answer is a file: the result carries the file's SHA-256 once it is downloaded. */
 const FLOW = {
@@ -97,15 +97,7 @@ describe('inbound media in the built service (dist/, as npm start runs it)', () 
   }
 
   it('downloads a Cloud API image answer through a redirect and keeps its SHA-256 in media_files and the result', async () => {
-    const t = await tenantWithFlow('Banco', {
-      phone_number: CLOUD.phoneNumber,
-      provider: 'cloud_api',
-      phone_number_id: CLOUD.phoneNumberId,
-      waba_id: CLOUD.wabaId,
-      access_token: CLOUD.accessToken,
-      app_secret: CLOUD.appSecret,
-      verify_token: CLOUD.verifyToken,
-    });
+    const t = await tenantWithFlow('Banco', cloudLineBody());
     const bytes = Buffer.from('jpeg bytes of an identity card');
     cloud.addMedia('kyc-photo-1', bytes, 'image/jpeg');
     const from = '573005550001';

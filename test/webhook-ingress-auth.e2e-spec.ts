@@ -5,7 +5,7 @@ import { WebhookEventsService } from '../src/modules/webhooks/webhook-events.ser
 import { WebhookProcessorService } from '../src/modules/webhooks/webhook-processor.service.js';
 import { FakeGraph } from './fakes/fake-graph.js';
 import { startBuiltService, type BuiltService } from './support/built-service.js';
-import { CLOUD, cloudSetup, type CloudSetup } from './support/cloud-line.js';
+import { CLOUD, cloudSetup, type CloudSetup, cloudLineBody } from './support/cloud-line.js';
 import { ADMIN_TOKEN } from './support/test-app.js';
 
 const NEW_NUMBER = '109999999999991';
@@ -240,15 +240,7 @@ describe('webhook ingress in the built service', () => {
       fake.addPhoneNumber({ id: CLOUD.phoneNumberId, phoneNumber: CLOUD.phoneNumber, accessToken: CLOUD.accessToken });
       const line = await svc.request('POST', '/v1/whatsapp/numbers', {
         headers: { 'Truora-API-Key': apiKey },
-        body: {
-          phone_number: CLOUD.phoneNumber,
-          provider: 'cloud_api',
-          phone_number_id: CLOUD.phoneNumberId,
-          waba_id: CLOUD.wabaId,
-          access_token: CLOUD.accessToken,
-          app_secret: CLOUD.appSecret,
-          verify_token: CLOUD.verifyToken,
-        },
+        body: cloudLineBody(),
       });
       expect(line.status).toBe(201);
       const signed = FakeGraph.textMessage({ phoneNumberId: CLOUD.phoneNumberId, displayPhone: CLOUD.displayPhone, from: '573009993002', text: 'hola' });

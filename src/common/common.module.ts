@@ -4,6 +4,7 @@ import { Clock, SystemClock } from './clock/clock.js';
 import { Metrics } from './metrics/metrics.js';
 import { Workers } from './workers/workers.js';
 import { Jobs } from './jobs/jobs.service.js';
+import { Lifecycle } from './lifecycle/shutdown.js';
 import { OutgoingHttp } from './http/outgoing-http.js';
 import { DnsHostResolver, HostResolver } from './http/url-guard.js';
 import { CacheNotifications } from './cache/cache-notifications.js';
@@ -23,7 +24,8 @@ import { IpRateLimitGuard, RateLimiter } from './rate-limit/rate-limiter.js';
     RateLimiter,
     IpRateLimitGuard,
     Jobs,
+    Lifecycle,
   ],
-  exports: [Clock, HostResolver, OutgoingHttp, AdminGuard, Metrics, Workers, RateLimiter, IpRateLimitGuard, Jobs],
+  exports: [Clock, HostResolver, OutgoingHttp, AdminGuard, Metrics, Workers, RateLimiter, IpRateLimitGuard, Jobs, Lifecycle],
 })
 export class CommonModule {}

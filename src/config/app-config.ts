@@ -114,6 +114,17 @@ export class AppConfig {
   @Transform(toNumber)
   PROCESSES: number = 1;
 
+  /**
+   * Seconds a stop (SIGTERM, Ctrl-C) may take: readiness turns 503, requests in flight finish, workers end their
+   * round; what is still running then is cut.
+   */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(600)
+  @Transform(toNumber)
+  SHUTDOWN_GRACE_SECONDS: number = 25;
+
   /** Run the in-process workers (webhook processing, send queue, hook dispatch, crons). */
   @IsOptional()
   @Transform(toBool)
@@ -134,7 +145,7 @@ export class AppConfig {
   @IsInt()
   @Min(1)
   @Transform(toNumber)
-  WEBHOOK_EVENTS_RETENTION_DAYS: number = 30;
+  WEBHOOK_EVENTS_RETENTION_DAYS: number = 7;
 
   /** Where stored files' bytes live: `local` (a folder, content-addressed) or `s3` (an S3-compatible bucket). */
   @IsOptional()
@@ -292,6 +303,7 @@ const KEYS = [
   'SANDBOX_APPROVAL_DELAY_SECONDS',
   'SANDBOX_STATUS_DELAY_MS',
   'WORKERS_ENABLED',
+  'SHUTDOWN_GRACE_SECONDS',
   'PROCESSES',
   'WEBHOOK_EVENT_BUDGET_MS',
   'WEBHOOK_EVENTS_RETENTION_DAYS',

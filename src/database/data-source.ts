@@ -16,7 +16,9 @@ export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions
     migrations,
     migrationsTransactionMode: 'each',
     namingStrategy: new SnakeNamingStrategy(),
-    extra: { max: poolSize, application_name: 'testigo' },
+    // A connection that cannot be had in 5 s (server away, pool exhausted) fails the request with a 503 rather than
+    // hanging it; the pool opens new connections by itself once the server is back.
+    extra: { max: poolSize, application_name: 'testigo', connectionTimeoutMillis: 5000 },
   };
 }
 

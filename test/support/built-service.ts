@@ -19,7 +19,7 @@ export interface BuiltService {
   output(): string;
   /** Creates a tenant with an API key through the admin API. */
   newTenant(name?: string): Promise<{ tenantId: string; apiKey: string }>;
-  /** JSON request; resolves with the status and the parsed body (null when none). */
+  /** JSON request; resolves with the status and the parsed body (null when none); gives up after 30 s. */
   request(
     method: string,
     pathname: string,
@@ -28,45 +28,48 @@ export interface BuiltService {
   stop(): Promise<void>;
 }
 
+/** The built service as a child process on the environment given (nothing else added), not yet waited for. */
+export interface ServiceProcess {
+  /** e.g. `http://127.0.0.1:40123` */
+  url: string;
+  port: number;
+  child: ChildProcess;
+  /** Resolves with the exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
+  /** JSON request; resolves with the status and the parsed body (null when none). */
+  request: BuiltService['request'];
+  /** Resolves once `pathname` answers 200 (default /health/ready); rejects when the process exits first or after `ms`. */
+  waitUntilUp(pathname?: string, ms?: number): Promise<void>;
+}
+
 /**
- * The built service (`dist/`, as `npm start` runs it) as a child process on its own test database: the tests that
- * prove a capability works outside Jest's module loader. `npm test` builds first (the `pretest` script).
+ * `detached`: the process leads a process group of its own, so a test can signal the group the way a terminal's
+ * Ctrl-C does (`process.kill(-pid, 'SIGINT')`).
  */
-export async function startBuiltService(env: Record<string, string> = {}): Promise<BuiltService> {
+export async function spawnBuiltService(env: Record<string, string>, options: { detached?: boolean; port?: number } = {}): Promise<ServiceProcess> {
   if (!existsSync(ENTRY)) throw new Error(`${ENTRY} is missing: run npm run build (npm test does it first)`);
-  const database = await createTestDatabase();
-  const port = await freePort();
-  const filesDir = env.FILES_DIR ?? mkdtempSync(path.join(tmpdir(), 'testigo-files-'));
+  const port = options.port ?? (await freePort());
   const child = spawn(process.execPath, [ENTRY], {
-    env: {
-      PATH: process.env.PATH,
-      PORT: String(port),
-      DATABASE_URL: database.url,
-      ADMIN_TOKEN,
-      SECRETS_KEY: TEST_SECRETS_KEY,
-      LOG_LEVEL: 'warn',
-      ALLOW_LOCAL_URLS: 'true',
-      FILES_DIR: filesDir,
-      DATA_DIR: testDataDir(),
-      SIGNING_TRIAL: 'true',
-      ...env,
-    },
+    env: { PATH: process.env.PATH, PORT: String(port), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const url = `http://127.0.0.1:${port}`;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
-  const request: BuiltService['request'] = async (method, pathname, options = {}) => {
-    const headers: Record<string, string> = { ...options.headers };
-    let body: string | Buffer | undefined = options.raw;
-    if (options.body !== undefined) {
+  const request: BuiltService['request'] = async (method, pathname, opts = {}) => {
+    const headers: Record<string, string> = { ...opts.headers };
+    let body: string | Buffer | undefined = opts.raw;
+    if (opts.body !== undefined) {
       headers['content-type'] ??= 'application/json';
-      body = JSON.stringify(options.body);
+      body = JSON.stringify(opts.body);
     }
-    const res = await fetch(url + pathname, { method, headers, body });
+    const res = await fetch(url + pathname, { method, headers, body, signal: AbortSignal.timeout(30_000) });
     const text = await res.text();
     let parsed: unknown;
     try {
@@ -77,22 +80,46 @@ export async function startBuiltService(env: Record<string, string> = {}): Promi
     return { status: res.status, body: parsed, headers: res.headers };
   };
 
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) {
-      await database.drop();
-      throw new Error(`the built service exited at start:\n${output}`);
+  const waitUntilUp = async (pathname = '/health/ready', ms = 30_000) => {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the built service exited at start:\n${output}`);
+      const up = await fetch(url + pathname, { signal: AbortSignal.timeout(5000) }).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (up) return;
+      if (Date.now() > deadline) throw new Error(`the built service did not answer ${pathname} within ${ms / 1000} s:\n${output}`);
+      await new Promise((r) => setTimeout(r, 100));
     }
-    const up = await fetch(`${url}/health`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (up) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`the built service did not answer /health within 30 s:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  };
+  return { url, port, child, exited, output: () => output, request, waitUntilUp };
+}
+
+/**
+ * The built service (`dist/`, as `npm start` runs it) as a child process on its own test database: the tests that
+ * prove a capability works outside Jest's module loader. `npm test` builds first (the `pretest` script).
+ */
+export async function startBuiltService(env: Record<string, string> = {}): Promise<BuiltService> {
+  const database = await createTestDatabase();
+  const filesDir = env.FILES_DIR ?? mkdtempSync(path.join(tmpdir(), 'testigo-files-'));
+  const service = await spawnBuiltService({
+    DATABASE_URL: database.url,
+    ADMIN_TOKEN,
+    SECRETS_KEY: TEST_SECRETS_KEY,
+    ALLOW_LOCAL_URLS: 'true',
+    FILES_DIR: filesDir,
+    DATA_DIR: testDataDir(),
+    SIGNING_TRIAL: 'true',
+    ...env,
+  });
+  const { child, url, request, exited } = service;
+  try {
+    await service.waitUntilUp();
+  } catch (err) {
+    child.kill('SIGKILL');
+    await database.drop();
+    throw err;
   }
 
   const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -101,7 +128,7 @@ export async function startBuiltService(env: Record<string, string> = {}): Promi
     child,
     databaseUrl: database.url,
     filesDir,
-    output: () => output,
+    output: service.output,
     request,
     async newTenant(name = 'Acme') {
       const tenant = await request('POST', '/v1/admin/tenants', { body: { name }, headers: admin });

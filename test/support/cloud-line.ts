@@ -11,6 +11,19 @@ export const CLOUD = {
   verifyToken: 'test-verify-token',
 };
 
+/** The `POST /v1/whatsapp/numbers` body that registers `line` (default CLOUD) as a cloud_api line. */
+export function cloudLineBody(line: typeof CLOUD = CLOUD): Record<string, string> {
+  return {
+    phone_number: line.phoneNumber,
+    provider: 'cloud_api',
+    phone_number_id: line.phoneNumberId,
+    waba_id: line.wabaId,
+    access_token: line.accessToken,
+    app_secret: line.appSecret,
+    verify_token: line.verifyToken,
+  };
+}
+
 export interface CloudSetup {
   t: TestApp;
   fake: FakeGraph;
@@ -36,16 +49,7 @@ export async function cloudSetup(options: TestAppOptions & { throughputMps?: num
   const res = await t.http
     .post('/v1/whatsapp/numbers')
     .set('X-API-Key', apiKey)
-    .send({
-      phone_number: line.phoneNumber,
-      provider: 'cloud_api',
-      phone_number_id: line.phoneNumberId,
-      waba_id: line.wabaId,
-      access_token: line.accessToken,
-      app_secret: line.appSecret,
-      verify_token: line.verifyToken,
-      throughput_mps: options.throughputMps ?? 80,
-    })
+    .send({ ...cloudLineBody(line), throughput_mps: options.throughputMps ?? 80 })
     .expect(201);
   return {
     t,

@@ -2,7 +2,11 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import type { Request, Response } from 'express';
 import type { ServerResponse } from 'node:http';
 import { QueryFailedError } from 'typeorm';
+import { databaseUnavailable } from '../../database/pg-errors.js';
 import { AppError, ErrorCode } from './app-error.js';
+
+/** Seconds a client is told to wait when the database is away (PostgreSQL restarts take a few). */
+const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 const BY_STATUS: Record<number, string> = {
   400: ErrorCode.VALIDATION_FAILED,
@@ -28,8 +32,18 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   /** Answers `exception` in the common error shape (also used by handlers that run outside Nest's pipeline). */
   send(exception: unknown, req: { id?: string }, res: ServerResponse): void {
+    if (databaseUnavailable(exception)) {
+      // Not a bug of ours and not the client's: a 503 it retries (Meta retries webhook calls), one line in the log.
+      this.logger.warn({ requestId: req.id, reason: (exception as Error).message }, 'database unavailable');
+      if (!res.headersSent) res.setHeader('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
+      return this.write({ statusCode: HttpStatus.SERVICE_UNAVAILABLE, code: ErrorCode.DATABASE_UNAVAILABLE, message: 'The database is unavailable; retry later' }, req, res);
+    }
     const body = this.toBody(exception);
     if (body.statusCode >= 500) this.logger.error({ err: exception, requestId: req.id }, 'unhandled error');
+    this.write(body, req, res);
+  }
+
+  private write(body: { statusCode: number; code: string; message: string; details?: unknown }, req: { id?: string }, res: ServerResponse): void {
     if (res.headersSent) return;
     const json = JSON.stringify({ ...body, requestId: String(req.id ?? '') });
     res.statusCode = body.statusCode;

@@ -18,8 +18,12 @@ import { HooksService } from '../hooks/hooks.service.js';
 import { LinesService, lineCredentials } from '../tenants/lines.service.js';
 
 const BATCH_LANES = 200;
-/** How long a dispatcher holds its lanes; a tick's work is capped well below it (TICK_SECONDS). */
-const LEASE_MS = 5 * 60_000;
+/**
+ * How long a dispatcher holds its lanes; a tick's work is capped well below it (TICK_SECONDS, and no send starts
+ * after half the lease). It is also how long the lanes of an instance that died (kill -9, power loss) wait before
+ * another takes them, as for webhook events and hook deliveries.
+ */
+const LEASE_MS = 60_000;
 /**
  * Most sends per line in one tick, in seconds of the line's throughput. A tick ends when its slowest line is done, so
  * this also bounds how long a slow line's backlog (an 80 msg/s campaign) holds back the next prompts of other lines.

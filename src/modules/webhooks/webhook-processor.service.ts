@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { databaseUnavailable } from '../../database/pg-errors.js';
 import { queryReturning } from '../../database/sql.js';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
@@ -85,6 +86,7 @@ export class WebhookProcessorService {
   private readonly logger = new Logger(WebhookProcessorService.name);
   private readonly worker: WorkerLoop;
   private readonly overBudget: Counter;
+  private readonly stranded = new Set<string>();
 
   constructor(
     private readonly ds: DataSource,
@@ -118,6 +120,7 @@ export class WebhookProcessorService {
 
   /** Processes one batch of due events; returns how many were claimed. */
   async processPending(limit = BATCH): Promise<number> {
+    await this.releaseStranded();
     const now = this.clock.now();
     // Only the oldest pending event of each user is claimable: whichever processor takes it, a user's messages are
     // applied in the order they arrived, and a later one waits while an earlier one is in progress or retried.
@@ -140,6 +143,17 @@ export class WebhookProcessorService {
     return rows.length;
   }
 
+  /**
+   * Events this process claimed while the database went away: released (due at once, in order) as soon as it answers
+   * again, instead of waiting out their lease.
+   */
+  private async releaseStranded(): Promise<void> {
+    if (this.stranded.size === 0) return;
+    const ids = [...this.stranded];
+    await this.ds.query(`UPDATE webhook_events SET locked_until = NULL WHERE id = ANY($1) AND status = 'pending'`, [ids]);
+    for (const id of ids) this.stranded.delete(id);
+  }
+
   /** Processes until nothing is due (tests). */
   async drain(): Promise<void> {
     while ((await this.processPending()) > 0);
@@ -155,6 +169,11 @@ export class WebhookProcessorService {
     try {
       await this.ds.transaction((m) => this.applyAndMark(m, chunk));
     } catch (err) {
+      if (databaseUnavailable(err)) {
+        // Nothing was applied and nothing can be recorded: the events' leases are released once the database is back.
+        for (const row of chunk) this.stranded.add(row.id);
+        throw err;
+      }
       if (err instanceof OverBudget) {
         this.overBudget.inc();
         await this.recordFailure(err.row, err);
