@@ -65,7 +65,13 @@ export default async function run(): Promise<void> {
     // The floor: the same key, straight into @libpdf/core.
     const { material } = await loadOrCreateTrialMaterial(path.join(dataDir, 'signing'));
     const key = await webcrypto.subtle.importKey('pkcs8', material.keyPkcs8, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign']);
-    const signer = new CryptoKeySigner(key as ConstructorParameters<typeof CryptoKeySigner>[0], material.certificates[0], 'RSA', 'RSASSA-PKCS1-v1_5', material.certificates.slice(1));
+    const signer = new CryptoKeySigner(
+      key as ConstructorParameters<typeof CryptoKeySigner>[0],
+      material.certificates[0],
+      'RSA',
+      'RSASSA-PKCS1-v1_5',
+      material.certificates.slice(1),
+    );
     const bare = async (bytes: Uint8Array, level: 'B-B' | 'B-T', timestampAuthority?: TimestampAuthority) =>
       (await PDF.load(bytes)).sign({ signer, subFilter: 'ETSI.CAdES.detached', level, timestampAuthority, reason: 'Contract accepted', signingTime: SIGNING_TIME });
     const withPage = await bb.signing.appendSignaturePage(contract, page);
