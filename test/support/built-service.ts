@@ -52,7 +52,8 @@ export async function spawnBuiltService(env: Record<string, string>, options: { 
   if (!existsSync(ENTRY)) throw new Error(`${ENTRY} is missing: run npm run build (npm test does it first)`);
   const port = options.port ?? (await freePort());
   const child = spawn(process.execPath, [ENTRY], {
-    env: { PATH: process.env.PATH, PORT: String(port), LOG_LEVEL: 'warn', ...env },
+    // A trial signing key (shared by the tests' processes) unless the test gives its own DATA_DIR or key.
+    env: { PATH: process.env.PATH, PORT: String(port), LOG_LEVEL: 'warn', DATA_DIR: testDataDir(), SIGNING_TRIAL: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: options.detached ?? false,
   });
