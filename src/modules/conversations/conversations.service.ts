@@ -236,6 +236,11 @@ export class ConversationsService {
     return { line: ctx.line, phone: ctx.phone, flowId, origin, originId, now: this.clock.now(), lastUserMessageAt: ctx.state.lastUserMessageAt };
   }
 
+  /** Where a process runs and whether it still does (for work done away from the user's messages). */
+  async whereIs(processId: string, m: EntityManager): Promise<Pick<Process, 'lineId' | 'phone' | 'status'> | null> {
+    return m.findOne(Process, { where: { id: processId }, select: { lineId: true, phone: true, status: true } });
+  }
+
   /** Ends a pending process at the client's request. */
   async cancelByClient(m: EntityManager, tenantId: string, processId: string): Promise<Process> {
     const process = await m.createQueryBuilder(Process, 'p').setLock('pessimistic_write').where('p.id = :processId AND p.tenant_id = :tenantId', { processId, tenantId }).getOne();

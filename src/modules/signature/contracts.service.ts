@@ -211,7 +211,7 @@ export class ContractsService {
     if (!result) throw new GiveUp(`process ${job.processId} is gone`);
     const answered = job.signerNameStep ? result.answers[job.signerNameStep] : undefined;
     const signerName = contract.signerName ?? answered?.normalized ?? answered?.value ?? (await this.messages.profileName(result.line_id, result.phone)) ?? maskPhone(result.phone);
-    const verified = (await this.otp.verifiedOf(this.ds.manager, [job.processId])).get(job.processId);
+    const verified = (await this.otp.latestOf(this.ds.manager, [job.processId])).get(job.processId);
     const now = this.clock.now();
     try {
       const withPage = await appendSignaturePage(await this.documents.bytes(job.tenantId, original.id), {
@@ -250,7 +250,7 @@ export class ContractsService {
   /** `documents` and `otp` in every process result. */
   private async section(m: EntityManager, ids: string[]): Promise<Map<string, Record<string, unknown>>> {
     const contracts = await m.find(Contract, { where: { processId: In(ids) }, order: { createdAt: 'ASC' } });
-    const codes = await this.otp.verifiedOf(m, ids);
+    const codes = await this.otp.latestOf(m, ids);
     const out = new Map<string, Record<string, unknown>>();
     for (const id of ids) {
       const mine = contracts.filter((c) => c.processId === id);

@@ -5,7 +5,7 @@ import { Clock } from '../../common/clock/clock.js';
 import { GiveUp, RetryLater } from '../../common/jobs/job-outcomes.js';
 import { Jobs } from '../../common/jobs/jobs.service.js';
 import { secretBox } from '../../common/secrets/secret-box.js';
-import { SmsService } from '../../sms/sms.service.js';
+import { smsJobError, SmsService } from '../../sms/index.js';
 import { ConversationsService } from '../conversations/conversations.service.js';
 import type { StepProcess } from '../flows/steps/step-type.js';
 import { MessagesService } from '../messages/messages.service.js';
@@ -22,6 +22,8 @@ interface OtpDeliverJob {
   stepId: string;
   generation: number;
   language: string;
+  /** How long the code is good for once its channel took it. */
+  ttlMinutes: number;
 }
 
 /** A code's delivery is retried for about an hour (a provider that is down), then the process fails. */
@@ -100,7 +102,7 @@ export class OtpService {
       updatedAt: now,
     });
     await m.upsert(OtpChallenge, challenge, ['processId', 'stepId']);
-    await this.enqueueDelivery(m, challenge, input.language);
+    await this.enqueueDelivery(m, challenge, input.language, input.ttlMinutes);
     return challenge;
   }
 
@@ -121,7 +123,7 @@ export class OtpService {
       updatedAt: now,
     });
     await m.save(OtpChallenge, challenge);
-    await this.enqueueDelivery(m, challenge, language);
+    await this.enqueueDelivery(m, challenge, language, ttlMinutes);
   }
 
   /** The step's code row, locked for the rest of the engine's transaction. */
@@ -153,8 +155,8 @@ export class OtpService {
     await m.update(OtpChallenge, { processId: challenge.processId, stepId: challenge.stepId }, { status: 'failed', codeSealed: null, updatedAt: this.clock.now() });
   }
 
-  /** The latest verified code of each process (for its signature page and results). */
-  async verifiedOf(m: EntityManager, processIds: string[]): Promise<Map<string, OtpChallenge>> {
+  /** The latest code of each process, whatever its state (its signature page reads whether it was verified). */
+  async latestOf(m: EntityManager, processIds: string[]): Promise<Map<string, OtpChallenge>> {
     if (processIds.length === 0) return new Map();
     const rows = await m.find(OtpChallenge, { where: { processId: In(processIds) }, order: { updatedAt: 'ASC' } });
     return new Map(rows.map((r) => [r.processId, r]));
@@ -178,11 +180,11 @@ export class OtpService {
     return this.jobs.runDue(OTP_DELIVER, 50);
   }
 
-  private async enqueueDelivery(m: EntityManager, c: OtpChallenge, language: string): Promise<void> {
+  private async enqueueDelivery(m: EntityManager, c: OtpChallenge, language: string, ttlMinutes: number): Promise<void> {
     await this.jobs.enqueue<OtpDeliverJob>(
       m,
       OTP_DELIVER,
-      { processId: c.processId, stepId: c.stepId, generation: c.generation, language },
+      { processId: c.processId, stepId: c.stepId, generation: c.generation, language, ttlMinutes },
       { key: `${c.processId}:${c.stepId}:${c.generation}` },
     );
   }
@@ -191,10 +193,10 @@ export class OtpService {
     const challenge = await this.ds.manager.findOneBy(OtpChallenge, { processId: job.processId, stepId: job.stepId });
     // Replaced by a resend, verified, or ended meanwhile: nothing to send.
     if (!challenge || challenge.generation !== job.generation || challenge.status !== 'sending' || !challenge.codeSealed) return;
-    const [process]: Array<{ line_id: string; phone: string; status: string }> = await this.ds.query(`SELECT line_id, phone, status FROM processes WHERE id = $1`, [job.processId]);
+    const process = await this.conversations.whereIs(job.processId, this.ds.manager);
     if (!process || process.status !== 'pending') return;
     const code = secretBox().open(challenge.codeSealed);
-    const ttlMinutes = Math.round((challenge.expiresAt.getTime() - challenge.updatedAt.getTime()) / 60_000);
+    const { ttlMinutes } = job;
     if (challenge.channel === 'sms') {
       const settings = await this.tenants.smsSettings(challenge.tenantId);
       if (!settings) throw new GiveUp('the tenant has no SMS settings (PATCH /v1/settings sms)');
@@ -202,13 +204,12 @@ export class OtpService {
         await this.sms.send(settings, { tenantId: challenge.tenantId, to: process.phone, body: contractText(job.language, 'otpSms', { code, minutes: ttlMinutes }) });
       } catch (err) {
         await this.recordDeliveryError(challenge, err);
-        if (isPermanent(err)) throw new GiveUp(describe(err));
-        throw err;
+        throw smsJobError(err);
       }
       await this.ds.transaction((m) => this.markSent(m, challenge, ttlMinutes));
       return;
     }
-    let template = await this.ds.transaction((m) => this.templates.authenticationTemplate(m, { tenantId: challenge.tenantId, lineId: process.line_id, language: job.language }));
+    let template = await this.ds.transaction((m) => this.templates.authenticationTemplate(m, { tenantId: challenge.tenantId, lineId: process.lineId, language: job.language }));
     // A template made just now is submitted at once rather than by its job a minute later.
     if (template.submissionState === 'pending') template = (await this.templates.submit(template.id)) ?? template;
     if (template.status === 'REJECTED' || template.status === 'DISABLED') throw new GiveUp(`the line's authentication template is ${template.status}`);
@@ -216,7 +217,7 @@ export class OtpService {
     await this.ds.transaction(async (m) => {
       await this.messages.enqueue(m, {
         tenantId: challenge.tenantId,
-        lineId: process.line_id,
+        lineId: process.lineId,
         phone: process.phone,
         conversationId: challenge.processId,
         // The queued row keeps the code sealed: the adapter opens it when it builds the request.
@@ -285,10 +286,6 @@ function codeHash(processId: string, stepId: string, generation: number, code: s
 /** Under every key SECRETS_KEY holds, so a code sent before a key rotation still verifies. */
 function codeHashes(processId: string, stepId: string, generation: number, code: string): string[] {
   return secretBox().lookupHashes(codeInput(processId, stepId, generation, code));
-}
-
-function isPermanent(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && 'retryable' in err && (err as { retryable: unknown }).retryable === false;
 }
 
 function describe(err: unknown): string {
