@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { OutgoingMessage } from '../../../whatsapp/whatsapp.types.js';
+import { NEXT, plainExit } from '../../conversations/steps/common.js';
 import { LIMITS } from '../../flows/flow-definition.js';
 import { RegisterStepType, type StepChecker, type StepContext, type StepEntry, type StepOutcome, type StepType, type UserInput } from '../../flows/steps/step-type.js';
 import { matchOption } from '../../flows/validators/match-option.js';
@@ -30,7 +31,7 @@ const REJECT = 'document:rejected';
     "Sends the contract (the step's document_id, else the invitation's) as a PDF document with `text` as caption, then asks with two buttons whether it was received and reviewed; declining ends the process as failed (document_rejected)",
   schema: {
     properties: {
-      next: { type: 'string', description: 'Step to go to next; when absent, the following step' },
+      next: NEXT,
       text: { type: 'string', maxLength: LIMITS.interactiveText, description: "The document message's caption" },
       document_id: { type: 'string', description: 'A document of yours (POST /v1/documents); absent: the one the invitation gives (document_id on the send)' },
       filename: { type: 'string', maxLength: 240, description: 'The name the person sees; default: the document’s filename' },
@@ -65,7 +66,7 @@ export class DocumentStepType implements StepType<DocumentStep> {
     return [{ field: 'document_id', message: `document_id ${step.document_id} is not one of your documents (POST /v1/documents)` }];
   }
 
-  exits = (s: DocumentStep) => [{ field: 'next', next: s.next }];
+  exits = plainExit;
 
   async enter(step: DocumentStep, ctx: StepContext): Promise<StepEntry> {
     const found = await this.contracts.documentFor(ctx.manager, ctx.process, step.document_id);

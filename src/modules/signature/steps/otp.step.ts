@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { OutgoingMessage } from '../../../whatsapp/whatsapp.types.js';
+import { NEXT, plainExit } from '../../conversations/steps/common.js';
 import { LIMITS } from '../../flows/flow-definition.js';
 import { RegisterStepType, type StepChecker, type StepContext, type StepEntry, type StepOutcome, type StepType, type UserInput } from '../../flows/steps/step-type.js';
 import { TenantsService } from '../../tenants/tenants.service.js';
@@ -33,7 +34,7 @@ const DEFAULTS = { ttlMinutes: 10, maxAttempts: 3, maxResends: 1, resendKeywords
     'Sends a 6-digit one-time code by SMS or WhatsApp (authentication template) to the person’s number and waits for it to be typed; "reenviar"/"resend" sends a new one while resends remain; wrong codes past max_attempts, or an expired code with no resend left, end the process as failed (otp_failed)',
   schema: {
     properties: {
-      next: { type: 'string', description: 'Step to go to next; when absent, the following step' },
+      next: NEXT,
       text: { type: 'string', maxLength: LIMITS.text, description: 'Sent when the code goes out; default: where it was sent and how to ask for a new one' },
       channel: { type: 'string', enum: ['sms', 'whatsapp'], description: 'sms needs the tenant’s SMS settings (PATCH /v1/settings sms)' },
       ttl_minutes: { type: 'integer', minimum: 1, maximum: 60, default: DEFAULTS.ttlMinutes },
@@ -72,7 +73,7 @@ export class OtpStepType implements StepType<OtpStep> {
     return [{ field: 'channel', message: 'channel sms needs the tenant’s SMS settings: set them with PATCH /v1/settings (sms), or use channel whatsapp' }];
   }
 
-  exits = (s: OtpStep) => [{ field: 'next', next: s.next }];
+  exits = plainExit;
 
   async enter(step: OtpStep, ctx: StepContext): Promise<StepEntry> {
     await this.otp.start(ctx.manager, { process: ctx.process, stepId: step.id, channel: step.channel, ttlMinutes: ttl(step), language: ctx.language });

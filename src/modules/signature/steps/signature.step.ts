@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { NEXT, plainExit } from '../../conversations/steps/common.js';
 import { LIMITS } from '../../flows/flow-definition.js';
 import { RegisterStepType, type StepChecker, type StepContext, type StepDefinition, type StepEntry, type StepOutcome, type StepType } from '../../flows/steps/step-type.js';
 import { ContractsService } from '../contracts.service.js';
@@ -25,7 +26,7 @@ export interface SignatureStep {
     'Appends a signature page to the contract of a document step, signs it (PAdES), sends the signed PDF back with `text`, emits signature.completed and goes on; the process waits here while signing runs',
   schema: {
     properties: {
-      next: { type: 'string', description: 'Step to go to next; when absent, the following step' },
+      next: NEXT,
       text: { type: 'string', maxLength: LIMITS.interactiveText, description: 'Caption of the signed PDF; default: Este es tu documento firmado electrónicamente.' },
       document_step: { type: 'string', description: 'The document step whose contract is signed; default: the last document step before this one' },
       signer_name_step: { type: 'string', description: "A step whose answer is the signer's name, when the send gave no signer_name (else the WhatsApp profile name)" },
@@ -58,7 +59,7 @@ export class SignatureStepType implements StepType<SignatureStep> {
     return problems;
   }
 
-  exits = (s: SignatureStep) => [{ field: 'next', next: s.next }];
+  exits = plainExit;
 
   async enter(step: SignatureStep, ctx: StepContext): Promise<StepEntry> {
     const documentStepId = documentStepOf(step, ctx.steps)?.id;
