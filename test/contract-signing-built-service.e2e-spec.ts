@@ -4,18 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startBuiltService, type BuiltService } from './support/built-service.js';
 import { contractPdf, sha256 } from './support/pdfs.js';
+import { until } from './support/until.js';
 
 const LINE = '+14155550123';
-
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** The whole contracting journey through the built service (dist/, as npm start runs it), its own workers and jobs. */
 describe('certified contracting in the built service', () => {
@@ -68,10 +59,14 @@ describe('certified contracting in the built service', () => {
     const sms = await until('the SMS', async () => (await svc.request('GET', `/v1/sandbox/sms?phone=${encodeURIComponent(user)}`, { headers: key })).body.data[0]);
     const code = /\b(\d{6})\b/.exec(sms.body)![1];
     await say({ text: code });
-    const done = await until('the signed process', async () => {
-      const p = await processOf();
-      return p?.status === 'succeeded' && p;
-    });
+    const done = await until(
+      'the signed process',
+      async () => {
+        const p = await processOf();
+        return p?.status === 'succeeded' && p;
+      },
+      30_000,
+    );
     expect(done.documents.signed).toMatchObject({ level: 'B-B' });
     // The code stays out of the service's logs.
     expect(svc.output()).not.toContain(code);

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { FakeGraph } from './fakes/fake-graph.js';
 import { startBuiltService, type BuiltService } from './support/built-service.js';
 import { CLOUD, cloudLineBody } from './support/cloud-line.js';
+import { until } from './support/until.js';
 
 /** A KYC flow whose photo answer is a file: the result carries the file's SHA-256 once it is downloaded. */
 const FLOW = {
@@ -14,16 +15,6 @@ const FLOW = {
 };
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-async function until<T>(what: string, probe: () => Promise<T | null | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('inbound media in the built service (dist/, as npm start runs it)', () => {
   let svc: BuiltService;
