@@ -50,6 +50,30 @@ describe('certified contracting: document, one-time code, signature', () => {
     return user;
   }
 
+  /** An invitation outbound on the sandbox line ("Firmar" continues), approved by the sandbox's submission. */
+  async function approvedInvitation(content: string, example?: string): Promise<string> {
+    const outbound = await chat.t.http
+      .post('/v1/whatsapp/outbounds')
+      .set(key)
+      .type('form')
+      .send({
+        waba_phone_number: SANDBOX_LINE,
+        is_notification: 'false',
+        content,
+        category: 'ACCOUNT_UPDATE',
+        template_type: 'TEXT',
+        language_code: 'es',
+        options: JSON.stringify([
+          { message: 'Firmar', action: 'continue_process' },
+          { message: 'Ahora no', action: 'cancel_process' },
+        ]),
+        ...(example ? { example_params: example } : {}),
+      })
+      .expect(201);
+    await chat.t.app.get(Jobs).runDue('template.submit');
+    return outbound.body.outbound_id;
+  }
+
   beforeAll(async () => {
     chat = await sandboxChat();
     key = { 'X-API-Key': chat.apiKey };
@@ -71,25 +95,7 @@ describe('certified contracting: document, one-time code, signature', () => {
 
   it('runs an invitation with a document to a signed PDF in the chat: confirm, accept, a wrong code, the right one', async () => {
     const flowId = await chat.flow(contractFlow());
-    const outbound = await chat.t.http
-      .post('/v1/whatsapp/outbounds')
-      .set(key)
-      .type('form')
-      .send({
-        waba_phone_number: SANDBOX_LINE,
-        is_notification: 'false',
-        content: 'Hola {{1}}, tu contrato está listo para firmar.',
-        category: 'ACCOUNT_UPDATE',
-        template_type: 'TEXT',
-        language_code: 'es',
-        options: JSON.stringify([
-          { message: 'Firmar', action: 'continue_process' },
-          { message: 'Ahora no', action: 'cancel_process' },
-        ]),
-        example_params: 'Ana',
-      })
-      .expect(201);
-    await chat.t.app.get(Jobs).runDue('template.submit');
+    const outboundId = await approvedInvitation('Hola {{1}}, tu contrato está listo para firmar.', 'Ana');
     const user = newUser();
     const send = await chat.t.http
       .post('/v1/whatsapp/outbounds/send')
@@ -98,7 +104,7 @@ describe('certified contracting: document, one-time code, signature', () => {
       .send({
         phone_number: user.slice(3),
         country_code: '57',
-        outbound_id: outbound.body.outbound_id,
+        outbound_id: outboundId,
         flow_id: flowId,
         user_authorized: 'true',
         outbound_params: 'María José',
@@ -193,6 +199,26 @@ describe('certified contracting: document, one-time code, signature', () => {
     body = await bad(key, {
       name: 'x',
       steps: [
+        { id: 'doc', type: 'document', text: 'Contrato', document_id: documentId, filename: 'contrato.docx' },
+        { id: 'code', type: 'otp', channel: 'sms', resend_keywords: [] },
+        { id: 'sign', type: 'signature', signer_name_step: 'doc' },
+        { id: 'end', type: 'end', outcome: 'succeeded', text: 'ok' },
+      ],
+    });
+    expect(body.details.map((d: { field: string }) => d.field).sort()).toEqual(['steps[0].filename', 'steps[1].resend_keywords']);
+    // The signature's own references are checked against the flow once its shape is right.
+    body = await bad(key, {
+      name: 'x',
+      steps: [
+        { id: 'doc', type: 'document', text: 'Contrato', document_id: documentId },
+        { id: 'sign', type: 'signature', signer_name_step: 'doc' },
+        { id: 'end', type: 'end', outcome: 'succeeded', text: 'ok' },
+      ],
+    });
+    expect(body.details).toEqual([expect.objectContaining({ field: 'steps[1].signer_name_step' })]);
+    body = await bad(key, {
+      name: 'x',
+      steps: [
         { id: 'code', type: 'otp', channel: 'fax' },
         { id: 'end', type: 'end', outcome: 'succeeded', text: 'ok' },
       ],
@@ -204,30 +230,13 @@ describe('certified contracting: document, one-time code, signature', () => {
     const flowId = await chat.flow(contractFlow());
     const other = await chat.t.newTenant('Ajena');
     const foreign = await chat.t.http.post('/v1/documents').set({ 'X-API-Key': other.apiKey }).set('Content-Type', 'application/pdf').send(Buffer.from(contract)).expect(201);
-    const outbound = await chat.t.http
-      .post('/v1/whatsapp/outbounds')
-      .set(key)
-      .type('form')
-      .send({
-        waba_phone_number: SANDBOX_LINE,
-        is_notification: 'false',
-        content: 'Hola, tu contrato está listo para firmar hoy.',
-        category: 'ACCOUNT_UPDATE',
-        template_type: 'TEXT',
-        language_code: 'es',
-        options: JSON.stringify([
-          { message: 'Firmar', action: 'continue_process' },
-          { message: 'No', action: 'cancel_process' },
-        ]),
-      })
-      .expect(201);
-    await chat.t.app.get(Jobs).runDue('template.submit');
+    const outboundId = await approvedInvitation('Hola, tu contrato está listo para firmar hoy.');
     const send = (extra: Record<string, string>) =>
       chat.t.http
         .post('/v1/whatsapp/outbounds/send')
         .set(key)
         .type('form')
-        .send({ phone_number: '3007770999', country_code: '57', outbound_id: outbound.body.outbound_id, flow_id: flowId, user_authorized: 'true', ...extra });
+        .send({ phone_number: '3007770999', country_code: '57', outbound_id: outboundId, flow_id: flowId, user_authorized: 'true', ...extra });
     for (const id of ['DOC_NOPE', foreign.body.document_id]) {
       const res = await send({ document_id: id }).expect(400);
       expect(res.body).toMatchObject({ code: 'UNKNOWN_DOCUMENT', details: [expect.objectContaining({ field: 'document_id' })] });
@@ -286,6 +295,10 @@ describe('certified contracting: document, one-time code, signature', () => {
       await say(user, wrong);
       const result = await chat.process(user);
       expect(result).toMatchObject({ status: 'failed', failure_reason: 'otp_failed', otp: { status: 'failed', attempts: 2 }, documents: { signed: null } });
+      // Nothing was signed: the signed PDF is a 409 that says where signing stands; an unknown process is a 404.
+      const pdf = await chat.t.http.get(`/v1/processes/${result.process_id}/documents/signed.pdf`).set(key).expect(409);
+      expect(pdf.body).toMatchObject({ code: 'DOCUMENT_NOT_SIGNED', details: { signing_state: 'none' } });
+      await chat.t.http.get('/v1/processes/PRC_NOPE/documents/signed.pdf').set(key).expect(404);
     });
 
     it('an expired code with no resend left fails the process', async () => {
