@@ -68,7 +68,8 @@ export class ProcessDto {
     nullable: true,
     type: String,
     example: 'validation_failed',
-    description: "Why it did not succeed: validation_failed, consent_declined, user_cancelled, user_declined, client_cancelled, expired, or an end step's failure_reason",
+    description:
+      "Why it did not succeed: validation_failed, consent_declined, user_cancelled, user_declined, client_cancelled, expired; in contracting flows document_rejected, document_missing, otp_failed, otp_undeliverable, signature_failed; or an end step's failure_reason",
   })
   failure_reason: string | null;
   @ApiProperty({ example: 'FLW01JD3V6Q4T1Z0K6M3P9X2Y5B7C' }) flow_id: string;
