@@ -10,6 +10,7 @@ import { bodyGuard } from './common/http/body-guard.js';
 import { bodyParserErrors, bodyParsers } from './common/http/body-parsers.js';
 import { requestId } from './common/http/request-id.js';
 import { DOCUMENT_UPLOAD_ROUTE } from './modules/documents/documents.controller.js';
+import { VERIFY_UPLOAD_ROUTE } from './modules/signature/verification.controller.js';
 import { FLOW_STEP_SCHEMA } from './modules/flows/dto/flow.dto.js';
 import { LIMITS, STEP_ID } from './modules/flows/flow-definition.js';
 import type { StepTypeMeta } from './modules/flows/steps/step-type.js';
@@ -53,7 +54,7 @@ export function configureApp(app: INestApplication, config: AppConfig): void {
     }),
   );
   // The guard (depth and prototype keys) runs before validation copies a body onto DTO instances.
-  app.use(...bodyParsers(config.BODY_LIMIT_BYTES, [DOCUMENT_UPLOAD_ROUTE]), bodyParserErrors(errors), bodyGuard(errors));
+  app.use(...bodyParsers(config.BODY_LIMIT_BYTES, [DOCUMENT_UPLOAD_ROUTE, VERIFY_UPLOAD_ROUTE]), bodyParserErrors(errors), bodyGuard(errors));
   app.useGlobalPipes(createValidationPipe((type) => app.get(type, { strict: false })));
   app.useGlobalFilters(errors);
   SwaggerModule.setup('docs', app, () => buildOpenApi(app), { jsonDocumentUrl: 'docs-json' });

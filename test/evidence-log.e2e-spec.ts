@@ -1,9 +1,6 @@
 import canonicalize from 'canonicalize';
 import { createHash } from 'node:crypto';
-import { ContractsService } from '../src/modules/signature/contracts.service.js';
-import { OtpService } from '../src/modules/signature/otp.service.js';
-import { SendQueueService } from '../src/modules/messages/send-queue.service.js';
-import { contractPdf } from './support/pdfs.js';
+import { contractingFlow, signContract } from './support/contracting.js';
 import { sandboxChat, type SandboxChat } from './support/sandbox-chat.js';
 
 interface Event {
@@ -34,54 +31,14 @@ describe('the evidence log: a hash chain per process, written with what it recor
   let code: string;
   const user = '+573006660001';
 
-  const work = async () => {
-    await chat.work();
-    await chat.t.app.get(OtpService).deliverDue();
-    await chat.t.app.get(ContractsService).signDue();
-    await chat.t.app.get(SendQueueService).drain();
-  };
-  const say = async (what: Parameters<SandboxChat['say']>[1]) => {
-    await chat.say(user, what);
-    await work();
-  };
   const evidence = async () => (await chat.t.http.get(`/v1/processes/${processId}/evidence`).set(key).expect(200)).body as { events: Event[]; head: string };
   const verify = async () => (await chat.t.http.get(`/v1/processes/${processId}/evidence/verify`).set(key).expect(200)).body;
 
   beforeAll(async () => {
     chat = await sandboxChat();
     key = { 'X-API-Key': chat.apiKey };
-    await chat.t.http
-      .patch('/v1/settings')
-      .set(key)
-      .send({ sms: { provider: 'sandbox' } })
-      .expect(200);
-    const up = await chat.t.http
-      .post('/v1/documents')
-      .set(key)
-      .set('Content-Type', 'application/pdf')
-      .send(Buffer.from(await contractPdf(1)))
-      .expect(201);
-    const flowId = await chat.flow({
-      name: 'Evidencia',
-      steps: [
-        { id: 'doc', type: 'document', text: 'Contrato', document_id: up.body.document_id },
-        { id: 'terms', type: 'consent', text: '¿Aceptas?' },
-        { id: 'code', type: 'otp', channel: 'sms' },
-        { id: 'sign', type: 'signature' },
-        { id: 'done', type: 'end', outcome: 'succeeded', text: 'Fin.' },
-      ],
-    });
-    await chat.inbound(flowId, 'contratar');
-    await say('contratar');
-    await say({ reply_id: 'document:reviewed' });
-    await say({ reply_id: 'consent:accept' });
-    const sms = (await chat.t.http.get('/v1/sandbox/sms').query({ phone: user }).set(key).expect(200)).body.data;
-    code = /\b(\d{6})\b/.exec(sms[0].body)![1];
-    await say(code === '000000' ? '111111' : '000000');
-    await say(code);
-    const p = await chat.process(user);
-    expect(p.status).toBe('succeeded');
-    processId = p.process_id;
+    await contractingFlow(chat, 'contratar');
+    ({ processId, code } = await signContract(chat, user, 'contratar'));
   });
   afterAll(() => chat.close());
 
@@ -102,7 +59,8 @@ describe('the evidence log: a hash chain per process, written with what it recor
     expect(events.at(-1)).toMatchObject({ type: 'process.finished', payload: { status: 'succeeded', failure_reason: null } });
     // Never the one-time code.
     expect(JSON.stringify(events)).not.toContain(code);
-    expect(await verify()).toEqual({ valid: true, broken_at: null, checks: { chain: true } });
+    // No certificate yet: its job has not run.
+    expect(await verify()).toEqual({ valid: true, broken_at: null, checks: { chain: true, signed_document: true, certificate: null } });
   });
 
   it('refuses UPDATE, DELETE and TRUNCATE of the log from the service', async () => {
@@ -124,13 +82,13 @@ describe('the evidence log: a hash chain per process, written with what it recor
     };
     const original = events[2];
     await bypass(`UPDATE evidence_events SET payload = payload || '{"text": "otra cosa"}' WHERE process_id = $1 AND seq = 3`, [processId]);
-    expect(await verify()).toEqual({ valid: false, broken_at: 3, checks: { chain: false } });
+    expect(await verify()).toEqual({ valid: false, broken_at: 3, checks: { chain: false, signed_document: true, certificate: null } });
     await bypass(`UPDATE evidence_events SET payload = $2 WHERE process_id = $1 AND seq = 3`, [processId, JSON.stringify(original.payload)]);
     expect(await verify()).toMatchObject({ valid: true });
 
     // The last event removed: every row that is left verifies, but the chain no longer reaches the process's head.
     const last = events.at(-1)!;
     await bypass(`DELETE FROM evidence_events WHERE process_id = $1 AND seq = $2`, [processId, last.seq]);
-    expect(await verify()).toEqual({ valid: false, broken_at: last.seq, checks: { chain: false } });
+    expect(await verify()).toEqual({ valid: false, broken_at: last.seq, checks: { chain: false, signed_document: true, certificate: null } });
   });
 });

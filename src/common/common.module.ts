@@ -8,7 +8,7 @@ import { Lifecycle } from './lifecycle/shutdown.js';
 import { OutgoingHttp } from './http/outgoing-http.js';
 import { DnsHostResolver, HostResolver } from './http/url-guard.js';
 import { CacheNotifications } from './cache/cache-notifications.js';
-import { IpRateLimitGuard, RateLimiter } from './rate-limit/rate-limiter.js';
+import { IpRateLimitGuard, RateLimiter, VerifyRateLimitGuard } from './rate-limit/rate-limiter.js';
 
 @Global()
 @Module({
@@ -23,9 +23,10 @@ import { IpRateLimitGuard, RateLimiter } from './rate-limit/rate-limiter.js';
     Workers,
     RateLimiter,
     IpRateLimitGuard,
+    VerifyRateLimitGuard,
     Jobs,
     Lifecycle,
   ],
-  exports: [Clock, HostResolver, OutgoingHttp, AdminGuard, Metrics, Workers, RateLimiter, IpRateLimitGuard, Jobs, Lifecycle],
+  exports: [Clock, HostResolver, OutgoingHttp, AdminGuard, Metrics, Workers, RateLimiter, IpRateLimitGuard, VerifyRateLimitGuard, Jobs, Lifecycle],
 })
 export class CommonModule {}

@@ -269,6 +269,13 @@ export class AppConfig {
   @Transform(toNumber)
   RATE_LIMIT_IP_BURST: number = 20;
 
+  /** Public PDF verifications (`POST /v1/verify`) a minute per client address (also the burst). */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Transform(toNumber)
+  VERIFY_RATE_LIMIT_PER_MINUTE: number = 30;
+
   /**
    * Express's `trust proxy`: which proxies' X-Forwarded-For to believe for the client address (rate limits, last use
    * of a key). Unset: the socket's address. E.g. `1` (one load balancer) or `loopback, 10.0.0.0/8`.
@@ -321,6 +328,7 @@ const KEYS = [
   'RATE_LIMIT_BURST',
   'RATE_LIMIT_IP_PER_SECOND',
   'RATE_LIMIT_IP_BURST',
+  'VERIFY_RATE_LIMIT_PER_MINUTE',
   'TRUST_PROXY',
   'SIGNING_P12_PATH',
   'SIGNING_P12_BASE64',

@@ -6,6 +6,7 @@ import { Injectable } from '@nestjs/common';
 import { OutgoingHttp } from '../common/http/outgoing-http.js';
 import { AppConfig } from '../config/app-config.js';
 import { OutgoingTimestampAuthority } from './outgoing-timestamp-authority.js';
+import { lastSignedRangeDigest } from './pdf-signature-check.js';
 import { appendSignaturePage, type SignaturePage } from './signature-page.js';
 import { TsaUnavailableError } from './signing.errors.js';
 import { SigningKey } from './signing-key.port.js';
@@ -23,6 +24,8 @@ export interface SignedPdf {
   bytes: Uint8Array;
   level: PAdESLevel;
   signedAt: Date;
+  /** SHA-256 (hex) of the bytes the signature covers (its byte range): stays the same when a copy is altered later. */
+  contentSha256: string;
   /** Why the level is not higher than it is, and libpdf's own warnings. */
   warnings: string[];
 }
@@ -89,7 +92,7 @@ export class PdfSigning {
       throw tsaCause(err) ?? err;
     }
     warnings.push(...result.warnings.map((w) => `${w.code}: ${w.message}`));
-    return { bytes: result.bytes, level, signedAt: opts.signingTime, warnings };
+    return { bytes: result.bytes, level, signedAt: opts.signingTime, contentSha256: lastSignedRangeDigest(Buffer.from(result.bytes))!, warnings };
   }
 
   appendSignaturePage(pdf: Uint8Array, page: SignaturePage): Promise<Uint8Array> {

@@ -88,17 +88,35 @@ export class RateLimiter implements OnModuleDestroy {
 @Injectable()
 export class IpRateLimitGuard implements CanActivate {
   constructor(
-    private readonly limiter: RateLimiter,
-    private readonly config: AppConfig,
+    protected readonly limiter: RateLimiter,
+    protected readonly config: AppConfig,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const http = context.switchToHttp();
-    await this.limiter.enforce(http.getResponse<Response>(), `ip:${http.getRequest<Request>().ip ?? 'unknown'}`, ipLimit(this.config));
+    await this.limiter.enforce(http.getResponse<Response>(), `${this.bucket}:${http.getRequest<Request>().ip ?? 'unknown'}`, this.limit());
     return true;
+  }
+
+  protected readonly bucket: string = 'ip';
+
+  protected limit(): Limit {
+    return ipLimit(this.config);
+  }
+}
+
+/** Per client address, its own bucket, for the public PDF verification (VERIFY_RATE_LIMIT_PER_MINUTE). */
+@Injectable()
+export class VerifyRateLimitGuard extends IpRateLimitGuard {
+  protected override readonly bucket = 'verify';
+
+  protected override limit(): Limit {
+    return { perSecond: this.config.VERIFY_RATE_LIMIT_PER_MINUTE / 60, burst: this.config.VERIFY_RATE_LIMIT_PER_MINUTE };
   }
 }
 
 export const ipLimit = (config: AppConfig): Limit => ({ perSecond: config.RATE_LIMIT_IP_PER_SECOND, burst: config.RATE_LIMIT_IP_BURST });
 
 export const IpRateLimit = () => applyDecorators(UseGuards(IpRateLimitGuard), ApiErrors([429, 'RATE_LIMITED']));
+
+export const VerifyRateLimit = () => applyDecorators(UseGuards(VerifyRateLimitGuard), ApiErrors([429, 'RATE_LIMITED']));

@@ -60,6 +60,8 @@ export interface InboundStart {
   flowId: string;
 }
 export type InboundStartListener = (m: EntityManager, start: InboundStart) => Promise<void>;
+/** Told, in the transaction that ends it, that a process ended (any end: a declined invitation too). */
+export type ProcessFinishListener = (m: EntityManager, process: Pick<Process, 'id' | 'tenantId' | 'status'>) => Promise<void>;
 
 /**
  * The conversation engine. Every inbound user message is applied here inside the webhook processor's transaction,
@@ -70,6 +72,7 @@ export type InboundStartListener = (m: EntityManager, start: InboundStart) => Pr
 export class ConversationsService {
   private readonly flowCache = new Map<string, FlowDefinition>();
   private readonly inboundStartListeners: InboundStartListener[] = [];
+  private readonly finishListeners: ProcessFinishListener[] = [];
 
   constructor(
     private readonly clock: Clock,
@@ -130,6 +133,11 @@ export class ConversationsService {
     this.inboundStartListeners.push(listener);
   }
 
+  /** Registers a module's reaction to every process end (from its constructor): runs in the ending transaction. */
+  onFinish(listener: ProcessFinishListener): void {
+    this.finishListeners.push(listener);
+  }
+
   /** The user's pending process (null once it finished, also in this transaction). */
   activeOf(ctx: InboundContext): Process | null {
     return ctx.state.active?.status === 'pending' ? ctx.state.active : null;
@@ -166,6 +174,7 @@ export class ConversationsService {
     );
     if (!declined) return;
     await this.record(ctx.manager, declined.process, 'process.declined', startedPayload(declined.process));
+    for (const listener of this.finishListeners) await listener(ctx.manager, declined.process);
     await this.hooks.emit(ctx.manager, { tenantId: ctx.line.tenantId, type: 'process.failed', flowId, data: () => this.results.result(ctx.manager, declined.process) });
   }
 
@@ -479,6 +488,7 @@ export class ConversationsService {
     await this.record(m, process, 'process.finished', { status, failure_reason: process.failureReason });
     await this.save(m, process);
     if ((await this.definition(process)).settings.enable_follow_up) await this.followUps.cancel(m, process.id, 'cancelled');
+    for (const listener of this.finishListeners) await listener(m, process);
     await this.hooks.emit(m, {
       tenantId: process.tenantId,
       type: status === 'succeeded' ? 'process.succeeded' : 'process.failed',

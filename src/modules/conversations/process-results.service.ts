@@ -5,7 +5,7 @@ import { AppError } from '../../common/errors/app-error.js';
 import { paginate } from '../../common/http/pagination.js';
 import { toE164 } from '../../common/phone/phone.js';
 import { AnswerDto, EvidenceVerificationDto, ListProcessesQueryDto, ProcessDto, ProcessEvidenceDto } from './dto/process.dto.js';
-import { EvidenceLog, GENESIS_HASH, verifyChain } from '../evidence/evidence-log.js';
+import { EvidenceLog, GENESIS_HASH, verifyChain, type EvidenceEvent } from '../evidence/evidence-log.js';
 import { ProcessAnswer } from './entities/process-answer.entity.js';
 import { Process } from './entities/process.entity.js';
 import { FollowUpsService } from '../reengagement/follow-ups.service.js';
@@ -18,10 +18,17 @@ import { contentUrl } from '../messages/files.service.js';
  */
 export type ResultSection = (m: EntityManager, processIds: string[]) => Promise<Map<string, Record<string, unknown>>>;
 
+/**
+ * A check of a process's evidence from a module above (its signed contract, its certificate): true or false, or null
+ * when it does not apply to the process. `events` is the chain as recorded.
+ */
+export type EvidenceCheck = (m: EntityManager, tenantId: string, processId: string, events: EvidenceEvent[]) => Promise<boolean | null>;
+
 /** The results API's view of processes: the same document the result hooks carry. */
 @Injectable()
 export class ProcessResultsService {
   private readonly sections: ResultSection[] = [];
+  private readonly evidenceChecks = new Map<string, EvidenceCheck>();
 
   constructor(
     @InjectRepository(Process) private readonly processes: Repository<Process>,
@@ -52,6 +59,11 @@ export class ProcessResultsService {
     this.sections.push(section);
   }
 
+  /** Adds a named check to every evidence verification (registered once, at start, by the module that owns it). */
+  addEvidenceCheck(name: string, check: EvidenceCheck): void {
+    this.evidenceChecks.set(name, check);
+  }
+
   /** The process's evidence chain as recorded. */
   async evidence(tenantId: string, id: string): Promise<ProcessEvidenceDto> {
     const process = await this.processes.findOneBy({ id, tenantId });
@@ -69,7 +81,10 @@ export class ProcessResultsService {
     // Events cut off the end (or added past the head) show against the head on the process row.
     const headMatches = chain.valid && events.length === process.evidenceSeq && chain.head === (process.evidenceHead ?? GENESIS_HASH);
     const brokenAt = chain.brokenAt ?? (headMatches ? null : Math.min(events.length, process.evidenceSeq) + 1);
-    return { valid: brokenAt === null, broken_at: brokenAt, checks: { chain: brokenAt === null } };
+    const checks: Record<string, boolean | null> = { chain: brokenAt === null };
+    for (const [name, check] of this.evidenceChecks) checks[name] = await check(this.processes.manager, tenantId, id, events);
+    const valid = Object.values(checks).every((c) => c !== false);
+    return { valid, broken_at: brokenAt, checks: checks as unknown as EvidenceVerificationDto['checks'] };
   }
 
   /** The result of one of the tenant's processes by id, as of `m`'s transaction (null: not the tenant's). */

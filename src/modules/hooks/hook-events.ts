@@ -1,5 +1,13 @@
 /** Events a hook can subscribe to. `ping` is sent only by `POST /v1/hooks/{id}/test`. */
-export const HOOK_EVENTS = ['process.started', 'process.succeeded', 'process.failed', 'message.status', 'outbound.status', 'signature.completed'] as const;
+export const HOOK_EVENTS = [
+  'process.started',
+  'process.succeeded',
+  'process.failed',
+  'message.status',
+  'outbound.status',
+  'signature.completed',
+  'evidence.certificate_ready',
+] as const;
 export const PING_EVENT = 'ping';
 
 export const DELIVERY_STATUSES = ['pending', 'sending', 'succeeded', 'failed'] as const;

@@ -163,6 +163,7 @@ export class ContractsService {
           {
             signedDocumentId: signed.document.id,
             signedSha256: signed.document.sha256,
+            signedContentSha256: signed.contentSha256,
             signatureLevel: signed.level,
             signedAt: signed.signedAt,
             signingState: 'signed',
@@ -204,7 +205,7 @@ export class ContractsService {
     if (result) await this.hooks.emit(m, { tenantId: job.tenantId, type: 'signature.completed', flowId: result.flow_id, data: result });
   }
 
-  private async makeSigned(job: ContractSignJob, contract: Contract): Promise<{ document: DocumentInfo; level: string; signedAt: Date }> {
+  private async makeSigned(job: ContractSignJob, contract: Contract): Promise<{ document: DocumentInfo; level: string; signedAt: Date; contentSha256: string }> {
     const original = await this.documents.find(job.tenantId, contract.originalDocumentId);
     if (!original) throw new GiveUp(`document ${contract.originalDocumentId} is gone`);
     const result = await this.results.resultById(this.ds.manager, job.tenantId, job.processId);
@@ -230,7 +231,7 @@ export class ContractsService {
         filename: original.filename.replace(/(\.pdf)?$/i, '-signed.pdf'),
         derivedFrom: original.id,
       });
-      return { document: stored, level: signed.level, signedAt: signed.signedAt };
+      return { document: stored, level: signed.level, signedAt: signed.signedAt, contentSha256: signed.contentSha256 };
     } catch (err) {
       // Visible on the process while the job waits to try again.
       const reason = err instanceof Error ? err.message : String(err);

@@ -5,6 +5,13 @@ export const ContractErrorCode = declareErrorCodes({
   DOCUMENT_NOT_SIGNED: 'DOCUMENT_NOT_SIGNED',
 });
 
+export const CertificateErrorCode = declareErrorCodes({
+  /** The process is still running: its certificate of evidence is made when it ends. */
+  PROCESS_NOT_FINISHED: 'PROCESS_NOT_FINISHED',
+  /** Making the certificate failed after every retry (see `details.error`). */
+  CERTIFICATE_FAILED: 'CERTIFICATE_FAILED',
+});
+
 declare module '../../common/errors/app-error.js' {
-  interface DeclaredErrorCodes extends CodesOf<typeof ContractErrorCode> {}
+  interface DeclaredErrorCodes extends CodesOf<typeof ContractErrorCode>, CodesOf<typeof CertificateErrorCode> {}
 }

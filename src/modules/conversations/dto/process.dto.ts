@@ -113,6 +113,20 @@ export class ProcessEvidenceDto {
 
 export class EvidenceChecksDto {
   @ApiProperty({ description: 'The chain recomputes from its first event to its head' }) chain: boolean;
+  @ApiProperty({
+    nullable: true,
+    type: Boolean,
+    description:
+      "The signed contract's PAdES signature verifies under our chain, covers the whole file, and its SHA-256 is the one signature.completed recorded; null without a signed contract",
+  })
+  signed_document: boolean | null;
+  @ApiProperty({
+    nullable: true,
+    type: Boolean,
+    description:
+      'The certificate of evidence verifies like the contract, is the one certificate.issued recorded, and its attached evidence.json is this chain up to the seq it states; null before it is made',
+  })
+  certificate: boolean | null;
 }
 
 export class EvidenceVerificationDto {

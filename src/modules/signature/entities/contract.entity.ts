@@ -21,6 +21,8 @@ export class Contract {
   /** Set once, by the first signing to finish: a process never gets two different signed copies. */
   @Column('text', { nullable: true }) signedDocumentId: string | null;
   @Column('text', { nullable: true }) signedSha256: string | null;
+  /** What the signed copy's signature covers (its byte range), SHA-256: finds it again when a changed copy is checked. */
+  @Column('text', { nullable: true }) signedContentSha256: string | null;
   @Column('text', { nullable: true }) signatureLevel: string | null;
   @Column('timestamptz', { nullable: true }) signedAt: Date | null;
   @Column('timestamptz') createdAt: Date;
