@@ -81,5 +81,36 @@ describe('certified contracting in the built service', () => {
     expect(report).toContain('Signature is Valid.');
     expect(report).toContain('ETSI.CAdES.detached');
     expect(execFileSync('pdftotext', [file, '-'], { encoding: 'utf8' })).toContain(done.process_id);
+
+    // The certificate of evidence, made by the service's own job once the process ended: sealed, the chain attached.
+    const certificate = await until(
+      'the certificate',
+      async () => {
+        const r = await fetch(`${svc.url}/v1/processes/${done.process_id}/evidence/certificate.pdf`, { headers: key });
+        return r.status === 200 && new Uint8Array(await r.arrayBuffer());
+      },
+      30_000,
+    );
+    const certFile = path.join(tmp, 'certificate.pdf');
+    writeFileSync(certFile, certificate);
+    expect(execFileSync('pdfsig', ['-nocert', certFile], { encoding: 'utf8' })).toContain('Signature is Valid.');
+    const attached = JSON.parse(execFileSync('qpdf', ['--show-attachment=evidence.json', certFile], { encoding: 'utf8' })) as { events: Array<{ hash: string }> };
+    const evidence = (await svc.request('GET', `/v1/processes/${done.process_id}/evidence`, { headers: key })).body;
+    expect(evidence.events.at(-1)).toMatchObject({ type: 'certificate.issued', payload: { sha256: sha256(certificate) } });
+    expect(attached.events).toEqual(evidence.events.slice(0, -1));
+    expect((await svc.request('GET', `/v1/processes/${done.process_id}/evidence/verify`, { headers: key })).body).toMatchObject({
+      valid: true,
+      checks: { chain: true, signed_document: true, certificate: true },
+    });
+
+    // Anyone holding either PDF can check it, without a key.
+    for (const [bytes, kind] of [
+      [signed, 'signed_document'],
+      [certificate, 'certificate'],
+    ] as const) {
+      const verified = await fetch(`${svc.url}/v1/verify`, { method: 'POST', headers: { 'content-type': 'application/pdf' }, body: bytes });
+      expect(verified.status).toBe(200);
+      expect(await verified.json()).toMatchObject({ issued_here: true, kind, process_id: done.process_id, intact: true, signature: { valid: true } });
+    }
   });
 });
