@@ -12,27 +12,13 @@ import { PdfSigning } from '../src/signing/pdf-signing.service.js';
 import { loadOrCreateTrialMaterial } from '../src/signing/trial-ca.js';
 import { startFakeTsa } from '../test/fakes/fake-tsa.js';
 import { makeContract } from '../test/support/pdf-verifiers.js';
-import { percentile } from './support.js';
+import { timed } from './support.js';
 
 /** Signings per row (BENCH_SIGNINGS), one at a time: signing is CPU work in this process. */
 const N = Number(process.env.BENCH_SIGNINGS ?? 60);
 const SIGNING_TIME = new Date('2026-01-01T00:00:00Z');
 
-async function measure(label: string, task: () => Promise<unknown>): Promise<{ p50: number; p99: number; rate: number }> {
-  for (let i = 0; i < 5; i++) await task(); // warm-up: JIT, connection pool
-  const times: number[] = [];
-  const t0 = performance.now();
-  for (let i = 0; i < N; i++) {
-    const s = performance.now();
-    await task();
-    times.push(performance.now() - s);
-  }
-  const rate = N / ((performance.now() - t0) / 1000);
-  times.sort((a, b) => a - b);
-  const row = { p50: percentile(times, 50), p99: percentile(times, 99), rate };
-  console.log(`${label.padEnd(52)} ${row.p50.toFixed(1).padStart(7)} ms ${row.p99.toFixed(1).padStart(7)} ms ${row.rate.toFixed(1).padStart(8)}/s`);
-  return row;
-}
+const measure = (label: string, task: () => Promise<unknown>) => timed(label, N, task);
 
 /**
  * A 20-page contract: the signing core (signature page appended, then PAdES B-B; then B-T against a local RFC 3161

@@ -107,3 +107,20 @@ export async function runLoad(total: number, concurrency: number, task: (i: numb
   await Promise.all(Array.from({ length: concurrency }, worker));
   return latencies;
 }
+
+/** Runs `task` n times one at a time after 5 warm-up runs; prints and returns p50, p99 (ms) and the rate. */
+export async function timed(label: string, n: number, task: () => Promise<unknown>): Promise<{ p50: number; p99: number; rate: number }> {
+  for (let i = 0; i < 5; i++) await task(); // warm-up: JIT, connection pool
+  const times: number[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const s = performance.now();
+    await task();
+    times.push(performance.now() - s);
+  }
+  const rate = n / ((performance.now() - t0) / 1000);
+  times.sort((a, b) => a - b);
+  const row = { p50: percentile(times, 50), p99: percentile(times, 99), rate };
+  console.log(`${label.padEnd(52)} ${row.p50.toFixed(1).padStart(7)} ms ${row.p99.toFixed(1).padStart(7)} ms ${row.rate.toFixed(1).padStart(8)}/s`);
+  return row;
+}
