@@ -13,7 +13,7 @@ export class EvidenceCertificates1733650000000 implements MigrationInterface {
       CREATE TABLE evidence_certificates (
         process_id text PRIMARY KEY,
         tenant_id text NOT NULL,
-        state text NOT NULL CHECK (state IN ('pending', 'ready', 'failed')),
+        state text NOT NULL CHECK (state IN ('pending', 'ready', 'failed', 'purged')),
         file_key text,
         sha256 text,
         content_sha256 text,

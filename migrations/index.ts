@@ -21,6 +21,7 @@ import { AuthenticationTemplates1733020000000 } from './1733020000000-authentica
 import { Contracts1733100000000 } from './1733100000000-contracts.js';
 import { EvidenceLog1733600000000 } from './1733600000000-evidence-log.js';
 import { EvidenceCertificates1733650000000 } from './1733650000000-evidence-certificates.js';
+import { Custody1733660000000 } from './1733660000000-custody.js';
 
 /** Every migration, oldest first. Listed explicitly so the app, the tests and the CLI load the same set. */
 export const migrations = [
@@ -47,4 +48,5 @@ export const migrations = [
   Contracts1733100000000,
   EvidenceLog1733600000000,
   EvidenceCertificates1733650000000,
+  Custody1733660000000,
 ];

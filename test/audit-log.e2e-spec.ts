@@ -238,7 +238,7 @@ describe('Configuration audit log (/v1/audit-log, /v1/admin/audit-log)', () => {
     } while (cursor);
     expect(seen).toEqual(all.map((e) => e.id));
     expect([...seen].sort().reverse()).toEqual(seen);
-    expect((await s.t.http.get('/v1/audit-log').set('X-API-Key', auditor.key).query({ resource_type: 'process' }).expect(400)).body.code).toBe('VALIDATION_FAILED');
+    expect((await s.t.http.get('/v1/audit-log').set('X-API-Key', auditor.key).query({ resource_type: 'processes' }).expect(400)).body.code).toBe('VALIDATION_FAILED');
     expect((await s.t.http.get('/v1/audit-log').set('X-API-Key', auditor.key).query({ from: 'yesterday' }).expect(400)).body.code).toBe('VALIDATION_FAILED');
   });
 

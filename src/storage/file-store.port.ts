@@ -20,6 +20,8 @@ export interface FileStore {
   read(key: string): Promise<Buffer>;
   /** Whether the store holds the key. */
   has(key: string): Promise<boolean>;
+  /** Removes the file (a no-op when it is not there). Content-addressed: the caller makes sure nothing else names it. */
+  delete(key: string): Promise<void>;
 }
 
 export const FILE_STORE = Symbol('FileStore');

@@ -59,6 +59,10 @@ export class LocalDiskFileStore implements FileStore {
     return (await sizeOf(this.pathOf(checkKey(key)))) !== null;
   }
 
+  async delete(key: string): Promise<void> {
+    await rm(this.pathOf(checkKey(key)), { force: true });
+  }
+
   private pathOf(key: string): string {
     return path.join(this.root, keyPath(key));
   }

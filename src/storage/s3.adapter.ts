@@ -62,6 +62,12 @@ export class S3FileStore implements FileStore {
     return Buffer.concat(chunks);
   }
 
+  async delete(key: string): Promise<void> {
+    const { sdk, s3 } = await this.connect();
+    // S3 answers a delete of a missing key with success.
+    await s3.send(new sdk.DeleteObjectCommand({ Bucket: this.settings.bucket, Key: keyPath(checkKey(key)) }));
+  }
+
   async has(key: string): Promise<boolean> {
     const { sdk, s3 } = await this.connect();
     try {

@@ -1,5 +1,5 @@
 /** What the audit log records changes of, and how a route names its resource. */
-export const AUDIT_RESOURCE_TYPES = ['whatsapp_line', 'flow', 'inbound', 'outbound', 'hook', 'settings', 'api_key', 'tenant', 'document'] as const;
+export const AUDIT_RESOURCE_TYPES = ['whatsapp_line', 'flow', 'inbound', 'outbound', 'hook', 'settings', 'api_key', 'tenant', 'document', 'process'] as const;
 export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
 
 export interface AuditedOptions {

@@ -1,5 +1,5 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
+import { EntityManager, In } from 'typeorm';
 import { WriteBehind } from '../../database/write-behind.js';
 import { Clock } from '../../common/clock/clock.js';
 import { AppError } from '../../common/errors/app-error.js';
@@ -348,6 +348,7 @@ export class ConversationsService {
       updatedAt: now,
       evidenceSeq: 0,
       evidenceHead: null,
+      purgedAt: null,
     });
     await WriteBehind.insert(m, Process, [process]);
     return { process, definition };
@@ -550,6 +551,51 @@ export class ConversationsService {
       process,
       inputs.map((i) => ({ ...i, occurredAt: now })),
     );
+  }
+
+  /**
+   * Finished, not yet purged processes of the tenant that ended before `cutoff`, oldest first, locked for the caller's
+   * transaction (other instances skip them); `keep` are left out (legal holds).
+   */
+  async purgeCandidates(m: EntityManager, tenantId: string, cutoff: Date, keep: string[], limit: number): Promise<Process[]> {
+    return m
+      .createQueryBuilder(Process, 'p')
+      .setLock('pessimistic_write')
+      .setOnLocked('skip_locked')
+      .where('p.tenant_id = :tenantId AND p.finished_at IS NOT NULL AND p.purged_at IS NULL AND p.finished_at < :cutoff', { tenantId, cutoff })
+      .andWhere('p.id <> ALL(:keep)', { keep })
+      .orderBy('p.finished_at')
+      .limit(limit)
+      .getMany();
+  }
+
+  /**
+   * The retention purge of one finished process, in `m`'s transaction: its evidence events go (a tombstone keeps the
+   * chain's head), its answers, the content and media of its messages, and its phone number is masked. Its status,
+   * times and chain head stay.
+   */
+  async purge(m: EntityManager, process: Process, maskedPhone: string): Promise<void> {
+    const now = this.clock.now();
+    await this.evidence.purge(m, {
+      tenantId: process.tenantId,
+      processId: process.id,
+      head: { seq: process.evidenceSeq, hash: process.evidenceHead ?? GENESIS_HASH },
+      purgedAt: now,
+    });
+    await m.delete(ProcessAnswer, { processId: process.id });
+    await this.messages.purgeConversation(m, process.id);
+    await m.update(Process, { id: process.id }, { phone: maskedPhone, purgedAt: now, updatedAt: now });
+  }
+
+  /** When each process ended and was purged (absent: no such process). */
+  async endsOf(m: EntityManager, ids: string[]): Promise<Map<string, { tenantId: string; finishedAt: Date | null; purgedAt: Date | null }>> {
+    const rows = ids.length ? await m.find(Process, { where: { id: In(ids) }, select: { id: true, tenantId: true, finishedAt: true, purgedAt: true } }) : [];
+    return new Map(rows.map((r) => [r.id, { tenantId: r.tenantId, finishedAt: r.finishedAt, purgedAt: r.purgedAt }]));
+  }
+
+  /** The tenant's processes of a person (any status), newest first. */
+  processesOf(m: EntityManager, tenantId: string, phone: string): Promise<Process[]> {
+    return m.find(Process, { where: { tenantId, phone }, order: { startedAt: 'DESC' } });
   }
 
   /** A process ends at expiration_minutes after its start, or when the 24-hour window closes, whichever is first. */

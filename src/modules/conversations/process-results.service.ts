@@ -69,7 +69,9 @@ export class ProcessResultsService {
     const process = await this.processes.findOneBy({ id, tenantId });
     if (!process) throw AppError.notFound('Process', id);
     const events = await this.log.events(this.processes.manager, id);
-    return { process_id: id, events, head: events.at(-1)?.hash ?? GENESIS_HASH };
+    const tombstone = process.purgedAt ? await this.log.tombstone(this.processes.manager, id) : null;
+    if (tombstone) return { process_id: id, events: [], head: tombstone.head, purged_at: tombstone.purgedAt.toISOString() };
+    return { process_id: id, events, head: events.at(-1)?.hash ?? GENESIS_HASH, purged_at: null };
   }
 
   /** Recomputes the chain; it must also end at the head the process row holds. */
@@ -77,6 +79,12 @@ export class ProcessResultsService {
     const process = await this.processes.findOneBy({ id, tenantId });
     if (!process) throw AppError.notFound('Process', id);
     const events = await this.log.events(this.processes.manager, id);
+    // Purged after retention: what is left is the tombstone, which must still end at the head the process holds.
+    const tombstone = process.purgedAt ? await this.log.tombstone(this.processes.manager, id) : null;
+    if (tombstone) {
+      const intact = events.length === 0 && tombstone.seq === process.evidenceSeq && tombstone.head === (process.evidenceHead ?? GENESIS_HASH);
+      return { valid: intact, broken_at: intact ? null : 1, checks: { chain: intact, signed_document: null, certificate: null }, purged_at: tombstone.purgedAt.toISOString() };
+    }
     const chain = verifyChain(events);
     // Events cut off the end (or added past the head) show against the head on the process row.
     const headMatches = chain.valid && events.length === process.evidenceSeq && chain.head === (process.evidenceHead ?? GENESIS_HASH);
@@ -84,7 +92,7 @@ export class ProcessResultsService {
     const checks: Record<string, boolean | null> = { chain: brokenAt === null };
     for (const [name, check] of this.evidenceChecks) checks[name] = await check(this.processes.manager, tenantId, id, events);
     const valid = Object.values(checks).every((c) => c !== false);
-    return { valid, broken_at: brokenAt, checks: checks as unknown as EvidenceVerificationDto['checks'] };
+    return { valid, broken_at: brokenAt, checks: checks as unknown as EvidenceVerificationDto['checks'], purged_at: null };
   }
 
   /** The result of one of the tenant's processes by id, as of `m`'s transaction (null: not the tenant's). */

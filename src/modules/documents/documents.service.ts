@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { IsNull, Repository } from 'typeorm';
+import { EntityManager, IsNull, Repository } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
 import { PageQueryDto, paginate } from '../../common/http/pagination.js';
 import { newId } from '../../common/ids/ids.js';
@@ -107,6 +107,14 @@ export class DocumentsService {
   }
 
   /** The whole PDF. */
+  /** Deletes a document and its file (custody purge of a signed copy), in `m`'s transaction. */
+  async remove(m: EntityManager, tenantId: string, documentId: string): Promise<void> {
+    const doc = await m.findOneBy(Document, { id: documentId, tenantId });
+    if (!doc) return;
+    await m.delete(Document, { id: documentId });
+    await this.files.remove(m, [doc.fileId]);
+  }
+
   async bytes(tenantId: string, documentId: string): Promise<Uint8Array> {
     const d = await this.get(tenantId, documentId);
     return this.files.read(await this.files.get(tenantId, d.fileId));

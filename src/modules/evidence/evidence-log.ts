@@ -109,6 +109,20 @@ export class EvidenceLog {
     return head;
   }
 
+  /**
+   * The retention purge of a process's events, through the database's `evidence_purge` (the one path past the
+   * append-only trigger): it leaves a tombstone with the chain's last seq and head, then deletes the events.
+   */
+  async purge(m: EntityManager, at: { tenantId: string; processId: string; head: ChainHead; purgedAt: Date }): Promise<void> {
+    await m.query(`SELECT evidence_purge($1, $2, $3, $4, $5)`, [at.processId, at.tenantId, at.head.hash, at.head.seq, at.purgedAt]);
+  }
+
+  /** What is left of a purged process's chain, or null when it was not purged. */
+  async tombstone(m: EntityManager, processId: string): Promise<{ seq: number; head: string; purgedAt: Date } | null> {
+    const [row]: Array<{ seq: number; head: string; purged_at: Date }> = await m.query(`SELECT seq, head, purged_at FROM evidence_tombstones WHERE process_id = $1`, [processId]);
+    return row ? { seq: row.seq, head: row.head, purgedAt: row.purged_at } : null;
+  }
+
   /** A process's events, in order. */
   async events(m: EntityManager, processId: string): Promise<EvidenceEvent[]> {
     const rows: Array<{ seq: number; type: string; occurred_at: Date; payload: Record<string, unknown>; prev_hash: string; hash: string }> = await m.query(

@@ -63,6 +63,23 @@ export class FilesService {
     return file;
   }
 
+  /**
+   * Deletes files (retention, custody purge) in `m`'s transaction, and then their bytes when no other file names the
+   * same content (the store is content-addressed: two files of the same bytes share them).
+   */
+  async remove(m: EntityManager, ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const [gone] = (await m.query(`DELETE FROM media_files WHERE id = ANY($1) RETURNING storage_key`, [ids])) as [Array<{ storage_key: string | null }>, number];
+    const keys = [...new Set(gone.map((g) => g.storage_key).filter((k): k is string => !!k))];
+    if (keys.length) {
+      const kept: Array<{ storage_key: string }> = await m.query(`SELECT DISTINCT storage_key FROM media_files WHERE storage_key = ANY($1)`, [keys]);
+      const still = new Set(kept.map((k) => k.storage_key));
+      // After the rows are gone in this transaction; a rollback leaves rows whose bytes are gone, which read as FILE_NOT_STORED.
+      for (const key of keys) if (!still.has(key)) await this.fileStore.delete(key);
+    }
+    return gone.length;
+  }
+
   /** A stored file of the tenant; another tenant's is NOT_FOUND, one without bytes (yet) FILE_NOT_STORED. */
   async get(tenantId: string, id: string): Promise<MediaFile> {
     const file = await this.files.findOneBy({ id, tenantId });

@@ -10,6 +10,7 @@ import { newId } from '../../common/ids/ids.js';
 import { userPhone } from '../../common/phone/phone.js';
 import type { InboundMessageEvent, OutgoingMessage, StatusUpdateEvent } from '../../whatsapp/whatsapp.types.js';
 import { sentFileId } from './dto/message.dto.js';
+import { FilesService } from './files.service.js';
 import { MediaFile } from './entities/media-file.entity.js';
 import { MediaDownloaderService } from './media-downloader.service.js';
 import { Message, MessageDirection, MessageStatus } from './entities/message.entity.js';
@@ -54,6 +55,7 @@ export class MessagesService {
     @InjectRepository(MediaFile) private readonly media: Repository<MediaFile>,
     private readonly clock: Clock,
     private readonly downloader: MediaDownloaderService,
+    private readonly files: FilesService,
   ) {}
 
   /** The WhatsApp profile name that the user's latest message on the line carried, or null. */
@@ -104,6 +106,44 @@ export class MessagesService {
    * `duplicate: true`. The same wamid on another line is another message (a line cannot claim another's ids). Media
    * messages get a pending media file and its download job, in the caller's transaction.
    */
+  /**
+   * Empties the messages of a process (custody purge): their content becomes `{"purged": true}` and their media files
+   * are deleted; ids, direction, type, status and times stay (the evidence chain names them). Returns how many.
+   */
+  async purgeConversation(m: EntityManager, processId: string): Promise<number> {
+    const [rows] = (await m.query(`UPDATE messages SET content = '{"purged": true}'::jsonb WHERE conversation_id = $1 RETURNING id`, [processId])) as [
+      Array<{ id: string }>,
+      number,
+    ];
+    const ids = rows.map((r) => r.id);
+    const media: Array<{ id: string }> = ids.length ? await m.query(`SELECT id FROM media_files WHERE message_id = ANY($1)`, [ids]) : [];
+    await this.files.remove(
+      m,
+      media.map((f) => f.id),
+    );
+    return ids.length;
+  }
+
+  /**
+   * A person's erasure: their messages of the tenant outside any process (a fallback, an opt-out keyword, a
+   * notification) are blanked and their number masked, their media deleted; queued ones are left to be sent or fail.
+   * Returns how many.
+   */
+  async eraseLoose(m: EntityManager, tenantId: string, phone: string, masked: string): Promise<number> {
+    const [rows] = (await m.query(
+      `UPDATE messages SET content = '{"erased": true}'::jsonb, phone = $3
+        WHERE tenant_id = $1 AND phone = $2 AND conversation_id IS NULL AND status <> 'queued' RETURNING id`,
+      [tenantId, phone, masked],
+    )) as [Array<{ id: string }>, number];
+    const ids = rows.map((r) => r.id);
+    const media: Array<{ id: string }> = ids.length ? await m.query(`SELECT id FROM media_files WHERE message_id = ANY($1)`, [ids]) : [];
+    await this.files.remove(
+      m,
+      media.map((f) => f.id),
+    );
+    return ids.length;
+  }
+
   /** Files a recorded message under the process it belongs to (held back with the transaction's other writes). */
   linkToProcess(manager: EntityManager, messageId: string, processId: string): Promise<void> {
     return WriteBehind.update(manager, Message, messageId, { conversationId: processId });

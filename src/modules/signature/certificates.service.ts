@@ -93,6 +93,9 @@ export class CertificatesService {
     }
     const row = await this.ds.manager.findOneBy(EvidenceCertificate, { processId, tenantId });
     if (row?.state === 'ready') return { ready: true, certificate: row };
+    if (row?.state === 'purged') {
+      throw new AppError(HttpStatus.GONE, CertificateErrorCode.EVIDENCE_PURGED, `The evidence of process ${processId} was purged after its retention`);
+    }
     if (row?.state === 'failed') {
       throw new AppError(HttpStatus.CONFLICT, CertificateErrorCode.CERTIFICATE_FAILED, `The certificate of process ${processId} could not be made`, { error: row.error });
     }
@@ -117,6 +120,14 @@ export class CertificatesService {
 
   async readyOf(processId: string): Promise<EvidenceCertificate | null> {
     return this.ds.manager.findOneBy(EvidenceCertificate, { processId, state: 'ready' });
+  }
+
+  /** Deletes a process's certificate (custody purge), in `m`'s transaction; its bytes are its own (no other file has them). */
+  async purge(m: EntityManager, processId: string): Promise<void> {
+    const row = await m.findOneBy(EvidenceCertificate, { processId });
+    if (!row) return;
+    await m.update(EvidenceCertificate, { processId }, { state: 'purged', fileKey: null, updatedAt: this.clock.now() });
+    if (row.fileKey) await this.store.delete(row.fileKey);
   }
 
   private async make(job: CertificateJob): Promise<void> {

@@ -31,7 +31,7 @@ export class ContractsController {
   @ApiProduces('application/pdf')
   @ApiResponse({ status: 200, description: 'The certificate', schema: { type: 'string', format: 'binary' } })
   @ApiResponse({ status: 202, description: 'Being made: ask again after Retry-After seconds', schema: { $ref: getSchemaPath(CertificatePendingDto) } })
-  @ApiErrors([404, 'NOT_FOUND'], [409, 'PROCESS_NOT_FINISHED'])
+  @ApiErrors([404, 'NOT_FOUND'], [409, 'PROCESS_NOT_FINISHED'], [410, 'EVIDENCE_PURGED'])
   async certificate(
     @Tenant() t: TenantContext,
     @Param('process_id') id: string,
@@ -54,7 +54,7 @@ export class ContractsController {
   })
   @ApiProduces('application/pdf')
   @ApiResponse({ status: 200, description: 'The signed PDF', schema: { type: 'string', format: 'binary' } })
-  @ApiErrors([404, 'NOT_FOUND'], [409, 'DOCUMENT_NOT_SIGNED'])
+  @ApiErrors([404, 'NOT_FOUND'], [409, 'DOCUMENT_NOT_SIGNED'], [410, 'EVIDENCE_PURGED'])
   async signed(@Tenant() t: TenantContext, @Param('process_id') id: string, @Headers('if-none-match') ifNoneMatch?: string): Promise<Response> {
     const document = await this.contracts.signedDocument(t.tenantId, id);
     return fileResponse(

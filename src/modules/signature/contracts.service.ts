@@ -16,7 +16,7 @@ import { MessagesService } from '../messages/messages.service.js';
 import { OutboundsService } from '../outbounds/outbounds.service.js';
 import { Contract } from './entities/contract.entity.js';
 import { OtpService } from './otp.service.js';
-import { ContractErrorCode } from './signature.errors.js';
+import { CertificateErrorCode, ContractErrorCode } from './signature.errors.js';
 import { contractLanguage, contractText, maskPhone } from './texts.js';
 
 /** The job queue that signs a process's contract (a time-stamping authority that is down is retried here). */
@@ -147,7 +147,9 @@ export class ContractsService {
         signing_state: contracts[0]?.signingState ?? null,
       });
     }
-    return (await this.documents.find(tenantId, signed.signedDocumentId!))!;
+    const document = await this.documents.find(tenantId, signed.signedDocumentId!);
+    if (!document) throw new AppError(HttpStatus.GONE, CertificateErrorCode.EVIDENCE_PURGED, `The signed document of process ${processId} was purged after its retention`);
+    return document;
   }
 
   private async sign(job: ContractSignJob): Promise<void> {

@@ -10,6 +10,8 @@ export const CertificateErrorCode = declareErrorCodes({
   PROCESS_NOT_FINISHED: 'PROCESS_NOT_FINISHED',
   /** Making the certificate failed after every retry (see `details.error`). */
   CERTIFICATE_FAILED: 'CERTIFICATE_FAILED',
+  /** The process's evidence was purged after its retention (a tombstone keeps its chain head). */
+  EVIDENCE_PURGED: 'EVIDENCE_PURGED',
 });
 
 declare module '../../common/errors/app-error.js' {

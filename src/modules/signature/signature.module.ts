@@ -13,10 +13,14 @@ import { OutboundsModule } from '../outbounds/outbounds.module.js';
 import { TemplatesModule } from '../templates/templates.module.js';
 import { CertificatesService } from './certificates.service.js';
 import { ContractsController } from './contracts.controller.js';
+import { CustodyController } from './custody.controller.js';
+import { CustodyService } from './custody.service.js';
+import './dto/custody.dto.js';
 import { ContractsService } from './contracts.service.js';
 import './dto/contract.dto.js';
 import { Contract } from './entities/contract.entity.js';
 import { EvidenceCertificate } from './entities/evidence-certificate.entity.js';
+import { LegalHold } from './entities/legal-hold.entity.js';
 import { OtpChallenge } from './entities/otp-challenge.entity.js';
 import { OtpService } from './otp.service.js';
 import { DocumentStepType } from './steps/document.step.js';
@@ -32,7 +36,7 @@ import { VerificationService } from './verification.service.js';
  */
 @Module({
   imports: [
-    TypeOrmModule.forFeature([Contract, OtpChallenge, EvidenceCertificate]),
+    TypeOrmModule.forFeature([Contract, OtpChallenge, EvidenceCertificate, LegalHold]),
     FlowsModule,
     TenantsModule,
     StorageModule,
@@ -45,7 +49,7 @@ import { VerificationService } from './verification.service.js';
     SigningModule,
     SmsModule,
   ],
-  controllers: [ContractsController, VerificationController],
-  providers: [ContractsService, CertificatesService, VerificationService, OtpService, DocumentStepType, OtpStepType, SignatureStepType],
+  controllers: [ContractsController, VerificationController, CustodyController],
+  providers: [ContractsService, CertificatesService, VerificationService, CustodyService, OtpService, DocumentStepType, OtpStepType, SignatureStepType],
 })
 export class SignatureModule {}

@@ -50,6 +50,11 @@ export class TenantsService {
     return this.settingsCache.get(id, async () => (await this.get(id)).settings ?? {});
   }
 
+  /** Every tenant's id and settings (the custody purge's round). */
+  async allSettings(): Promise<Array<{ id: string; settings: TenantSettings }>> {
+    return (await this.tenants.find({ select: { id: true, settings: true } })).map((t) => ({ id: t.id, settings: t.settings ?? {} }));
+  }
+
   /** Merges `patch` into the tenant's settings; a null value removes the setting (back to its default). */
   async updateSettings(id: string, patch: Partial<Record<keyof TenantSettings, unknown>>): Promise<TenantSettings> {
     const tenant = await this.get(id);
@@ -119,3 +124,5 @@ export class TenantsService {
     return !(await this.tenants.exists());
   }
 }
+
+export { DEFAULT_EVIDENCE_RETENTION_DAYS } from './entities/tenant.entity.js';

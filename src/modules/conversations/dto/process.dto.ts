@@ -109,6 +109,12 @@ export class ProcessEvidenceDto {
   @ApiProperty() process_id: string;
   @ApiProperty({ type: [EvidenceEventDto] }) events: EvidenceEventDto[];
   @ApiProperty({ description: 'The hash of the last event (the chain head, also on the certificate)' }) head: string;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: 'When the events were purged after retention: then `events` is empty and `head` is the tombstone’s (the Merkle leaves stay)',
+  })
+  purged_at: string | null;
 }
 
 export class EvidenceChecksDto {
@@ -133,4 +139,6 @@ export class EvidenceVerificationDto {
   @ApiProperty() valid: boolean;
   @ApiProperty({ nullable: true, type: Number, description: 'The seq of the first event that does not verify' }) broken_at: number | null;
   @ApiProperty({ type: EvidenceChecksDto }) checks: EvidenceChecksDto;
+  @ApiProperty({ nullable: true, type: String, description: 'Purged after retention: only the tombstone’s head is checked against the process' })
+  purged_at: string | null;
 }

@@ -30,4 +30,6 @@ export class Process {
   /** The head of the process's evidence chain: the last seq (0: none yet) and its hash. */
   @Column('int', { default: 0 }) evidenceSeq: number;
   @Column('text', { nullable: true }) evidenceHead: string | null;
+  /** When its personal data and evidence payloads were purged after retention (its status and chain head stay). */
+  @Column('timestamptz', { nullable: true }) purgedAt: Date | null;
 }

@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-export type CertificateState = 'pending' | 'ready' | 'failed';
+export type CertificateState = 'pending' | 'ready' | 'failed' | 'purged';
 
 /** The certificate of evidence of a finished process: made by a job, PAdES-sealed, its bytes in the file store. */
 @Entity('evidence_certificates')

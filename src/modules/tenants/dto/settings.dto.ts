@@ -1,10 +1,10 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { plainToInstance, Transform } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsIn, IsObject, IsOptional, IsString, Matches, MaxLength, MinLength, ValidateIf, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsIn, IsInt, IsObject, Max, Min, IsOptional, IsString, Matches, MaxLength, MinLength, ValidateIf, ValidateNested } from 'class-validator';
 import { SMS_PROVIDERS, TWILIO_ACCOUNT_SID, type SmsProviderName, type SmsSettings } from '../../../sms/sms.types.js';
-import { ParseJsonString } from '../../../common/http/transforms.js';
-import { DEFAULT_KEYWORDS, type TenantSettings } from '../entities/tenant.entity.js';
+import { ParseJsonString, ToInt } from '../../../common/http/transforms.js';
+import { DEFAULT_EVIDENCE_RETENTION_DAYS, DEFAULT_KEYWORDS, type TenantSettings } from '../entities/tenant.entity.js';
 
 /** A tenant's keyword list: up to 20 keywords of 1 to 60 characters, replacing the defaults. */
 const KeywordList = (example: string[], purpose: string) =>
@@ -102,6 +102,20 @@ export class UpdateSettingsDto {
 
   @ApiPropertyOptional({
     nullable: true,
+    type: Number,
+    example: 1825,
+    description: `Days a finished process's evidence is kept in custody before it is purged (${DEFAULT_EVIDENCE_RETENTION_DAYS}, 5 years, by default; null: back to it); legal holds keep a process past it`,
+  })
+  @IsOptional()
+  @ToInt()
+  @ValidateIf((_, v) => v !== null)
+  @IsInt()
+  @Min(1)
+  @Max(36_500)
+  evidence_retention_days?: number | null;
+
+  @ApiPropertyOptional({
+    nullable: true,
     type: SmsSettingsInputDto,
     description: 'The SMS provider of one-time codes; null removes it. In form bodies, a JSON object string.',
   })
@@ -119,6 +133,7 @@ export class SettingsDto {
   @ApiPropertyOptional({ type: [String], example: ['STOP', 'BAJA', 'PARAR', 'CANCELAR SUSCRIPCION'] }) stop_keywords: string[];
   @ApiPropertyOptional({ type: [String], example: ['START', 'ALTA'] }) start_keywords: string[];
   @ApiProperty({ nullable: true, type: SmsSettingsDto, description: 'The SMS provider, without its auth token' }) sms: SmsSettingsDto | null;
+  @ApiProperty({ example: 1825, description: "Days a finished process's evidence is kept before the purge" }) evidence_retention_days: number;
 
   static from(s: TenantSettings, sms: SmsSettings | null): SettingsDto {
     return {
@@ -127,6 +142,7 @@ export class SettingsDto {
       stop_keywords: s.stop_keywords ?? [...DEFAULT_KEYWORDS.stop],
       start_keywords: s.start_keywords ?? [...DEFAULT_KEYWORDS.start],
       sms: sms ? SmsSettingsDto.from(sms) : null,
+      evidence_retention_days: s.evidence_retention_days ?? DEFAULT_EVIDENCE_RETENTION_DAYS,
     };
   }
 }

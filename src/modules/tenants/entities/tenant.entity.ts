@@ -8,7 +8,12 @@ export interface TenantSettings {
   stop_keywords?: string[];
   start_keywords?: string[];
   exit_keywords?: string[];
+  /** Days a finished process's evidence stays in custody (DEFAULT_EVIDENCE_RETENTION_DAYS when unset). */
+  evidence_retention_days?: number;
 }
+
+/** Five years. */
+export const DEFAULT_EVIDENCE_RETENTION_DAYS = 1825;
 
 export { DEFAULT_KEYWORDS } from '../default-keywords.js';
 
