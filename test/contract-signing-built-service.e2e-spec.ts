@@ -112,5 +112,13 @@ describe('certified contracting in the built service', () => {
       expect(verified.status).toBe(200);
       expect(await verified.json()).toMatchObject({ issued_here: true, kind, process_id: done.process_id, intact: true, signature: { valid: true } });
     }
+
+    // Custody: a legal hold, and an erasure request that keeps the process in custody and says until when.
+    const hold = await svc.request('POST', `/v1/processes/${done.process_id}/legal-hold`, { headers: key, body: { reason: 'Reclamo' } });
+    expect(hold.status).toBe(200);
+    expect(hold.body).toMatchObject({ legal_hold: { reason: 'Reclamo' }, retained_until: expect.any(String), purged_at: null });
+    const erasure = await svc.request('POST', '/v1/privacy/erasure', { headers: key, body: { phone: user } });
+    expect(erasure.status).toBe(200);
+    expect(erasure.body.kept_in_custody).toEqual([{ process_id: done.process_id, retained_until: hold.body.retained_until }]);
   });
 });
