@@ -22,6 +22,7 @@ import { Contracts1733100000000 } from './1733100000000-contracts.js';
 import { EvidenceLog1733600000000 } from './1733600000000-evidence-log.js';
 import { EvidenceCertificates1733650000000 } from './1733650000000-evidence-certificates.js';
 import { Custody1733660000000 } from './1733660000000-custody.js';
+import { EvidenceDeferred1733670000000 } from './1733670000000-evidence-deferred.js';
 
 /** Every migration, oldest first. Listed explicitly so the app, the tests and the CLI load the same set. */
 export const migrations = [
@@ -49,4 +50,5 @@ export const migrations = [
   EvidenceLog1733600000000,
   EvidenceCertificates1733650000000,
   Custody1733660000000,
+  EvidenceDeferred1733670000000,
 ];

@@ -13,6 +13,7 @@ const BATCH = 100;
 @Injectable()
 export class ConversationsCron {
   private readonly runs: CronRun;
+  private readonly evidenceRuns: CronRun;
 
   constructor(
     private readonly ds: DataSource,
@@ -21,11 +22,33 @@ export class ConversationsCron {
     workers: Workers,
   ) {
     this.runs = workers.cron(ConversationsCron.name, () => this.expireDue());
+    this.evidenceRuns = workers.cron(`${ConversationsCron.name}.evidence`, () => this.appendDeferred());
   }
 
   @Interval(5_000)
   tick(): Promise<void> {
     return this.runs.run();
+  }
+
+  @Interval(1_000)
+  evidenceTick(): Promise<void> {
+    return this.evidenceRuns.run();
+  }
+
+  /**
+   * Appends the evidence other modules deferred (statuses, hooks delivered, follow-ups) to each process's chain, one
+   * process per transaction under its row lock; returns how many processes. Safe on every instance: a process whose
+   * row another holds is skipped this round.
+   */
+  async appendDeferred(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const ids = await this.conversations.processesWithDeferredEvidence(this.ds.manager, BATCH);
+      let done = 0;
+      for (const id of ids) if (await this.ds.transaction((m) => this.conversations.appendDeferred(m, id))) done++;
+      total += done;
+      if (ids.length < BATCH || done === 0) return total;
+    }
   }
 
   /** Expires every due process; returns how many. */

@@ -1,5 +1,5 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
-import { EntityManager, In } from 'typeorm';
+import { EntityManager, In, IsNull } from 'typeorm';
 import { WriteBehind } from '../../database/write-behind.js';
 import { Clock } from '../../common/clock/clock.js';
 import { AppError } from '../../common/errors/app-error.js';
@@ -596,6 +596,23 @@ export class ConversationsService {
   /** The tenant's processes of a person (any status), newest first. */
   processesOf(m: EntityManager, tenantId: string, phone: string): Promise<Process[]> {
     return m.find(Process, { where: { tenantId, phone }, order: { startedAt: 'DESC' } });
+  }
+
+  /** Processes with deferred evidence waiting, oldest first. */
+  processesWithDeferredEvidence(m: EntityManager, limit: number): Promise<string[]> {
+    return this.evidence.deferredProcesses(m, limit);
+  }
+
+  /** Appends a process's deferred evidence to its chain, under its row lock (false: another transaction holds it). */
+  async appendDeferred(m: EntityManager, processId: string): Promise<boolean> {
+    const [locked] = await m.query(`SELECT id FROM processes WHERE id = $1 FOR UPDATE SKIP LOCKED`, [processId]);
+    const exists = locked ?? (await m.query(`SELECT id FROM processes WHERE id = $1`, [processId]))[0];
+    if (exists && !locked) return false;
+    const inputs = await this.evidence.takeDeferred(m, processId);
+    // A process that is gone (or purged) keeps nothing more.
+    const process = locked ? await m.findOneBy(Process, { id: processId, purgedAt: IsNull() }) : null;
+    if (process && inputs.length) await this.recordMany(m, process, inputs);
+    return true;
   }
 
   /** A process ends at expiration_minutes after its start, or when the 24-hour window closes, whichever is first. */

@@ -57,6 +57,18 @@ const INSERT_EVENTS: BatchStatement<EventRow> = {
   ],
 };
 
+/** Something to record in a process's chain, from a module that does not hold its row. */
+export interface DeferredEvidence extends EvidenceInput {
+  tenantId: string;
+  processId: string;
+}
+
+const INSERT_DEFERRED: BatchStatement<DeferredEvidence> = {
+  sql: `INSERT INTO evidence_deferred (tenant_id, process_id, type, occurred_at, payload)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[])`,
+  params: (rows) => [rows.map((r) => r.tenantId), rows.map((r) => r.processId), rows.map((r) => r.type), rows.map((r) => r.occurredAt), rows.map((r) => JSON.stringify(r.payload))],
+};
+
 /** The bytes an event's hash covers after the previous hash: its RFC 8785 canonical JSON, without the hashes. */
 export function canonicalEvent(e: Pick<EvidenceEvent, 'seq' | 'type' | 'occurred_at' | 'payload'>): string {
   return canonicalize({ seq: e.seq, type: e.type, occurred_at: e.occurred_at, payload: e.payload })!;
@@ -121,6 +133,34 @@ export class EvidenceLog {
   async tombstone(m: EntityManager, processId: string): Promise<{ seq: number; head: string; purgedAt: Date } | null> {
     const [row]: Array<{ seq: number; head: string; purged_at: Date }> = await m.query(`SELECT seq, head, purged_at FROM evidence_tombstones WHERE process_id = $1`, [processId]);
     return row ? { seq: row.seq, head: row.head, purgedAt: row.purged_at } : null;
+  }
+
+  /**
+   * Records events of processes whose row the caller does not hold, in `m`'s transaction (with write-behind, sent with
+   * its next statement): the engine appends them to each chain soon after (`takeDeferred`), in the order written.
+   */
+  async defer(m: EntityManager, rows: readonly DeferredEvidence[]): Promise<void> {
+    if (rows.length === 0) return;
+    if (!WriteBehind.of(m)) {
+      await m.query(INSERT_DEFERRED.sql, INSERT_DEFERRED.params([...rows]));
+      return;
+    }
+    for (const row of rows) await WriteBehind.batch(m, INSERT_DEFERRED, row);
+  }
+
+  /** Processes with deferred events waiting, oldest first. */
+  async deferredProcesses(m: EntityManager, limit: number): Promise<string[]> {
+    const rows: Array<{ process_id: string }> = await m.query(`SELECT process_id FROM evidence_deferred GROUP BY process_id ORDER BY min(id) LIMIT $1`, [limit]);
+    return rows.map((r) => r.process_id);
+  }
+
+  /** Takes (deletes and returns, in the order written) a process's deferred events, in `m`'s transaction. */
+  async takeDeferred(m: EntityManager, processId: string): Promise<EvidenceInput[]> {
+    const [rows] = (await m.query(`DELETE FROM evidence_deferred WHERE process_id = $1 RETURNING id, type, occurred_at, payload`, [processId])) as [
+      Array<{ id: string; type: string; occurred_at: Date; payload: Record<string, unknown> }>,
+      number,
+    ];
+    return rows.sort((a, b) => Number(BigInt(a.id) - BigInt(b.id))).map((r) => ({ type: r.type, occurredAt: r.occurred_at, payload: r.payload }));
   }
 
   /** A process's events, in order. */

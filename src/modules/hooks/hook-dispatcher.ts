@@ -3,11 +3,12 @@ import { secretBox } from '../../common/secrets/secret-box.js';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Webhook } from 'standardwebhooks';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock/clock.js';
 import { AppConfig } from '../../config/app-config.js';
 import { request, type Dispatcher } from 'undici';
 import { queryReturning } from '../../database/sql.js';
+import { EvidenceLog } from '../evidence/evidence-log.js';
 import { HooksService } from './hooks.service.js';
 import { HostResolver, ssrfCheck } from '../../common/http/url-guard.js';
 import { API_MAX_BYTES, OutgoingHttp, OutgoingHttpError } from '../../common/http/outgoing-http.js';
@@ -41,6 +42,7 @@ export function retryDelay(failures: number, random = Math.random()): number {
 
 export interface ClaimedDelivery {
   id: string;
+  tenant_id: string;
   hook_id: string;
   event_id: string;
   event_type: string;
@@ -97,6 +99,7 @@ export class HookDispatcher implements OnApplicationBootstrap, BeforeApplication
     private readonly resolver: HostResolver,
     private readonly hooks: HooksService,
     private readonly http: OutgoingHttp,
+    private readonly evidence: EvidenceLog,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -152,7 +155,7 @@ export class HookDispatcher implements OnApplicationBootstrap, BeforeApplication
          UPDATE hook_deliveries d SET status = 'sending', next_attempt_at = $4, lease_token = $5
            FROM due, hooks h, hook_events e
           WHERE d.id = due.id AND h.id = d.hook_id AND e.id = d.event_id
-         RETURNING d.id, d.hook_id, d.event_id, d.event_type, d.attempt_count, d.first_attempt_at, d.lease_token,
+         RETURNING d.id, d.tenant_id, d.hook_id, d.event_id, d.event_type, d.attempt_count, d.first_attempt_at, d.lease_token,
                    h.url, h.secret, h.previous_secret, h.previous_secret_expires_at, e.data, e.created_at AS event_created_at
        )
        SELECT * FROM claimed`,
@@ -257,7 +260,27 @@ export class HookDispatcher implements OnApplicationBootstrap, BeforeApplication
   }
 
   private async writeResults(results: Result[]): Promise<void> {
-    await this.ds.query(
+    await this.ds.transaction(async (m) => {
+      await this.writeAttempts(m, results);
+      // A delivery that ends (delivered, or given up) is evidence of the process it was about, if any.
+      await this.evidence.defer(
+        m,
+        results
+          .filter((r) => r.status !== 'pending' && typeof (r.row.data as { process_id?: unknown }).process_id === 'string')
+          .map((r) => ({
+            tenantId: r.row.tenant_id,
+            processId: (r.row.data as { process_id: string }).process_id,
+            type: r.status === 'succeeded' ? 'hook.delivered' : 'hook.failed',
+            occurredAt: r.attemptedAt,
+            payload: { hook_id: r.row.hook_id, webhook_id: r.row.event_id, event_type: r.row.event_type, attempts: r.row.attempt_count + 1, http_status: r.outcome.httpStatus },
+          })),
+      );
+    });
+    await this.disableFailing(results);
+  }
+
+  private async writeAttempts(m: EntityManager, results: Result[]): Promise<void> {
+    await m.query(
       `WITH r AS (
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::int[], $6::int[], $7::text[], $8::text[], $9::timestamptz[])
            AS r(id, token, status, attempted_at, http_status, latency_ms, error, excerpt, next_at)
@@ -292,6 +315,10 @@ export class HookDispatcher implements OnApplicationBootstrap, BeforeApplication
         results.map((x) => x.next),
       ],
     );
+  }
+
+  /** Hooks whose deliveries all failed for the whole retry window are switched off. */
+  private async disableFailing(results: Result[]): Promise<void> {
     let disabled = 0;
     for (const x of results.filter((r) => r.status === 'failed')) {
       const rows = await queryReturning(

@@ -257,8 +257,8 @@ export class MessagesService {
     manager: EntityManager,
     lineId: string,
     ev: StatusUpdateEvent,
-  ): Promise<{ tenantId: string; phone: string; changed: boolean; message(): Promise<Message> } | null> {
-    const rows = await queryReturning<{ id: string; tenant_id: string; phone: string; changed: boolean }>(
+  ): Promise<{ id: string; tenantId: string; phone: string; conversationId: string | null; changed: boolean; message(): Promise<Message> } | null> {
+    const rows = await queryReturning<{ id: string; tenant_id: string; phone: string; conversation_id: string | null; changed: boolean }>(
       manager,
       `WITH old AS (SELECT id, status FROM messages WHERE line_id = $6 AND provider_message_id = $1 AND direction = 'outbound' FOR UPDATE)
        UPDATE messages m SET
@@ -274,12 +274,12 @@ export class MessagesService {
          error_code = CASE WHEN $2 = 'failed' AND m.status <> 'failed' THEN $4 ELSE m.error_code END,
          error_title = CASE WHEN $2 = 'failed' AND m.status <> 'failed' THEN $5 ELSE m.error_title END
        FROM old WHERE m.id = old.id
-       RETURNING m.id, m.tenant_id, m.phone, m.status IS DISTINCT FROM old.status AS changed`,
+       RETURNING m.id, m.tenant_id, m.phone, m.conversation_id, m.status IS DISTINCT FROM old.status AS changed`,
       [ev.wamid, ev.status, ev.timestamp, ev.error?.code ?? null, ev.error ? [ev.error.title, ev.error.details].filter(Boolean).join(': ') : null, lineId],
     );
     if (rows.length === 0) return null;
-    const [{ id, tenant_id: tenantId, phone, changed }] = rows;
-    return { tenantId, phone, changed, message: () => manager.findOneByOrFail(Message, { id }) };
+    const [{ id, tenant_id: tenantId, phone, conversation_id: conversationId, changed }] = rows;
+    return { id, tenantId, phone, conversationId, changed, message: () => manager.findOneByOrFail(Message, { id }) };
   }
 
   /** The newest prompt with reply options (buttons, list or template) sent to `phone` on the line, or null. */

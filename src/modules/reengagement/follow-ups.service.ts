@@ -4,6 +4,7 @@ import { Clock } from '../../common/clock/clock.js';
 import { newId } from '../../common/ids/ids.js';
 import { queryReturning } from '../../database/sql.js';
 import type { FlowSettings } from '../flows/flow-definition.js';
+import { EvidenceLog } from '../evidence/evidence-log.js';
 import { MessagesService, type EnqueueInput } from '../messages/messages.service.js';
 import { FollowUp, type FollowUpAnswer, type FollowUpCancelReason } from './entities/follow-up.entity.js';
 import { FollowUpStateDto } from './follow-up-state.dto.js';
@@ -99,6 +100,7 @@ export class FollowUpsService {
     private readonly ds: DataSource,
     private readonly clock: Clock,
     private readonly messages: MessagesService,
+    private readonly evidence: EvidenceLog,
   ) {}
 
   /**
@@ -206,6 +208,7 @@ export class FollowUpsService {
       if (due.length === 0) return 0;
       const open = due.filter((f) => now.getTime() < f.window_closes_at.getTime());
       const closed = due.filter((f) => now.getTime() >= f.window_closes_at.getTime());
+      let queued: Array<{ id: string }> = [];
       if (open.length) {
         const inputs: EnqueueInput[] = open.map((f) => ({
           tenantId: f.tenant_id,
@@ -214,7 +217,7 @@ export class FollowUpsService {
           message: followUpMessage(f.message, f.language),
           conversationId: f.process_id,
         }));
-        const queued = await this.messages.enqueueMany(m, inputs);
+        queued = await this.messages.enqueueMany(m, inputs);
         await m.query(
           `UPDATE follow_ups f SET status = 'sent', sent_at = $3, message_id = v.message_id
            FROM unnest($1::text[], $2::text[]) AS v(id, message_id)
@@ -225,6 +228,22 @@ export class FollowUpsService {
       if (closed.length) {
         await m.query(`UPDATE follow_ups SET status = 'skipped', skip_reason = 'outside_24h_window' WHERE id = ANY($1::text[])`, [closed.map((f) => f.id)]);
       }
+      await this.evidence.defer(m, [
+        ...open.map((f, i) => ({
+          tenantId: f.tenant_id,
+          processId: f.process_id,
+          type: 'follow_up.sent',
+          occurredAt: now,
+          payload: { follow_up_id: f.id, message_id: queued[i].id },
+        })),
+        ...closed.map((f) => ({
+          tenantId: f.tenant_id,
+          processId: f.process_id,
+          type: 'follow_up.skipped',
+          occurredAt: now,
+          payload: { follow_up_id: f.id, reason: 'outside_24h_window' },
+        })),
+      ]);
       return due.length;
     });
   }

@@ -13,6 +13,7 @@ import type { InboundMessageEvent, WebhookEvent } from '../../whatsapp/whatsapp.
 import { WriteBehind } from '../../database/write-behind.js';
 import { ConversationsService, userKey, type UserState } from '../conversations/conversations.service.js';
 import { InboundChain } from '../conversations/inbound-chain.js';
+import { EvidenceLog } from '../evidence/evidence-log.js';
 import { HooksService } from '../hooks/hooks.service.js';
 import { MessageDto } from '../messages/dto/message.dto.js';
 import { MessagesService, type RecordedInbound } from '../messages/messages.service.js';
@@ -101,6 +102,7 @@ export class WebhookProcessorService {
     private readonly sendQueue: SendQueueService,
     private readonly hooks: HooksService,
     private readonly config: AppConfig,
+    private readonly evidence: EvidenceLog,
     inbox: WebhookInboxService,
     workers: Workers,
     metrics: Metrics,
@@ -334,6 +336,17 @@ export class WebhookProcessorService {
         summary.statuses++;
         if (applied.changed) {
           await this.hooks.emit(m, { tenantId: applied.tenantId, type: 'message.status', data: async () => MessageDto.from(await applied.message()) });
+          if (applied.conversationId) {
+            await this.evidence.defer(m, [
+              {
+                tenantId: applied.tenantId,
+                processId: applied.conversationId,
+                type: 'message.status',
+                occurredAt: ev.timestamp,
+                payload: { message_id: applied.id, status: ev.status, error_code: ev.error?.code ?? null },
+              },
+            ]);
+          }
         }
         // A send refused as a marketing opt-out (131050) is an opt-out of the user it was sent to, on its line.
         if (await this.consents.handleFailedStatus(m, line, applied.phone, ev)) summary.updates++;
