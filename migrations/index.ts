@@ -20,6 +20,7 @@ import { Sms1733000100000 } from './1733000100000-sms.js';
 import { AuthenticationTemplates1733020000000 } from './1733020000000-authentication-templates.js';
 import { Contracts1733100000000 } from './1733100000000-contracts.js';
 import { EvidenceLog1733600000000 } from './1733600000000-evidence-log.js';
+import { EvidenceCheckpoints1733800000000 } from './1733800000000-evidence-checkpoints.js';
 import { EvidenceCertificates1733650000000 } from './1733650000000-evidence-certificates.js';
 
 /** Every migration, oldest first. Listed explicitly so the app, the tests and the CLI load the same set. */
@@ -47,4 +48,5 @@ export const migrations = [
   Contracts1733100000000,
   EvidenceLog1733600000000,
   EvidenceCertificates1733650000000,
+  EvidenceCheckpoints1733800000000,
 ];

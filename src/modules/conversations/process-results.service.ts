@@ -5,6 +5,8 @@ import { AppError } from '../../common/errors/app-error.js';
 import { paginate } from '../../common/http/pagination.js';
 import { toE164 } from '../../common/phone/phone.js';
 import { AnswerDto, EvidenceVerificationDto, ListProcessesQueryDto, ProcessDto, ProcessEvidenceDto } from './dto/process.dto.js';
+import { EvidenceCheckpoints } from '../evidence/evidence-checkpoints.service.js';
+import { CheckpointDto } from '../evidence/dto/checkpoint.dto.js';
 import { EvidenceLog, GENESIS_HASH, verifyChain, type EvidenceEvent } from '../evidence/evidence-log.js';
 import { ProcessAnswer } from './entities/process-answer.entity.js';
 import { Process } from './entities/process.entity.js';
@@ -35,6 +37,7 @@ export class ProcessResultsService {
     private readonly followUps: FollowUpsService,
     private readonly files: FilesService,
     private readonly log: EvidenceLog,
+    private readonly checkpoints: EvidenceCheckpoints,
   ) {}
 
   async get(tenantId: string, id: string): Promise<ProcessDto> {
@@ -64,12 +67,19 @@ export class ProcessResultsService {
     this.evidenceChecks.set(name, check);
   }
 
-  /** The process's evidence chain as recorded. */
+  /** The process's evidence chain as recorded, with the latest checkpoint that covers it and its inclusion proof. */
   async evidence(tenantId: string, id: string): Promise<ProcessEvidenceDto> {
     const process = await this.processes.findOneBy({ id, tenantId });
     if (!process) throw AppError.notFound('Process', id);
-    const events = await this.log.events(this.processes.manager, id);
-    return { process_id: id, events, head: events.at(-1)?.hash ?? GENESIS_HASH };
+    const m = this.processes.manager;
+    const [events, inclusion] = await Promise.all([this.log.events(m, id), this.checkpoints.inclusion(m, tenantId, id)]);
+    return {
+      process_id: id,
+      events,
+      head: events.at(-1)?.hash ?? GENESIS_HASH,
+      checkpoint: inclusion ? { ...CheckpointDto.of(inclusion.checkpoint), leaf_index: inclusion.leafIndex, seq: inclusion.seq } : null,
+      inclusion_proof: inclusion ? inclusion.proof.map((p) => p.toString('hex')) : [],
+    };
   }
 
   /** Recomputes the chain; it must also end at the head the process row holds. */
@@ -81,7 +91,10 @@ export class ProcessResultsService {
     // Events cut off the end (or added past the head) show against the head on the process row.
     const headMatches = chain.valid && events.length === process.evidenceSeq && chain.head === (process.evidenceHead ?? GENESIS_HASH);
     const brokenAt = chain.brokenAt ?? (headMatches ? null : Math.min(events.length, process.evidenceSeq) + 1);
-    const checks: Record<string, boolean | null> = { chain: brokenAt === null };
+    const checks: Record<string, boolean | null> = {
+      chain: brokenAt === null,
+      checkpoint: await this.checkpoints.checkProcess(this.processes.manager, tenantId, id, events),
+    };
     for (const [name, check] of this.evidenceChecks) checks[name] = await check(this.processes.manager, tenantId, id, events);
     const valid = Object.values(checks).every((c) => c !== false);
     return { valid, broken_at: brokenAt, checks: checks as unknown as EvidenceVerificationDto['checks'] };
