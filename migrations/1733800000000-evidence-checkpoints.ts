@@ -48,7 +48,7 @@ export class EvidenceCheckpoints1733800000000 implements MigrationInterface {
         PRIMARY KEY (tenant_id, leaf_index)
       )`);
     await q.query(`CREATE UNIQUE INDEX evidence_leaves_event_idx ON evidence_leaves (event_id)`);
-    await q.query(`CREATE INDEX evidence_leaves_process_idx ON evidence_leaves (process_id, seq)`);
+    await q.query(`CREATE INDEX evidence_leaves_process_idx ON evidence_leaves (process_id, seq) INCLUDE (leaf_index, tenant_id)`);
     // Complete aligned subtrees above the leaves: (level, node_index) covers leaves [node_index·2^level, (node_index+1)·2^level).
     await q.query(`
       CREATE TABLE evidence_tree_nodes (

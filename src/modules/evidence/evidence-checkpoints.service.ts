@@ -119,7 +119,9 @@ export class EvidenceCheckpoints {
     const checkpoint = await this.latest(m, tenantId);
     if (!checkpoint) return null;
     const [leaf]: Array<{ leaf_index: string; seq: number }> = await m.query(
-      `SELECT leaf_index, seq FROM evidence_leaves WHERE process_id = $1 AND tenant_id = $2 AND leaf_index < $3 ORDER BY seq DESC LIMIT 1`,
+      // A process has few leaves: read them by process (never a range scan of the tenant's tree), then filter.
+      `WITH l AS MATERIALIZED (SELECT leaf_index, seq, tenant_id FROM evidence_leaves WHERE process_id = $1)
+       SELECT leaf_index, seq FROM l WHERE tenant_id = $2 AND leaf_index < $3 ORDER BY seq DESC LIMIT 1`,
       [processId, tenantId, checkpoint.treeSize],
     );
     if (!leaf) return null;
@@ -151,9 +153,10 @@ export class EvidenceCheckpoints {
    */
   async coverage(m: EntityManager, tenantId: string, processId: string): Promise<{ leaf: number | null; checkpointed: number | null }> {
     const [row]: Array<{ leaf: number | null; checkpointed: number | null }> = await m.query(
-      `SELECT max(l.seq) AS leaf,
+      `WITH l AS MATERIALIZED (SELECT leaf_index, seq, tenant_id FROM evidence_leaves WHERE process_id = $1)
+       SELECT max(l.seq) AS leaf,
               max(l.seq) FILTER (WHERE l.leaf_index < (SELECT max(tree_size) FROM evidence_checkpoints WHERE tenant_id = $2)) AS checkpointed
-         FROM evidence_leaves l WHERE l.process_id = $1 AND l.tenant_id = $2`,
+         FROM l WHERE l.tenant_id = $2`,
       [processId, tenantId],
     );
     return { leaf: row?.leaf ?? null, checkpointed: row?.checkpointed ?? null };
@@ -284,9 +287,9 @@ export class EvidenceCheckpoints {
       const rows: Array<{ level: number; node_index: string; hash: Buffer }> = await m.query(
         `SELECT 0 AS level, leaf_index AS node_index, hash FROM evidence_leaves WHERE tenant_id = $1 AND leaf_index = ANY($2::bigint[])
          UNION ALL
-         SELECT n.level, n.node_index, n.hash FROM evidence_tree_nodes n
-           JOIN unnest($3::smallint[], $4::bigint[]) AS r(level, node_index) ON n.level = r.level AND n.node_index = r.node_index
-          WHERE n.tenant_id = $1`,
+         SELECT r.level, r.node_index, n.hash FROM unnest($3::smallint[], $4::bigint[]) AS r(level, node_index)
+           -- One primary-key lookup per node (a join could plan a scan of the tenant's whole tree).
+           CROSS JOIN LATERAL (SELECT hash FROM evidence_tree_nodes WHERE tenant_id = $1 AND level = r.level AND node_index = r.node_index) AS n`,
         [tenantId, leaves.map((r) => r.index), inner.map((r) => r.level), inner.map((r) => r.index)],
       );
       for (const r of rows) byKey.set(`${r.level}:${r.node_index}`, r.hash);
