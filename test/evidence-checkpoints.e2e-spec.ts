@@ -1,5 +1,5 @@
 import canonicalize from 'canonicalize';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,6 +44,15 @@ function opensslVerifies(c: Checkpoint, chainPem: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** docs/snippets/verify-checkpoint.mjs run on the API's answer, as the docs tell a client to. */
+function snippet(evidence: object, chainPem: string): { status: number | null; out: Record<string, unknown> } {
+  const dir = mkdtempSync(path.join(tmp, 'snippet-'));
+  writeFileSync(path.join(dir, 'evidence.json'), JSON.stringify(evidence));
+  writeFileSync(path.join(dir, 'chain.pem'), chainPem);
+  const run = spawnSync(process.execPath, ['docs/snippets/verify-checkpoint.mjs', path.join(dir, 'evidence.json'), path.join(dir, 'chain.pem')], { encoding: 'utf8' });
+  return { status: run.status, out: JSON.parse(run.stdout) };
 }
 
 const leafOf = (eventHash: string) =>
@@ -101,6 +110,7 @@ describe('Merkle checkpoints of the evidence log', () => {
     expect(evidence.inclusion_proof.length).toBeLessThanOrEqual(Math.ceil(Math.log2(c.tree_size)));
     expect(opensslVerifies(c, chainPem)).toBe(true);
     expect(opensslVerifies({ ...c, tree_size: c.tree_size + 1 }, chainPem)).toBe(false);
+    expect(snippet(evidence, chainPem)).toEqual({ status: 0, out: { tree_size: c.tree_size, seq: c.seq, signature: true, inclusion: true } });
     expect(await get(`/v1/processes/${first.processId}/evidence/verify`)).toEqual({
       valid: true,
       broken_at: null,
@@ -233,6 +243,7 @@ describe('Merkle checkpoints of the evidence log', () => {
       await chat.t.db.query(`ALTER TABLE evidence_events ENABLE TRIGGER evidence_events_append_only`);
     }
     await chat.t.db.query(`UPDATE processes SET evidence_head = $2 WHERE id = $1`, [first.processId, prev]);
+    expect(snippet(await get(`/v1/processes/${first.processId}/evidence`), chainPem)).toMatchObject({ status: 1, out: { signature: true, inclusion: false } });
     expect(await get(`/v1/processes/${first.processId}/evidence/verify`)).toEqual({
       valid: false,
       broken_at: null,
