@@ -20,6 +20,7 @@ import { Sms1733000100000 } from './1733000100000-sms.js';
 import { AuthenticationTemplates1733020000000 } from './1733020000000-authentication-templates.js';
 import { Contracts1733100000000 } from './1733100000000-contracts.js';
 import { EvidenceLog1733600000000 } from './1733600000000-evidence-log.js';
+import { EvidenceCheckpoints1733800000000 } from './1733800000000-evidence-checkpoints.js';
 import { EvidenceCertificates1733650000000 } from './1733650000000-evidence-certificates.js';
 import { Custody1733660000000 } from './1733660000000-custody.js';
 import { EvidenceDeferred1733670000000 } from './1733670000000-evidence-deferred.js';
@@ -51,4 +52,5 @@ export const migrations = [
   EvidenceCertificates1733650000000,
   Custody1733660000000,
   EvidenceDeferred1733670000000,
+  EvidenceCheckpoints1733800000000,
 ];

@@ -1,3 +1,4 @@
+import { EvidenceCheckpoints } from '../src/modules/evidence/evidence-checkpoints.service.js';
 import { CertificatesService } from '../src/modules/signature/certificates.service.js';
 import { CustodyService } from '../src/modules/signature/custody.service.js';
 import { contractingFlow, signContract, workContracting } from './support/contracting.js';
@@ -54,6 +55,17 @@ describe('custody: retention, legal hold, purge and erasure of evidence', () => 
   });
 
   it('purges after retention what is not held: documents, payloads and personal data go, a tombstone keeps the head', async () => {
+    // A signed checkpoint covers the process before the purge.
+    const checkpoints = chat.t.app.get(EvidenceCheckpoints);
+    await checkpoints.run({ wait: true }); // the leaves; the first checkpoint is due a period after them
+    chat.t.clock.advance(61_000);
+    expect(await checkpoints.run({ wait: true })).toBe(1);
+    const anchored = (await get(`/v1/processes/${purged.processId}/evidence`).expect(200)).body;
+    expect(anchored.checkpoint).toMatchObject({ seq: anchored.events.length });
+    expect((await get(`/v1/processes/${purged.processId}/evidence/verify`).expect(200)).body.checks.checkpoint).toBe(true);
+    purged.head = anchored.head;
+    purged.seq = anchored.events.length;
+
     chat.t.clock.advance(29 * DAY_MS);
     expect(await purgeDue()).toBe(0);
     chat.t.clock.advance(2 * DAY_MS);
@@ -63,13 +75,20 @@ describe('custody: retention, legal hold, purge and erasure of evidence', () => 
     const p = (await get(`/v1/processes/${purged.processId}`).expect(200)).body;
     expect(p).toMatchObject({ status: 'succeeded', phone: '+57 300 ••• 0001', answers: {}, history: [] });
     expect(p.custody.purged_at).toBe(chat.t.clock.now().toISOString());
+    // The leaves stay: the same checkpoint and proof, and the tombstone's head still proves into it.
     expect((await get(`/v1/processes/${purged.processId}/evidence`).expect(200)).body).toEqual({
       process_id: purged.processId,
       events: [],
       head: purged.head,
+      checkpoint: anchored.checkpoint,
+      inclusion_proof: anchored.inclusion_proof,
       purged_at: p.custody.purged_at,
     });
-    expect((await get(`/v1/processes/${purged.processId}/evidence/verify`).expect(200)).body).toMatchObject({ valid: true, broken_at: null, checks: { chain: true } });
+    expect((await get(`/v1/processes/${purged.processId}/evidence/verify`).expect(200)).body).toMatchObject({
+      valid: true,
+      broken_at: null,
+      checks: { chain: true, checkpoint: true },
+    });
     expect((await get(`/v1/processes/${purged.processId}/evidence/certificate.pdf`).expect(410)).body).toMatchObject({ code: 'EVIDENCE_PURGED' });
     expect((await get(`/v1/processes/${purged.processId}/documents/signed.pdf`).expect(410)).body).toMatchObject({ code: 'EVIDENCE_PURGED' });
     await chat.t.http.post(`/v1/processes/${purged.processId}/legal-hold`).set(key).send({}).expect(410);

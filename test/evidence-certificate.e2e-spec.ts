@@ -125,7 +125,7 @@ describe('the certificate of evidence, and verifying the PDFs issued here', () =
 
   it('verifies the whole evidence of the process: chain, signed contract and certificate', async () => {
     const verified = (await chat.t.http.get(`/v1/processes/${processId}/evidence/verify`).set(key).expect(200)).body;
-    expect(verified).toEqual({ valid: true, broken_at: null, checks: { chain: true, signed_document: true, certificate: true }, purged_at: null });
+    expect(verified).toEqual({ valid: true, broken_at: null, checks: { chain: true, checkpoint: null, signed_document: true, certificate: true }, purged_at: null });
   });
 
   it('POST /v1/verify (public) recognises both PDFs, and one changed byte in either is caught there and by pdfsig', async () => {
@@ -187,7 +187,7 @@ describe('the certificate of evidence, and verifying the PDFs issued here', () =
       valid: false,
       broken_at: 2,
       // The sealed chain in the certificate no longer matches the rows either.
-      checks: { chain: false, signed_document: true, certificate: false },
+      checks: { chain: false, checkpoint: null, signed_document: true, certificate: false },
     });
   });
 });

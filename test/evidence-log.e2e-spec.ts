@@ -60,7 +60,7 @@ describe('the evidence log: a hash chain per process, written with what it recor
     // Never the one-time code.
     expect(JSON.stringify(events)).not.toContain(code);
     // No certificate yet: its job has not run.
-    expect(await verify()).toEqual({ valid: true, broken_at: null, checks: { chain: true, signed_document: true, certificate: null }, purged_at: null });
+    expect(await verify()).toEqual({ valid: true, broken_at: null, checks: { chain: true, checkpoint: null, signed_document: true, certificate: null }, purged_at: null });
   });
 
   it('refuses UPDATE, DELETE and TRUNCATE of the log from the service', async () => {
@@ -82,13 +82,13 @@ describe('the evidence log: a hash chain per process, written with what it recor
     };
     const original = events[2];
     await bypass(`UPDATE evidence_events SET payload = payload || '{"text": "otra cosa"}' WHERE process_id = $1 AND seq = 3`, [processId]);
-    expect(await verify()).toEqual({ valid: false, broken_at: 3, checks: { chain: false, signed_document: true, certificate: null }, purged_at: null });
+    expect(await verify()).toEqual({ valid: false, broken_at: 3, checks: { chain: false, checkpoint: null, signed_document: true, certificate: null }, purged_at: null });
     await bypass(`UPDATE evidence_events SET payload = $2 WHERE process_id = $1 AND seq = 3`, [processId, JSON.stringify(original.payload)]);
     expect(await verify()).toMatchObject({ valid: true });
 
     // The last event removed: every row that is left verifies, but the chain no longer reaches the process's head.
     const last = events.at(-1)!;
     await bypass(`DELETE FROM evidence_events WHERE process_id = $1 AND seq = $2`, [processId, last.seq]);
-    expect(await verify()).toEqual({ valid: false, broken_at: last.seq, checks: { chain: false, signed_document: true, certificate: null }, purged_at: null });
+    expect(await verify()).toEqual({ valid: false, broken_at: last.seq, checks: { chain: false, checkpoint: null, signed_document: true, certificate: null }, purged_at: null });
   });
 });

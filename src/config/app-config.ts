@@ -234,6 +234,17 @@ export class AppConfig {
   @Transform(toNumber)
   TSA_TIMEOUT_MS: number = 10_000;
 
+  /**
+   * Seconds between two Merkle checkpoints of a tenant's evidence tree (one is issued only when events were added;
+   * the job that adds the leaves runs every second).
+   */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  @Transform(toNumber)
+  EVIDENCE_CHECKPOINT_SECONDS: number = 60;
+
   /** Whether signatures use the generated trial CA (no PKCS#12 configured). */
   get signingTrial(): boolean {
     return !this.SIGNING_P12_PATH && !this.SIGNING_P12_BASE64 && (this.SIGNING_TRIAL ?? this.embedded);
@@ -336,6 +347,7 @@ const KEYS = [
   'SIGNING_TRIAL',
   'TSA_URL',
   'TSA_TIMEOUT_MS',
+  'EVIDENCE_CHECKPOINT_SECONDS',
 ] as const;
 /** Never echoed in an error message. */
 const SECRET_KEYS = new Set<string>(['ADMIN_TOKEN', 'SECRETS_KEY', 'SIGNING_P12_BASE64', 'SIGNING_P12_PASSWORD']);

@@ -24,6 +24,7 @@ const PREFIX_BY_TABLE: Record<string, string> = {
   webhook_events: 'WHE',
   documents: 'DOC',
   sandbox_sms: 'SMS',
+  evidence_checkpoints: 'CKP',
 };
 
 /** 400 unless `cursor` (already of the id shape) is an id of the list whose ids start with `prefix`. */

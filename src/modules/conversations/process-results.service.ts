@@ -5,6 +5,8 @@ import { AppError } from '../../common/errors/app-error.js';
 import { paginate } from '../../common/http/pagination.js';
 import { toE164 } from '../../common/phone/phone.js';
 import { AnswerDto, EvidenceVerificationDto, ListProcessesQueryDto, ProcessDto, ProcessEvidenceDto } from './dto/process.dto.js';
+import { EvidenceCheckpoints } from '../evidence/evidence-checkpoints.service.js';
+import { CheckpointDto } from '../evidence/dto/checkpoint.dto.js';
 import { EvidenceLog, GENESIS_HASH, verifyChain, type EvidenceEvent } from '../evidence/evidence-log.js';
 import { ProcessAnswer } from './entities/process-answer.entity.js';
 import { Process } from './entities/process.entity.js';
@@ -35,6 +37,7 @@ export class ProcessResultsService {
     private readonly followUps: FollowUpsService,
     private readonly files: FilesService,
     private readonly log: EvidenceLog,
+    private readonly checkpoints: EvidenceCheckpoints,
   ) {}
 
   async get(tenantId: string, id: string): Promise<ProcessDto> {
@@ -64,14 +67,22 @@ export class ProcessResultsService {
     this.evidenceChecks.set(name, check);
   }
 
-  /** The process's evidence chain as recorded. */
+  /** The process's evidence chain as recorded, with the latest checkpoint that covers it and its inclusion proof. */
   async evidence(tenantId: string, id: string): Promise<ProcessEvidenceDto> {
     const process = await this.processes.findOneBy({ id, tenantId });
     if (!process) throw AppError.notFound('Process', id);
-    const events = await this.log.events(this.processes.manager, id);
-    const tombstone = process.purgedAt ? await this.log.tombstone(this.processes.manager, id) : null;
-    if (tombstone) return { process_id: id, events: [], head: tombstone.head, purged_at: tombstone.purgedAt.toISOString() };
-    return { process_id: id, events, head: events.at(-1)?.hash ?? GENESIS_HASH, purged_at: null };
+    const m = this.processes.manager;
+    const [events, inclusion] = await Promise.all([this.log.events(m, id), this.checkpoints.inclusion(m, tenantId, id)]);
+    // Purged after retention: the tombstone keeps the head; the Merkle leaves (hashes only) stay, and so does the proof.
+    const tombstone = process.purgedAt ? await this.log.tombstone(m, id) : null;
+    return {
+      process_id: id,
+      events: tombstone ? [] : events,
+      head: tombstone?.head ?? events.at(-1)?.hash ?? GENESIS_HASH,
+      checkpoint: inclusion ? { ...CheckpointDto.of(inclusion.checkpoint), leaf_index: inclusion.leafIndex, seq: inclusion.seq } : null,
+      inclusion_proof: inclusion ? inclusion.proof.map((p) => p.toString('hex')) : [],
+      purged_at: tombstone?.purgedAt.toISOString() ?? null,
+    };
   }
 
   /** Recomputes the chain; it must also end at the head the process row holds. */
@@ -83,13 +94,23 @@ export class ProcessResultsService {
     const tombstone = process.purgedAt ? await this.log.tombstone(this.processes.manager, id) : null;
     if (tombstone) {
       const intact = events.length === 0 && tombstone.seq === process.evidenceSeq && tombstone.head === (process.evidenceHead ?? GENESIS_HASH);
-      return { valid: intact, broken_at: intact ? null : 1, checks: { chain: intact, signed_document: null, certificate: null }, purged_at: tombstone.purgedAt.toISOString() };
+      // The leaves stay: the head the tombstone keeps must still prove into the signed checkpoint that covers it.
+      const checkpoint = await this.checkpoints.checkProcess(this.processes.manager, tenantId, id, [{ seq: tombstone.seq, hash: tombstone.head }]);
+      return {
+        valid: intact && checkpoint !== false,
+        broken_at: intact ? null : 1,
+        checks: { chain: intact, checkpoint, signed_document: null, certificate: null },
+        purged_at: tombstone.purgedAt.toISOString(),
+      };
     }
     const chain = verifyChain(events);
     // Events cut off the end (or added past the head) show against the head on the process row.
     const headMatches = chain.valid && events.length === process.evidenceSeq && chain.head === (process.evidenceHead ?? GENESIS_HASH);
     const brokenAt = chain.brokenAt ?? (headMatches ? null : Math.min(events.length, process.evidenceSeq) + 1);
-    const checks: Record<string, boolean | null> = { chain: brokenAt === null };
+    const checks: Record<string, boolean | null> = {
+      chain: brokenAt === null,
+      checkpoint: await this.checkpoints.checkProcess(this.processes.manager, tenantId, id, events),
+    };
     for (const [name, check] of this.evidenceChecks) checks[name] = await check(this.processes.manager, tenantId, id, events);
     const valid = Object.values(checks).every((c) => c !== false);
     return { valid, broken_at: brokenAt, checks: checks as unknown as EvidenceVerificationDto['checks'], purged_at: null };

@@ -7,6 +7,7 @@ export const HOOK_EVENTS = [
   'outbound.status',
   'signature.completed',
   'evidence.certificate_ready',
+  'evidence.checkpoint',
 ] as const;
 export const PING_EVENT = 'ping';
 

@@ -12,6 +12,7 @@ import { MessagesModule } from '../messages/messages.module.js';
 import { OutboundsModule } from '../outbounds/outbounds.module.js';
 import { TemplatesModule } from '../templates/templates.module.js';
 import { CertificatesService } from './certificates.service.js';
+import { CheckpointHooks } from './checkpoint-hooks.js';
 import { ContractsController } from './contracts.controller.js';
 import { CustodyController } from './custody.controller.js';
 import { CustodyService } from './custody.service.js';
@@ -32,7 +33,8 @@ import { VerificationService } from './verification.service.js';
 /**
  * Certified contracting: the `document`, `otp` and `signature` step types (registered into the engine's step
  * registry), the contract of each process with its signed copy, one-time codes, and the signed PDF in the results API;
- * the certificate of evidence of every finished process, and the verification of both PDFs (public and per process).
+ * the certificate of evidence of every finished process, and the verification of both PDFs (public and per process);
+ * the `evidence.checkpoint` hook of every signed checkpoint.
  */
 @Module({
   imports: [
@@ -50,6 +52,6 @@ import { VerificationService } from './verification.service.js';
     SmsModule,
   ],
   controllers: [ContractsController, VerificationController, CustodyController],
-  providers: [ContractsService, CertificatesService, VerificationService, CustodyService, OtpService, DocumentStepType, OtpStepType, SignatureStepType],
+  providers: [ContractsService, CertificatesService, CheckpointHooks, VerificationService, CustodyService, OtpService, DocumentStepType, OtpStepType, SignatureStepType],
 })
 export class SignatureModule {}

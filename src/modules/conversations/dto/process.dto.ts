@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsISO8601, IsOptional, IsString } from 'class-validator';
 import { PageQueryDto } from '../../../common/http/pagination.js';
 import { Trim } from '../../../common/http/transforms.js';
+import { ProcessCheckpointDto } from '../../evidence/dto/checkpoint.dto.js';
 import { FollowUpStateDto } from '../../reengagement/follow-up-state.dto.js';
 import { PROCESS_STATUSES, type ProcessStatus } from '../entities/process.entity.js';
 
@@ -115,10 +116,25 @@ export class ProcessEvidenceDto {
     description: 'When the events were purged after retention: then `events` is empty and `head` is the tombstone’s (the Merkle leaves stay)',
   })
   purged_at: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: ProcessCheckpointDto,
+    description: "Your latest signed checkpoint, when it covers one of this process's events (`leaf_index`, `seq`: the latest it covers); else null",
+  })
+  checkpoint: ProcessCheckpointDto | null;
+  @ApiProperty({ type: [String], description: "RFC 9162 inclusion proof (hex, bottom first) of the checkpoint's leaf_index in its tree_size; [] without a checkpoint" })
+  inclusion_proof: string[];
 }
 
 export class EvidenceChecksDto {
   @ApiProperty({ description: 'The chain recomputes from its first event to its head' }) chain: boolean;
+  @ApiProperty({
+    nullable: true,
+    type: Boolean,
+    description:
+      "The latest checkpoint's signature verifies, and the leaf of the process's latest event it covers, recomputed from that event's hash, proves into its root; null before a checkpoint covers the process",
+  })
+  checkpoint: boolean | null;
   @ApiProperty({
     nullable: true,
     type: Boolean,
