@@ -1,5 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { AdminGuard } from './auth/admin.guard.js';
+import { AdminGuard, MetricsGuard } from './auth/admin.guard.js';
 import { Clock, SystemClock } from './clock/clock.js';
 import { Metrics } from './metrics/metrics.js';
 import { Workers } from './workers/workers.js';
@@ -18,6 +18,7 @@ import { IpRateLimitGuard, RateLimiter } from './rate-limit/rate-limiter.js';
     { provide: HostResolver, useClass: DnsHostResolver },
     OutgoingHttp,
     AdminGuard,
+    MetricsGuard,
     CacheNotifications,
     Metrics,
     Workers,
@@ -26,6 +27,6 @@ import { IpRateLimitGuard, RateLimiter } from './rate-limit/rate-limiter.js';
     Jobs,
     Lifecycle,
   ],
-  exports: [Clock, HostResolver, OutgoingHttp, AdminGuard, Metrics, Workers, RateLimiter, IpRateLimitGuard, Jobs, Lifecycle],
+  exports: [Clock, HostResolver, OutgoingHttp, AdminGuard, MetricsGuard, Metrics, Workers, RateLimiter, IpRateLimitGuard, Jobs, Lifecycle],
 })
 export class CommonModule {}
