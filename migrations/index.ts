@@ -20,6 +20,7 @@ import { Sms1733000100000 } from './1733000100000-sms.js';
 import { AuthenticationTemplates1733020000000 } from './1733020000000-authentication-templates.js';
 import { Contracts1733100000000 } from './1733100000000-contracts.js';
 import { EvidenceLog1733600000000 } from './1733600000000-evidence-log.js';
+import { OperationsMetricsRetention1733900000000 } from './1733900000000-operations-metrics-retention.js';
 
 /** Every migration, oldest first. Listed explicitly so the app, the tests and the CLI load the same set. */
 export const migrations = [
@@ -45,4 +46,5 @@ export const migrations = [
   AuthenticationTemplates1733020000000,
   Contracts1733100000000,
   EvidenceLog1733600000000,
+  OperationsMetricsRetention1733900000000,
 ];

@@ -8,6 +8,8 @@ export interface TenantSettings {
   stop_keywords?: string[];
   start_keywords?: string[];
   exit_keywords?: string[];
+  /** Days message bodies and media of a finished process are kept; unset: MESSAGES_RETENTION_DAYS. */
+  messages_retention_days?: number;
 }
 
 export { DEFAULT_KEYWORDS } from '../default-keywords.js';
