@@ -1,8 +1,9 @@
-import { createHmac } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { MAX_IN_FLIGHT } from '../../src/modules/hooks/hook-dispatcher.js';
 import { FakeGraph } from '../fakes/fake-graph.js';
 import { HookReceiver } from '../fakes/hook-receiver.js';
 import { spawnBuiltService, type ServiceProcess } from '../support/built-service.js';
@@ -29,13 +30,60 @@ function instanceEnv(db: OwnPostgres, fake: FakeGraph, filesDir: string, workers
   };
 }
 
+/**
+ * Signed webhook calls from a Node.js process of their own (a load generator inside Jest's module sandbox is slower
+ * than the service), 64 in flight over keep-alive connections, spread over `urls`; resolves with the 200s and calls/s.
+ */
+function blastFrom(urls: string[], calls: number, tag: string): Promise<{ ok: number; perSecond: number }> {
+  const script = `
+    import { createHmac } from 'node:crypto';
+    import http from 'node:http';
+    const [urls, calls, tag, secret, display, pnid, waba] = JSON.parse(process.env.BLAST);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+    const post = (url, raw, sig) => new Promise((resolve) => {
+      const req = http.request(url + '/v1/whatsapp/webhook', { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(raw), 'x-hub-signature-256': sig } }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
+      req.on('error', () => resolve(0));
+      req.end(raw);
+    });
+    let next = 0, ok = 0;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: 64 }, async () => {
+      for (let i = next++; i < calls; i = next++) {
+        const from = String(573300000000 + (i % 500));
+        const raw = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: waba, changes: [{ field: 'messages', value: {
+          messaging_product: 'whatsapp', metadata: { display_phone_number: display, phone_number_id: pnid },
+          contacts: [{ profile: { name: 'U' }, wa_id: from }],
+          messages: [{ from, id: 'wamid.SCALE' + tag + '.' + i, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: 'hola' } }] } }] }] });
+        if ((await post(urls[i % urls.length], raw, 'sha256=' + createHmac('sha256', secret).update(raw).digest('hex'))) === 200) ok++;
+      }
+    }));
+    process.stdout.write(JSON.stringify({ ok, perSecond: Math.round(calls / ((performance.now() - t0) / 1000)) }));
+    agent.destroy();`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      env: { PATH: process.env.PATH, BLAST: JSON.stringify([urls, calls, tag, LINE.appSecret, LINE.display, LINE.phoneNumberId, LINE.wabaId]) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('error', reject);
+    child.once('exit', () => {
+      try {
+        resolve(JSON.parse(out) as { ok: number; perSecond: number });
+      } catch {
+        reject(new Error(`the load generator failed: ${out}`));
+      }
+    });
+  });
+}
+
 async function stopAll(instances: ServiceProcess[]): Promise<void> {
   for (const s of instances) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGTERM');
   await Promise.all(instances.map((s) => s.exited));
 }
 
 describe('Faults: several instances on one database (built service)', () => {
-  it('three instances (two full, one ingress-only), one killed with -9 mid-load: every send and hook delivery happens once, its leased work is finished by the others', async () => {
+  it('three instances (two full, one ingress-only), one killed with -9 mid-load: every call applied once, every prompt and hook delivered, repeats only of what the dead one had in flight; the others finish its leased work', async () => {
     const db = await startOwnPostgres();
     const fake = await fakeGraph();
     const hooks = await new HookReceiver().start();
@@ -86,6 +134,7 @@ describe('Faults: several instances on one database (built service)', () => {
         settledSecondsAfterKill: +settledSeconds.toFixed(1),
         hookDeliveries: deliveries,
         hookArrivals: hookIds.length,
+        hookRepeats: hookIds.length - new Set(hookIds).size,
         distinctHookIds: new Set(hookIds).size,
         pendingHooks,
         unprocessedWebhookEvents: events,
@@ -100,8 +149,10 @@ describe('Faults: several instances on one database (built service)', () => {
       expect(events).toBe(0);
       expect(deliveries).toBe(USERS);
       expect(pendingHooks).toBe(0);
+      // Every delivery arrived; the only repeats (same webhook-id, which receivers dedupe on) are the tries the dead
+      // instance had in flight, sent but not recorded, taken again after their lease.
       expect(new Set(hookIds).size).toBe(USERS);
-      expect(hookIds.length).toBe(USERS);
+      expect(hookIds.length - USERS).toBeLessThanOrEqual(MAX_IN_FLIGHT);
       expect(survivor.child.exitCode).toBeNull();
     } finally {
       await stopAll(instances);
@@ -123,52 +174,21 @@ describe('Faults: several instances on one database (built service)', () => {
       instances.push(await spawnBuiltService(instanceEnv(db, fake, filesDir, false)));
       await instances[1]!.waitUntilUp('/health/ready', 60_000);
       await provision(instances[0]!, fake, THROUGHPUT);
-      const CALLS = 6000;
-      let seq = 0;
+      const CALLS = 10_000;
+      let round = 0;
       const blast = async (urls: string[]): Promise<number> => {
-        let next = 0;
-        let ok = 0;
-        const t0 = performance.now();
-        await Promise.all(
-          Array.from({ length: 64 }, async () => {
-            for (let i = next++; i < CALLS; i = next++) {
-              const from = String(573300000000 + (i % 500));
-              const raw = JSON.stringify({
-                object: 'whatsapp_business_account',
-                entry: [
-                  {
-                    id: LINE.wabaId,
-                    changes: [
-                      {
-                        field: 'messages',
-                        value: {
-                          messaging_product: 'whatsapp',
-                          metadata: { display_phone_number: LINE.display, phone_number_id: LINE.phoneNumberId },
-                          contacts: [{ profile: { name: 'U' }, wa_id: from }],
-                          messages: [{ from, id: `wamid.SCALE${seq++}`, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: 'hola' } }],
-                        },
-                      },
-                    ],
-                  },
-                ],
-              });
-              const res = await fetch(`${urls[i % urls.length]}/v1/whatsapp/webhook`, {
-                method: 'POST',
-                headers: { 'content-type': 'application/json', 'x-hub-signature-256': 'sha256=' + createHmac('sha256', LINE.appSecret).update(raw).digest('hex') },
-                body: raw,
-              });
-              await res.arrayBuffer();
-              if (res.status === 200) ok++;
-            }
-          }),
-        );
-        expect(ok).toBe(CALLS);
-        return Math.round(CALLS / ((performance.now() - t0) / 1000));
+        const figures = await blastFrom(urls, CALLS, `R${round++}`);
+        expect(figures).toMatchObject({ ok: CALLS });
+        return figures.perSecond;
       };
-      await blast([instances[0]!.url]); // warm-up, not counted
+      await blast(instances.map((s) => s.url)); // warm-up of both, not counted
       const one = await blast([instances[0]!.url]);
       const two = await blast(instances.map((s) => s.url));
-      report('webhook acks/s, one instance against two (ingress only, one PostgreSQL, 64 in flight)', { calls: CALLS, oneInstance: one, twoInstances: two });
+      report('webhook acks/s, one instance against two (ingress only, one PostgreSQL, 64 in flight from a process of their own)', {
+        calls: CALLS,
+        oneInstance: one,
+        twoInstances: two,
+      });
       expect(one).toBeGreaterThan(0);
       expect(two).toBeGreaterThan(0);
     } finally {
