@@ -24,6 +24,7 @@ import { EvidenceCheckpoints1733800000000 } from './1733800000000-evidence-check
 import { EvidenceCertificates1733650000000 } from './1733650000000-evidence-certificates.js';
 import { Custody1733660000000 } from './1733660000000-custody.js';
 import { EvidenceDeferred1733670000000 } from './1733670000000-evidence-deferred.js';
+import { OperationsMetricsRetention1733900000000 } from './1733900000000-operations-metrics-retention.js';
 
 /** Every migration, oldest first. Listed explicitly so the app, the tests and the CLI load the same set. */
 export const migrations = [
@@ -53,4 +54,5 @@ export const migrations = [
   Custody1733660000000,
   EvidenceDeferred1733670000000,
   EvidenceCheckpoints1733800000000,
+  OperationsMetricsRetention1733900000000,
 ];

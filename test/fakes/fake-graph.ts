@@ -355,6 +355,11 @@ export class FakeGraph {
   private readonly repeatedWamids = new Map<string, string>();
   private latencyMs = 0;
   private templateSeq = 0;
+  private stormSpec: StormSpec | null = null;
+  /** When each send request arrived (ms since the epoch), answered or not: what a provider's rate limit counts. */
+  readonly sendArrivals: number[] = [];
+  /** Send requests the storm failed, by kind. */
+  readonly stormed = { rate_limited: 0, server_error: 0, timeout: 0 };
 
   private constructor(private readonly options: FakeGraphOptions) {
     this.version = options.version ?? 'v23.0';
@@ -399,6 +404,15 @@ export class FakeGraph {
   /** The next n message sends (valid ones) answer with this Graph error. */
   failNext(n: number, error: GraphErrorSpec): void {
     this.failQueue = n > 0 ? { remaining: n, error } : null;
+  }
+
+  /**
+   * A provider storm: until storm(null), each send fails with probability `fraction`, a third each as 429 (code
+   * 130429), 500 (code 2) and a timeout (no answer for `hangMs`, then the connection is cut; the message is not
+   * sent). `random` makes it reproducible.
+   */
+  storm(spec: StormSpec | null): void {
+    this.stormSpec = spec;
   }
 
   /** Every send to this recipient fails until clearFailures(). */
@@ -510,6 +524,10 @@ export class FakeGraph {
         this.json(res, out.status, out.body);
       }
     } catch (e) {
+      if (e instanceof Hang) {
+        setTimeout(() => res.destroy(), e.ms).unref();
+        return;
+      }
       if (e instanceof Rejection) {
         this.json(res, 400, this.rejectionBody(e, url.pathname.endsWith('/message_templates') || url.pathname === '/v1/configs/templates'));
       } else {
@@ -766,11 +784,28 @@ export class FakeGraph {
   // ---- messages -------------------------------------------------------------------------------
 
   private async sendMessage(phoneNumberId: string | null, body: unknown): Promise<Reply> {
+    this.sendArrivals.push(Date.now());
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
     const msg = obj(body, 'request body');
     const type = this.validateMessage(msg);
     this.checkTemplateUsable(msg, type);
     const to = msg.to as string;
+    if (this.stormSpec) {
+      const { fraction, hangMs, random } = this.stormSpec;
+      const r = random();
+      if (r < fraction / 3) {
+        this.stormed.rate_limited++;
+        return { status: 429, body: FakeGraph.graphError({ httpStatus: 429, code: 130429 }) };
+      }
+      if (r < (2 * fraction) / 3) {
+        this.stormed.server_error++;
+        return { status: 500, body: FakeGraph.graphError({ code: 2, message: 'Service temporarily unavailable' }) };
+      }
+      if (r < fraction) {
+        this.stormed.timeout++;
+        throw new Hang(hangMs);
+      }
+    }
     const injected = this.failRecipients.get(to) ?? this.takeFailure();
     if (injected) return { status: injected.httpStatus ?? 400, body: FakeGraph.graphError(injected) };
     const wamid = this.repeatedWamids.get(String(phoneNumberId)) ?? makeWamid(to, false);
@@ -1295,6 +1330,19 @@ export class FakeGraph {
     }
     return out;
   }
+}
+
+export interface StormSpec {
+  /** Share of sends that fail (0–1). */
+  fraction: number;
+  /** How long a timed-out send is held before its connection is cut. */
+  hangMs: number;
+  random: () => number;
+}
+
+/** A send the storm never answers. */
+class Hang {
+  constructor(readonly ms: number) {}
 }
 
 interface Reply {

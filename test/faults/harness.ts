@@ -69,7 +69,7 @@ async function api(svc: ServiceProcess, method: string, pathname: string, body: 
 }
 
 /** A tenant, the flow, the line (at `throughputMps`) and the inbound trigger, through the API. */
-export async function provision(svc: ServiceProcess, fake: FakeGraph, throughputMps: number): Promise<void> {
+export async function provision(svc: ServiceProcess, fake: FakeGraph, throughputMps: number): Promise<{ tenantId: string; apiKey: string }> {
   const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
   const tenant = await api(svc, 'POST', '/v1/admin/tenants', { name: 'Faults' }, admin);
   const key = await api(svc, 'POST', `/v1/admin/tenants/${tenant.id}/api-keys`, { name: 'load' }, admin);
@@ -93,6 +93,7 @@ export async function provision(svc: ServiceProcess, fake: FakeGraph, throughput
     auth,
   );
   await api(svc, 'POST', '/v1/whatsapp/inbounds', { waba_phone_number: LINE.phone, flow_id: flow.id, inbound_message: 'empezar' }, auth);
+  return { tenantId: tenant.id as string, apiKey: key.key as string };
 }
 
 export interface LoadFigures {

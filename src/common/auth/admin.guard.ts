@@ -27,3 +27,25 @@ export class AdminGuard implements CanActivate {
 }
 
 export const AdminAuth = () => applyDecorators(UseGuards(AdminGuard), ApiBearerAuth('admin'));
+
+/** `GET /metrics`: `Authorization: Bearer <ADMIN_TOKEN>`, or `<METRICS_TOKEN>` when set (a token a scraper may hold). */
+@Injectable()
+export class MetricsGuard implements CanActivate {
+  private readonly expected: Buffer[];
+
+  constructor(config: AppConfig) {
+    this.expected = [config.ADMIN_TOKEN, config.METRICS_TOKEN].filter((t): t is string => !!t).map(sha256);
+  }
+
+  canActivate(context: ExecutionContext): boolean {
+    const auth = context.switchToHttp().getRequest<Request>().headers.authorization ?? '';
+    const token = /^Bearer\s+(.+)$/i.exec(auth)?.[1]?.trim();
+    const given = token ? sha256(token) : null;
+    // Every expected token is compared, so the time taken does not say which one matched.
+    const ok = this.expected.map((e) => given !== null && timingSafeEqual(given, e)).some(Boolean);
+    if (!ok) throw AppError.unauthenticated('A valid metrics or admin token is required (Authorization: Bearer <METRICS_TOKEN or ADMIN_TOKEN>)');
+    return true;
+  }
+}
+
+export const MetricsAuth = () => applyDecorators(UseGuards(MetricsGuard), ApiBearerAuth('admin'));

@@ -1,3 +1,5 @@
+import { MessageRetentionCron } from './message-retention.cron.js';
+import { ProcessesMetrics } from './processes.metrics.js';
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -23,7 +25,17 @@ import { BASIC_STEP_TYPES } from './steps/index.js';
 @Module({
   imports: [TypeOrmModule.forFeature([Process, ProcessAnswer]), DiscoveryModule, FlowsModule, HooksModule, InboundsModule, MessagesModule, ReengagementModule],
   controllers: [ProcessesController],
-  providers: [ConversationsService, ProcessResultsService, ConversationsCron, InboundChain, ExitKeywordsInterceptor, EngineInterceptor, ...BASIC_STEP_TYPES],
+  providers: [
+    ProcessesMetrics,
+    MessageRetentionCron,
+    ConversationsService,
+    ProcessResultsService,
+    ConversationsCron,
+    InboundChain,
+    ExitKeywordsInterceptor,
+    EngineInterceptor,
+    ...BASIC_STEP_TYPES,
+  ],
   exports: [ConversationsService, ProcessResultsService, ConversationsCron, InboundChain],
 })
 export class ConversationsModule {}

@@ -1,4 +1,5 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { HookDeliveryMetrics } from './hook-delivery.metrics.js';
 import { secretBox } from '../../common/secrets/secret-box.js';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -100,6 +101,7 @@ export class HookDispatcher implements OnApplicationBootstrap, BeforeApplication
     private readonly hooks: HooksService,
     private readonly http: OutgoingHttp,
     private readonly evidence: EvidenceLog,
+    private readonly metrics: HookDeliveryMetrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -229,6 +231,8 @@ export class HookDispatcher implements OnApplicationBootstrap, BeforeApplication
       status = exhausted ? 'failed' : 'pending';
       // The last try lands on the deadline itself rather than past it.
       next = exhausted ? null : new Date(Math.min(attemptedAt.getTime() + retryDelay(row.attempt_count + 1), deadline));
+      // Bounded: an HTTP status class, or how the request failed before any answer.
+      this.metrics.failures.inc({ reason: exhausted ? 'given_up' : outcome.httpStatus ? `http_${Math.floor(outcome.httpStatus / 100)}xx` : 'no_answer' });
     }
     await this.record({ row, attemptedAt, outcome, status, next });
   }

@@ -1,3 +1,4 @@
+import { HookDeliveryMetrics } from './hook-delivery.metrics.js';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { HookDeliveryAttempt } from './entities/hook-delivery-attempt.entity.js';
@@ -12,7 +13,7 @@ import { HooksService } from './hooks.service.js';
 @Module({
   imports: [TypeOrmModule.forFeature([Hook, HookEvent, HookDelivery, HookDeliveryAttempt])],
   controllers: [HooksController],
-  providers: [HooksService, HookDispatcher],
+  providers: [HooksService, HookDispatcher, HookDeliveryMetrics],
   exports: [HooksService],
 })
 export class HooksModule {}

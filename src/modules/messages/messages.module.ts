@@ -1,3 +1,4 @@
+import { SendQueueMetrics } from './send-queue.metrics.js';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { HooksModule } from '../hooks/hooks.module.js';
@@ -13,7 +14,7 @@ import { SendQueueService } from './send-queue.service.js';
 @Module({
   imports: [TypeOrmModule.forFeature([Message, MediaFile]), HooksModule],
   controllers: [MessagesController, FilesController],
-  providers: [MessagesService, SendQueueService, MediaDownloaderService, FilesService],
+  providers: [MessagesService, SendQueueService, SendQueueMetrics, MediaDownloaderService, FilesService],
   exports: [MessagesService, SendQueueService, MediaDownloaderService, FilesService],
 })
 export class MessagesModule {}

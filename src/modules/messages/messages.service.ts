@@ -291,6 +291,24 @@ export class MessagesService {
       .getOne();
   }
 
+  /**
+   * Retention: deletes the bodies (content becomes `{}`, `purged_at` set) and media of up to `limit` messages of the
+   * given processes (their `conversation_id`), in one statement; messages still queued are left. Rows another
+   * instance is purging are skipped. Returns how many messages were purged (fewer than `limit`: none are left).
+   */
+  async purgeBodiesOf(processIds: string[], limit: number): Promise<{ messages: number; media: number }> {
+    const [row] = (await this.messages.query(
+      `WITH m AS (
+         SELECT id FROM messages WHERE conversation_id = ANY($1) AND conversation_id IS NOT NULL AND purged_at IS NULL AND status <> 'queued'
+          LIMIT $2 FOR UPDATE SKIP LOCKED),
+       u AS (UPDATE messages SET content = '{}'::jsonb, purged_at = $3 FROM m WHERE messages.id = m.id RETURNING messages.id),
+       d AS (DELETE FROM media_files f USING u WHERE f.message_id = u.id RETURNING f.id)
+       SELECT (SELECT count(*) FROM u)::int AS messages, (SELECT count(*) FROM d)::int AS media`,
+      [processIds, limit, this.clock.now()],
+    )) as Array<{ messages: number; media: number }>;
+    return row!;
+  }
+
   async get(tenantId: string, id: string): Promise<Message> {
     const message = await this.messages.findOneBy({ id, tenantId });
     if (!message) throw AppError.notFound('Message', id);

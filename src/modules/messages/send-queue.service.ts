@@ -16,6 +16,7 @@ import { MessageDto } from './dto/message.dto.js';
 import { Message } from './entities/message.entity.js';
 import { HooksService } from '../hooks/hooks.service.js';
 import { LinesService, lineCredentials } from '../tenants/lines.service.js';
+import { SendQueueMetrics } from './send-queue.metrics.js';
 
 const BATCH_LANES = 200;
 /**
@@ -194,6 +195,7 @@ export class SendQueueService {
     private readonly lines: LinesService,
     private readonly files: FilesService,
     private readonly hooks: HooksService,
+    private readonly metrics: SendQueueMetrics,
     workers: Workers,
   ) {
     this.worker = workers.loop('SendQueue', () => this.tick(), IDLE_POLL_MS);
@@ -483,9 +485,11 @@ export class SendQueueService {
     try {
       const { providerMessageId } =
         row.content.kind === 'file' ? await this.sendStoredFile(line, row, row.content) : await this.providers.for(line).send(lineCredentials(line), row.phone, row.content);
+      this.metrics.sends.inc({ line_id: row.line_id });
       return { id: row.id, tenantId: row.tenant_id, lineId: row.line_id, status: 'sent', providerMessageId, nextAttemptAt: null, errorCode: null, errorTitle: null };
     } catch (err) {
       const error = err instanceof ProviderError ? err : new ProviderError('TRANSIENT', true, String(err));
+      this.metrics.providerErrors.inc({ code: error.code });
       const attempt = row.attempts + 1;
       if (error.retryable && attempt < MAX_ATTEMPTS) {
         const next = new Date(this.clock.now().getTime() + retryDelayMs(error, attempt));

@@ -56,6 +56,15 @@ export class TenantsService {
   }
 
   /** Merges `patch` into the tenant's settings; a null value removes the setting (back to its default). */
+  /** Tenants with their own `messages_retention_days` (few: the rest use MESSAGES_RETENTION_DAYS). */
+  async messagesRetentionOverrides(): Promise<Array<{ tenantId: string; days: number }>> {
+    const rows = (await this.tenants.query(`SELECT id, (settings->>'messages_retention_days')::int AS days FROM tenants WHERE settings ? 'messages_retention_days'`)) as Array<{
+      id: string;
+      days: number;
+    }>;
+    return rows.map((r) => ({ tenantId: r.id, days: r.days }));
+  }
+
   async updateSettings(id: string, patch: Partial<Record<keyof TenantSettings, unknown>>): Promise<TenantSettings> {
     const tenant = await this.get(id);
     const settings: Record<string, unknown> = { ...tenant.settings };

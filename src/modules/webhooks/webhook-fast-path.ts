@@ -8,7 +8,8 @@ import { requestIdOf } from '../../common/http/request-id.js';
 import { WebhooksService } from './webhooks.service.js';
 import { trimTrailing } from '../../common/text/trim.js';
 
-const PATH = '/v1/whatsapp/webhook';
+export const WEBHOOK_FAST_PATH = '/v1/whatsapp/webhook';
+const PATH = WEBHOOK_FAST_PATH;
 
 /**
  * Serves `POST /v1/whatsapp/webhook` (Meta's calls, thousands a second) straight from Node's HTTP server, ahead of

@@ -1,3 +1,4 @@
+import { WebhookInboxMetrics } from './webhook-inbox.metrics.js';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ConversationsModule } from '../conversations/conversations.module.js';
@@ -25,7 +26,7 @@ import { WebhooksService } from './webhooks.service.js';
 @Module({
   imports: [TypeOrmModule.forFeature([SandboxSms]), MessagesModule, TemplatesModule, OutboundsModule, ConversationsModule, HooksModule],
   controllers: [WebhooksController, WebhookEventsController, SandboxController, SandboxSmsController],
-  providers: [WebhooksService, WebhookInboxService, WebhookProcessorService, WebhookEventsService, WebhookEventsCron, SandboxService, SandboxSmsService],
+  providers: [WebhookInboxMetrics, WebhooksService, WebhookInboxService, WebhookProcessorService, WebhookEventsService, WebhookEventsCron, SandboxService, SandboxSmsService],
   exports: [WebhookProcessorService, WebhookEventsService],
 })
 export class WebhooksModule {}

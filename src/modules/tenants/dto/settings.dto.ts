@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { plainToInstance, Transform } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsIn, IsInt, IsObject, Max, Min, IsOptional, IsString, Matches, MaxLength, MinLength, ValidateIf, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateIf, ValidateNested } from 'class-validator';
 import { SMS_PROVIDERS, TWILIO_ACCOUNT_SID, type SmsProviderName, type SmsSettings } from '../../../sms/sms.types.js';
 import { ParseJsonString, ToInt } from '../../../common/http/transforms.js';
 import { DEFAULT_EVIDENCE_RETENTION_DAYS, DEFAULT_KEYWORDS, type TenantSettings } from '../entities/tenant.entity.js';
@@ -91,6 +91,23 @@ export class UpdateSettingsDto {
   @MaxLength(4096)
   fallback_text?: string | null;
 
+  @ApiPropertyOptional({
+    nullable: true,
+    type: Number,
+    minimum: 1,
+    maximum: 36500,
+    example: 365,
+    description:
+      "Days after a process finished that its messages' bodies and media are kept, then deleted (the evidence log is not); null: the service's MESSAGES_RETENTION_DAYS (400)",
+  })
+  @IsOptional()
+  @ValidateIf((_, v) => v !== null)
+  @ToInt()
+  @IsInt()
+  @Min(1)
+  @Max(36500)
+  messages_retention_days?: number | null;
+
   @KeywordList(['salir', 'exit'], 'Cancel the running process.')
   exit_keywords?: string[];
 
@@ -132,6 +149,8 @@ export class SettingsDto {
   @ApiPropertyOptional({ type: [String], example: ['salir', 'exit'] }) exit_keywords: string[];
   @ApiPropertyOptional({ type: [String], example: ['STOP', 'BAJA', 'PARAR', 'CANCELAR SUSCRIPCION'] }) stop_keywords: string[];
   @ApiPropertyOptional({ type: [String], example: ['START', 'ALTA'] }) start_keywords: string[];
+  @ApiProperty({ nullable: true, type: Number, description: "The tenant's own retention of message bodies, in days; null: MESSAGES_RETENTION_DAYS" })
+  messages_retention_days: number | null;
   @ApiProperty({ nullable: true, type: SmsSettingsDto, description: 'The SMS provider, without its auth token' }) sms: SmsSettingsDto | null;
   @ApiProperty({ example: 1825, description: "Days a finished process's evidence is kept before the purge" }) evidence_retention_days: number;
 
@@ -141,6 +160,7 @@ export class SettingsDto {
       exit_keywords: s.exit_keywords ?? [...DEFAULT_KEYWORDS.exit],
       stop_keywords: s.stop_keywords ?? [...DEFAULT_KEYWORDS.stop],
       start_keywords: s.start_keywords ?? [...DEFAULT_KEYWORDS.start],
+      messages_retention_days: s.messages_retention_days ?? null,
       sms: sms ? SmsSettingsDto.from(sms) : null,
       evidence_retention_days: s.evidence_retention_days ?? DEFAULT_EVIDENCE_RETENTION_DAYS,
     };

@@ -10,6 +10,8 @@ export interface TenantSettings {
   exit_keywords?: string[];
   /** Days a finished process's evidence stays in custody (DEFAULT_EVIDENCE_RETENTION_DAYS when unset). */
   evidence_retention_days?: number;
+  /** Days message bodies and media of a finished process are kept; unset: MESSAGES_RETENTION_DAYS. */
+  messages_retention_days?: number;
 }
 
 /** Five years. */
