@@ -21,8 +21,12 @@ export class SandboxNotifications1733700000000 implements MigrationInterface {
       END $$`);
     await q.query(`DROP TRIGGER IF EXISTS sandbox_messages_inserted ON messages`);
     await q.query(`DROP TRIGGER IF EXISTS sandbox_messages_updated ON messages`);
-    await q.query(`CREATE TRIGGER sandbox_messages_inserted AFTER INSERT ON messages REFERENCING NEW TABLE AS changed_messages FOR EACH STATEMENT EXECUTE FUNCTION sandbox_messages_notify()`);
-    await q.query(`CREATE TRIGGER sandbox_messages_updated AFTER UPDATE ON messages REFERENCING NEW TABLE AS changed_messages FOR EACH STATEMENT EXECUTE FUNCTION sandbox_messages_notify()`);
+    await q.query(
+      `CREATE TRIGGER sandbox_messages_inserted AFTER INSERT ON messages REFERENCING NEW TABLE AS changed_messages FOR EACH STATEMENT EXECUTE FUNCTION sandbox_messages_notify()`,
+    );
+    await q.query(
+      `CREATE TRIGGER sandbox_messages_updated AFTER UPDATE ON messages REFERENCING NEW TABLE AS changed_messages FOR EACH STATEMENT EXECUTE FUNCTION sandbox_messages_notify()`,
+    );
     await q.query(`
       CREATE OR REPLACE FUNCTION sandbox_sms_notify() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN

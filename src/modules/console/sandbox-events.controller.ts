@@ -40,9 +40,9 @@ export class SandboxEventsController {
   async stream(@Tenant() t: TenantContext, @Query() q: SandboxEventsQueryDto): Promise<Observable<MessageEvent>> {
     const line = await this.sandbox.sandboxLine(t.tenantId, q.waba_phone_number);
     const stopping = new Observable<void>((s) => this.lifecycle.onStop(() => s.next()));
-    const changes = this.events.changes(t.tenantId, line.id, toE164(q.phone)!).pipe(
-      map((e): MessageEvent => (e === 'resync' ? { type: 'resync', data: {} } : { type: e.kind, data: { id: e.id } })),
-    );
+    const changes = this.events
+      .changes(t.tenantId, line.id, toE164(q.phone)!)
+      .pipe(map((e): MessageEvent => (e === 'resync' ? { type: 'resync', data: {} } : { type: e.kind, data: { id: e.id } })));
     const pings = interval(PING_MS).pipe(map((): MessageEvent => ({ type: 'ping', data: {} })));
     return merge(changes, pings).pipe(takeUntil(stopping));
   }

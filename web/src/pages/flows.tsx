@@ -58,7 +58,14 @@ export function FlowDiagram({ steps, faults }: { steps: Step[]; faults: Set<stri
   const graph = layout.graph();
   const byId = new Map(steps.map((s) => [s.id, s]));
   return (
-    <svg class="diagram" role="img" aria-label={`Diagram of ${steps.length} steps`} viewBox={`0 0 ${graph.width ?? 0} ${graph.height ?? 0}`} width={graph.width} height={graph.height}>
+    <svg
+      class="diagram"
+      role="img"
+      aria-label={`Diagram of ${steps.length} steps`}
+      viewBox={`0 0 ${graph.width ?? 0} ${graph.height ?? 0}`}
+      width={graph.width}
+      height={graph.height}
+    >
       <defs>
         <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse">
           <path d="M 0 0 L 10 5 L 0 10 z" class="arrow" />
@@ -235,7 +242,7 @@ export function FlowPage({ id }: { id: string }) {
             ) : (
               <div class="split">
                 <FlowDiagram steps={f.steps as unknown as Step[]} faults={new Set()} />
-                <pre class="json" aria-label="Steps as JSON">
+                <pre class="json" aria-label="Steps as JSON" tabIndex={0}>
                   {JSON.stringify(f.steps, null, 2)}
                 </pre>
               </div>

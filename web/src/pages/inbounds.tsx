@@ -9,7 +9,10 @@ function Qr({ id }: { id: string }) {
   const [error, setError] = useState<ApiError | null>(null);
   useEffect(() => {
     let live = true;
-    blobUrl(`/v1/whatsapp/inbounds/${encodeURIComponent(id)}/qr.png`).then((u) => live && setUrl(u), (e: unknown) => live && setError(toApiError(e)));
+    blobUrl(`/v1/whatsapp/inbounds/${encodeURIComponent(id)}/qr.png`).then(
+      (u) => live && setUrl(u),
+      (e: unknown) => live && setError(toApiError(e)),
+    );
     return () => {
       live = false;
     };

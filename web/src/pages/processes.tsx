@@ -96,7 +96,7 @@ interface TimelineEntry {
 
 function describe(m: Schemas['MessageDto']): string {
   const c = m.content as Record<string, any>;
-  if (m.direction === 'inbound') return c.text?.body ?? c.interactive?.button_reply?.title ?? c.interactive?.list_reply?.title ?? c.button?.text ?? `[${c.type ?? m.type}]`;
+  if (m.direction === 'inbound') return c.text ?? c.reply_title ?? c.reply_id ?? (c.media ? `[${m.type}${c.media.filename ? ` ${c.media.filename}` : ''}]` : `[${m.type}]`);
   return c.body ?? c.caption ?? c.rendered?.body ?? (c.kind === 'template' ? `template ${c.name}` : `[${c.kind ?? m.type}]`);
 }
 
@@ -241,7 +241,9 @@ export function ProcessPage({ id }: { id: string }) {
               </section>
               <section aria-labelledby="answers">
                 <h2 id="answers">Answers</h2>
-                <pre class="json">{JSON.stringify(p.answers, null, 2)}</pre>
+                <pre class="json" tabIndex={0} aria-label="Answers as JSON">
+                  {JSON.stringify(p.answers, null, 2)}
+                </pre>
               </section>
               <Evidence id={id} />
             </>

@@ -35,7 +35,10 @@ function FileLink({ path, label, image }: { path: string; label: string; image?:
   useEffect(() => {
     if (!image) return;
     let live = true;
-    blobUrl(path).then((u) => live && setUrl(u), (e: unknown) => live && setError(toApiError(e)));
+    blobUrl(path).then(
+      (u) => live && setUrl(u),
+      (e: unknown) => live && setError(toApiError(e)),
+    );
     return () => {
       live = false;
     };
@@ -66,8 +69,8 @@ function Bubble({ m, tappable, say }: { m: Message; tappable: boolean; say(s: Sa
   let options: Array<{ id: string; title: string; description?: string }> = [];
   let listButton: string | null = null;
   if (m.direction === 'inbound') {
-    const text = c.text?.body ?? c.interactive?.button_reply?.title ?? c.interactive?.list_reply?.title ?? c.button?.text ?? c[c.type]?.caption;
-    body = text ?? (c.type === 'image' ? '📷 Photo' : c.type === 'document' ? `📄 ${c.document?.filename ?? 'Document'}` : `[${c.type ?? m.type}]`);
+    const text = c.text ?? c.reply_title ?? c.reply_id ?? c.media?.caption;
+    body = text ?? (m.type === 'image' ? '📷 Photo' : m.type === 'document' ? `📄 ${c.media?.filename ?? 'Document'}` : `[${m.type}]`);
   } else if (c.rendered) {
     body = [c.rendered.header, c.rendered.body, c.rendered.footer].filter(Boolean).join('\n');
     options = (c.rendered.buttons ?? []).filter((b: { id?: string }) => b.id);
@@ -104,7 +107,7 @@ function Bubble({ m, tappable, say }: { m: Message; tappable: boolean; say(s: Sa
             <ul class="rows" aria-label={listButton}>
               {options.map((o) => (
                 <li key={o.id}>
-                  <button type="button" class="option" onClick={() => say({ reply_id: o.id, reply_title: o.title })}>
+                  <button type="button" class="option" disabled={!tappable} onClick={() => say({ reply_id: o.id, reply_title: o.title })}>
                     {o.title}
                     {o.description && <small>{o.description}</small>}
                   </button>
@@ -197,7 +200,9 @@ function Chat({ line, phone }: { line: string; phone: string }) {
     void say({ media_type: file.type.startsWith('image/') ? 'image' : 'document', filename: file.name });
     fileInput.current!.value = '';
   };
-  const lastPrompt = messages ? [...messages].reverse().find((m) => m.direction === 'outbound' && ['buttons', 'list', 'template'].includes((m.content as Content).kind))?.id : undefined;
+  const lastPrompt = messages
+    ? [...messages].reverse().find((m) => m.direction === 'outbound' && ['buttons', 'list', 'template'].includes((m.content as Content).kind))?.id
+    : undefined;
   const lastInbound = messages ? [...messages].reverse().find((m) => m.direction === 'inbound')?.id : undefined;
   const promptIsOpen = !!lastPrompt && (!lastInbound || lastInbound < lastPrompt);
 
@@ -230,7 +235,7 @@ function Chat({ line, phone }: { line: string; phone: string }) {
           <input id="say" type="text" placeholder="Message" autocomplete="off" value={text} onInput={(e) => setText(e.currentTarget.value)} />
           <label class="file-pick">
             <span class="visually-hidden">Attach an image or a document</span>
-            <span aria-hidden="true">📎</span>
+            <span aria-hidden="true">Attach</span>
             <input ref={fileInput} type="file" accept="image/*,application/pdf" onChange={pick} />
           </label>
           <button type="submit">Send</button>
