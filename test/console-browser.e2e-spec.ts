@@ -90,7 +90,7 @@ describe('the console in a browser (Chromium driven by Playwright, against the b
     await page.getByLabel('API key', { exact: true }).fill('tk_wrong');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect(page.getByRole('alert').textContent()).resolves.toContain('UNAUTHENTICATED');
-    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
     await check('sign-in-error');
   });
 
@@ -99,7 +99,7 @@ describe('the console in a browser (Chromium driven by Playwright, against the b
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Chat simulator' }).waitFor();
     expect(page.url()).not.toContain(apiKey);
-    expect(await page.evaluate(() => JSON.stringify(sessionStorage))).toContain(apiKey);
+    expect(await page.evaluate('JSON.stringify(sessionStorage)')).toContain(apiKey);
     // A first sandbox line, from the empty state.
     await page.getByLabel('Sandbox line number').fill(LINE);
     await page.getByRole('button', { name: 'Add a sandbox line' }).click();
@@ -135,7 +135,9 @@ describe('the console in a browser (Chromium driven by Playwright, against the b
     await expect(page.getByRole('link', { name: /wa\.me/ }).getAttribute('href')).resolves.toBe('https://wa.me/14155550100?text=Hola%20KYC');
     const qr = page.getByRole('img', { name: 'QR code of the wa.me link' });
     await qr.waitFor();
-    expect(await qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(100);
+    expect(
+      await qr.evaluate((img) => (img as unknown as { complete: boolean; naturalWidth: number }).complete && (img as unknown as { naturalWidth: number }).naturalWidth),
+    ).toBeGreaterThan(100);
     await check('inbounds');
   });
 
@@ -225,7 +227,7 @@ describe('the console in a browser (Chromium driven by Playwright, against the b
     for (const route of ['simulator', 'processes', 'flows', 'hooks']) {
       await narrow.goto(`${svc.url}/console/#/${route}`);
       await narrow.locator('main h1').waitFor();
-      expect({ route, width: await narrow.evaluate(() => document.documentElement.scrollWidth) }).toEqual({ route, width: 375 });
+      expect({ route, width: await narrow.evaluate('document.documentElement.scrollWidth') }).toEqual({ route, width: 375 });
     }
     await narrow.close();
   });
