@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { startBuiltService, type BuiltService } from './support/built-service.js';
 import { until } from './support/until.js';
 
@@ -123,6 +124,13 @@ describe('console API: the live sandbox stream and inbound QR codes (built servi
     const asset = await fetch(svc.url + script);
     expect(asset.status).toBe(200);
     expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    // The first load (index.html and what it links) stays small.
+    const linked = [...html.matchAll(/(?:src|href)="(\/console\/assets\/[^"]+)"/g)].map((m) => m[1]!);
+    expect(linked.length).toBeGreaterThanOrEqual(2);
+    let gzipped = gzipSync(html).length;
+    for (const file of linked) gzipped += gzipSync(Buffer.from(await (await fetch(svc.url + file)).arrayBuffer())).length;
+    expect(gzipped).toBeLessThan(300_000);
+    process.stdout.write(`console first load: ${gzipped} bytes gzip\n`);
     // A route of the page (hash routes aside) still gets the page.
     expect((await fetch(`${svc.url}/console/processes`)).status).toBe(200);
     expect(svc.output()).toMatch(/^Console: http:\/\/localhost:\d+\/console\/$/m);
