@@ -144,6 +144,9 @@ describe('the console in a browser (Chromium driven by Playwright, against the b
   it('runs the inbound journey in the simulator by typing and tapping, live, to succeeded', async () => {
     await page.getByRole('link', { name: 'Chat simulator' }).click();
     await page.getByRole('status').filter({ hasText: 'live' }).waitFor();
+    // This service runs on the real clock: no control to move it, and the page says why.
+    await page.getByText('this service runs on the real clock').waitFor();
+    expect(await page.getByRole('button', { name: 'Move the clock' }).count()).toBe(0);
     const say = async (text: string) => {
       await page.getByLabel('Message', { exact: true }).fill(text);
       await page.getByRole('button', { name: 'Send' }).click();

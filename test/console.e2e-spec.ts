@@ -138,6 +138,13 @@ describe('console API: the live sandbox stream and inbound QR codes (built servi
     expect((await fetch(`${svc.url}/docs`)).headers.get('content-security-policy')).toContain("'unsafe-inline'");
   });
 
+  it('hides the clock where SANDBOX_CLOCK is off: GET says not movable, POST is 404', async () => {
+    const clock = await svc.request('GET', '/v1/sandbox/clock', { headers: key });
+    expect(clock.body).toMatchObject({ movable: false });
+    const move = await svc.request('POST', '/v1/sandbox/clock', { headers: key, body: { minutes: 60 } });
+    expect([move.status, move.body.code]).toEqual([404, 'NOT_FOUND']);
+  });
+
   it('ends its open streams when the service stops, which then stops at once instead of waiting out its grace', async () => {
     const res = await stream(USER);
     const open = readEvents(res);
@@ -145,7 +152,55 @@ describe('console API: the live sandbox stream and inbound QR codes (built servi
     const started = Date.now();
     svc.child.kill('SIGTERM');
     await new Promise((resolve) => svc.child.once('exit', resolve));
-    expect(Date.now() - started).toBeLessThan(5000);
+    expect(Date.now() - started).toBeLessThan(10_000); // SHUTDOWN_GRACE_SECONDS is 25
     expect(svc.output()).not.toContain('requests still running were cut');
+  });
+});
+
+describe('the sandbox clock (SANDBOX_CLOCK=true, built service)', () => {
+  let svc: BuiltService;
+  let key: Record<string, string>;
+  beforeAll(async () => {
+    svc = await startBuiltService({ SANDBOX_CLOCK: 'true' });
+    key = { 'truora-api-key': (await svc.newTenant('Clock')).apiKey };
+  }, 60_000);
+  afterAll(() => svc?.stop());
+
+  it('moves forward on request, and the follow-up of an unanswered question then arrives', async () => {
+    await svc.request('POST', '/v1/whatsapp/numbers', { headers: key, body: { phone_number: LINE, provider: 'sandbox' } });
+    const flow = await svc.request('POST', '/v1/flows', {
+      headers: key,
+      body: {
+        name: 'Quiet',
+        settings: { enable_follow_up: true, follow_up_delay: 30, follow_up_message: '¿Sigues ahí?', start_business_hours: '00:00', end_business_hours: '00:00' },
+        steps: [
+          { id: 'email', type: 'question', text: '¿Tu correo?', validator: { type: 'email' } },
+          { id: 'done', type: 'end', outcome: 'succeeded', text: 'Gracias' },
+        ],
+      },
+    });
+    expect(flow.status).toBe(201);
+    await svc.request('POST', '/v1/whatsapp/inbounds', { headers: key, body: { waba_phone_number: LINE, flow_id: flow.body.id, inbound_message: 'Hola' } });
+    await svc.request('POST', '/v1/sandbox/messages', { headers: key, body: { waba_phone_number: LINE, from: USER, text: 'Hola' } });
+    const transcript = async () =>
+      (await svc.request('GET', `/v1/sandbox/messages?waba_phone_number=${encodeURIComponent(LINE)}&phone=${encodeURIComponent(USER)}`, { headers: key })).body.data as Array<{
+        content: { body?: string };
+      }>;
+    await until('the question', async () => (await transcript()).some((m) => m.content.body === '¿Tu correo?'));
+    const before = await svc.request('GET', '/v1/sandbox/clock', { headers: key });
+    expect(before.body.movable).toBe(true);
+    const moved = await svc.request('POST', '/v1/sandbox/clock', { headers: key, body: { minutes: 31 } });
+    expect(moved.status).toBe(200);
+    expect(new Date(moved.body.now).getTime() - new Date(before.body.now).getTime()).toBeGreaterThanOrEqual(31 * 60_000);
+    await until('the follow-up', async () => (await transcript()).some((m) => JSON.stringify(m.content).includes('¿Sigues ahí?')));
+    const bad = await svc.request('POST', '/v1/sandbox/clock', { headers: key, body: { minutes: -5 } });
+    expect(bad.body).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ field: 'minutes' }] });
+  }, 30_000);
+
+  it('is refused in production and with several processes', async () => {
+    const { loadConfig } = await import('../src/config/app-config.js');
+    expect(() => loadConfig({ SANDBOX_CLOCK: 'true', NODE_ENV: 'production' })).toThrow(/SANDBOX_CLOCK: refused with NODE_ENV=production/);
+    expect(() => loadConfig({ SANDBOX_CLOCK: 'true', PROCESSES: '2' })).toThrow(/SANDBOX_CLOCK: needs PROCESSES=1/);
+    expect(loadConfig({ SANDBOX_CLOCK: 'true' }).SANDBOX_CLOCK).toBe(true);
   });
 });

@@ -4,6 +4,7 @@ import { ServeStaticModule } from '@nestjs/serve-static';
 import { WebhooksModule } from '../webhooks/webhooks.module.js';
 import { CONSOLE_DIR, CONSOLE_PATH } from './console-assets.js';
 import { ConsoleController } from './console.controller.js';
+import { SandboxClockController } from './sandbox-clock.controller.js';
 import { SandboxEventsController } from './sandbox-events.controller.js';
 import { SandboxEventsService } from './sandbox-events.service.js';
 
@@ -25,7 +26,7 @@ import { SandboxEventsService } from './sandbox-events.service.js';
       },
     }),
   ],
-  controllers: [ConsoleController, SandboxEventsController],
+  controllers: [ConsoleController, SandboxEventsController, SandboxClockController],
   providers: [SandboxEventsService],
 })
 export class ConsoleModule {}

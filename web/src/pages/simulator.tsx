@@ -260,6 +260,38 @@ function Chat({ line, phone }: { line: string; phone: string }) {
   );
 }
 
+/** "Move the clock": only where the service runs with SANDBOX_CLOCK=true; elsewhere a note says why there is none. */
+function ClockControl() {
+  const clockState = useAsync(() => ok(api.GET('/v1/sandbox/clock')), []);
+  const [minutes, setMinutes] = useState('120');
+  const [error, setError] = useState<ApiError | null>(null);
+  if (!clockState.data) return <ErrorBox error={clockState.error} />;
+  if (!clockState.data.movable)
+    return <p class="hint">The follow-up of an unanswered question arrives when its time comes; this service runs on the real clock, so the console cannot move it.</p>;
+  const move = async (e: Event) => {
+    e.preventDefault();
+    try {
+      await ok(api.POST('/v1/sandbox/clock', { body: { minutes: Number(minutes) } }));
+      setError(null);
+      clockState.reload();
+    } catch (err) {
+      setError(toApiError(err));
+    }
+  };
+  return (
+    <form class="toolbar" onSubmit={move} aria-label="Sandbox clock">
+      <span>
+        Service time: <time dateTime={clockState.data.now}>{time(clockState.data.now)}</time>
+      </span>
+      <label>
+        Minutes <input type="number" min={1} max={10080} required value={minutes} onInput={(e) => setMinutes(e.currentTarget.value)} />
+      </label>
+      <button type="submit">Move the clock</button>
+      <ErrorBox error={error} />
+    </form>
+  );
+}
+
 export function SimulatorPage() {
   const lines = useAsync(() => ok(api.GET('/v1/whatsapp/numbers', { params: { query: { limit: 100 } } })), []);
   const [line, setLine] = useState<string>('');
@@ -318,7 +350,7 @@ export function SimulatorPage() {
                 </label>
                 <button type="submit">Open chat</button>
               </form>
-              <p class="hint">The follow-up of an unanswered question arrives when its time comes; this service runs on the real clock, so the console cannot move it.</p>
+              <ClockControl />
               <Chat key={current + user} line={current} phone={user} />
             </>
           );
