@@ -17,6 +17,7 @@ import { AuditLog1732390000000 } from './1732390000000-audit-log.js';
 import { Jobs1732395000000 } from './1732395000000-jobs.js';
 import { Documents1733000000000 } from './1733000000000-documents.js';
 import { Sms1733000100000 } from './1733000100000-sms.js';
+import { SandboxNotifications1733700000000 } from './1733700000000-sandbox-notifications.js';
 import { AuthenticationTemplates1733020000000 } from './1733020000000-authentication-templates.js';
 import { Contracts1733100000000 } from './1733100000000-contracts.js';
 import { EvidenceLog1733600000000 } from './1733600000000-evidence-log.js';
@@ -53,6 +54,7 @@ export const migrations = [
   EvidenceCertificates1733650000000,
   Custody1733660000000,
   EvidenceDeferred1733670000000,
+  SandboxNotifications1733700000000,
   EvidenceCheckpoints1733800000000,
   OperationsMetricsRetention1733900000000,
 ];

@@ -10,6 +10,7 @@ import { installSecretBox, SecretBox } from './common/secrets/secret-box.js';
 import { ConfigModule } from './config/config.module.js';
 import { dataSourceOptions } from './database/data-source.js';
 import { DocumentsModule } from './modules/documents/documents.module.js';
+import { ConsoleModule } from './modules/console/console.module.js';
 import { ConversationsModule } from './modules/conversations/conversations.module.js';
 import { EvidenceModule } from './modules/evidence/evidence.module.js';
 import { FlowsModule } from './modules/flows/flows.module.js';
@@ -83,6 +84,7 @@ export class AppModule {
         DocumentsModule,
         ConversationsModule,
         SignatureModule,
+        ConsoleModule,
       ],
     };
   }

@@ -11,6 +11,7 @@ import { bodyParserErrors, bodyParsers } from './common/http/body-parsers.js';
 import { requestId } from './common/http/request-id.js';
 import { installRequestMetrics } from './common/http/request-metrics.js';
 import { Metrics } from './common/metrics/metrics.js';
+import { CONSOLE_PATH } from './modules/console/console-assets.js';
 import { DOCUMENT_UPLOAD_ROUTE } from './modules/documents/documents.controller.js';
 import { VERIFY_UPLOAD_ROUTE } from './modules/signature/verification.controller.js';
 import { FLOW_STEP_SCHEMA } from './modules/flows/dto/flow.dto.js';
@@ -34,18 +35,19 @@ export function configureApp(app: INestApplication, config: AppConfig): void {
   app.use(requestId);
   // HSTS only where the service is reached over https (PUBLIC_URL): over plain http browsers ignore it, and on a
   // local http default it would pin localhost to https. The CSP lets Swagger UI's inline set-up run and nothing from
-  // elsewhere (its scripts and styles are served here, under /docs).
+  // elsewhere (its scripts and styles are served here, under /docs); the console's (/console) allows no inline script
+  // or style at all.
   const https = config.PUBLIC_URL?.startsWith('https://') ?? false;
-  app.use(
+  const headers = (scripts: string[], images: string[]) =>
     helmet({
       strictTransportSecurity: https ? { maxAge: 31_536_000, includeSubDomains: true } : false,
       contentSecurityPolicy: {
         useDefaults: false,
         directives: {
           'default-src': ["'self'"],
-          'script-src': ["'self'", "'unsafe-inline'"],
-          'style-src': ["'self'", "'unsafe-inline'"],
-          'img-src': ["'self'", 'data:'],
+          'script-src': scripts,
+          'style-src': scripts,
+          'img-src': images,
           'font-src': ["'self'", 'data:'],
           'connect-src': ["'self'"],
           'object-src': ["'none'"],
@@ -54,7 +56,12 @@ export function configureApp(app: INestApplication, config: AppConfig): void {
           'frame-ancestors': ["'none'"],
         },
       },
-    }),
+    });
+  const api = headers(["'self'", "'unsafe-inline'"], ["'self'", 'data:']);
+  // blob: for the images and files the console reads with its API key (never in a URL) and shows.
+  const console = headers(["'self'"], ["'self'", 'data:', 'blob:']);
+  app.use((req: { path: string }, res: unknown, next: () => void) =>
+    (req.path === CONSOLE_PATH || req.path.startsWith(`${CONSOLE_PATH}/`) ? console : api)(req as never, res as never, next),
   );
   // The guard (depth and prototype keys) runs before validation copies a body onto DTO instances.
   app.use(...bodyParsers(config.BODY_LIMIT_BYTES, [DOCUMENT_UPLOAD_ROUTE, VERIFY_UPLOAD_ROUTE]), bodyParserErrors(errors), bodyGuard(errors));

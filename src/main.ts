@@ -14,6 +14,7 @@ import { SecretBox, SecretsKeyError } from './common/secrets/secret-box.js';
 import { runMigrations } from './database/data-source.js';
 import { resealSecrets } from './common/secrets/secrets-reseal.js';
 import { EmbeddedDatabase, EmbeddedStartError, startEmbeddedPostgres } from './database/embedded-postgres.js';
+import { CONSOLE_PATH } from './modules/console/console-assets.js';
 import { ApiKeysService } from './modules/tenants/api-keys.service.js';
 import { seedDemoTenant } from './modules/tenants/demo.seed.js';
 import { LinesService } from './modules/tenants/lines.service.js';
@@ -149,6 +150,7 @@ function banner(config: AppConfig, db: Database, demo: Demo, processes: number):
     );
   }
   say(`Testigo listening on ${base}${processes > 1 ? ` (${processes} processes)` : ''} — Swagger UI: ${base}/docs`);
+  say(`Console: ${base}${CONSOLE_PATH}/`);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { AdminGuard, MetricsGuard } from './auth/admin.guard.js';
-import { Clock, SystemClock } from './clock/clock.js';
+import { AppConfig } from '../config/app-config.js';
+import { Clock, MovableClock, SystemClock } from './clock/clock.js';
 import { Metrics } from './metrics/metrics.js';
 import { Workers } from './workers/workers.js';
 import { Jobs } from './jobs/jobs.service.js';
@@ -13,7 +14,7 @@ import { IpRateLimitGuard, RateLimiter, VerifyRateLimitGuard } from './rate-limi
 @Global()
 @Module({
   providers: [
-    { provide: Clock, useClass: SystemClock },
+    { provide: Clock, useFactory: (config: AppConfig) => (config.SANDBOX_CLOCK ? new MovableClock() : new SystemClock()), inject: [AppConfig] },
     // Resolves the hosts of tenant-given URLs (hooks, BSP base URLs, media); tests replace it to map names.
     { provide: HostResolver, useClass: DnsHostResolver },
     OutgoingHttp,

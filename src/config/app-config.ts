@@ -131,6 +131,15 @@ export class AppConfig {
   @Transform(toNumber)
   SHUTDOWN_GRACE_SECONDS: number = 25;
 
+  /**
+   * For trying flows only: the service's clock can be moved forward (`POST /v1/sandbox/clock`), so that follow-ups,
+   * expiries and other deadlines come due at once. Refused with NODE_ENV=production and with PROCESSES > 1 (each
+   * process has its own clock).
+   */
+  @IsOptional()
+  @Transform(toBool)
+  SANDBOX_CLOCK: boolean = false;
+
   /** Run the in-process workers (webhook processing, send queue, hook dispatch, crons). */
   @IsOptional()
   @Transform(toBool)
@@ -340,6 +349,7 @@ const KEYS = [
   'SANDBOX_APPROVAL_DELAY_SECONDS',
   'SANDBOX_STATUS_DELAY_MS',
   'WORKERS_ENABLED',
+  'SANDBOX_CLOCK',
   'SHUTDOWN_GRACE_SECONDS',
   'PROCESSES',
   'WEBHOOK_EVENT_BUDGET_MS',
@@ -400,6 +410,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     }
   }
   const problems = crossChecks(config);
+  if (config.SANDBOX_CLOCK && env.NODE_ENV === 'production') problems.push('  SANDBOX_CLOCK: refused with NODE_ENV=production (it lets API keys move the clock)');
+  if (config.SANDBOX_CLOCK && config.PROCESSES > 1) problems.push('  SANDBOX_CLOCK: needs PROCESSES=1 (each process has its own clock)');
   if (problems.length > 0) throw new ConfigError(`Invalid environment:\n${problems.join('\n')}`);
   return config;
 }

@@ -11,3 +11,19 @@ export class SystemClock extends Clock {
     return new Date();
   }
 }
+
+/**
+ * SANDBOX_CLOCK=true only (never in production): the real time plus an offset that `advance` moves forward, for
+ * trying follow-ups and expiries without waiting.
+ */
+export class MovableClock extends Clock {
+  private offsetMs = 0;
+
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+
+  advance(ms: number): void {
+    this.offsetMs += ms;
+  }
+}

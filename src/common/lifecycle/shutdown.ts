@@ -4,7 +4,32 @@ import type { Server } from 'node:http';
 /** Whether this instance is stopping: `/health/ready` answers 503 from the moment a stop begins. */
 @Injectable()
 export class Lifecycle {
-  stopping = false;
+  private stoppingNow = false;
+  private readonly onStops: Array<() => void> = [];
+
+  get stopping(): boolean {
+    return this.stoppingNow;
+  }
+
+  /** Set when a stop begins: what waits on `onStop` (long-lived responses, such as event streams) ends then. */
+  set stopping(value: boolean) {
+    const starting = value && !this.stoppingNow;
+    this.stoppingNow = value;
+    if (starting) for (const stop of this.onStops.splice(0)) stop();
+  }
+
+  /** Runs `stop` when a stop begins (at once if one has); returns the way to take it back. */
+  onStop(stop: () => void): () => void {
+    if (this.stoppingNow) {
+      stop();
+      return () => undefined;
+    }
+    this.onStops.push(stop);
+    return () => {
+      const i = this.onStops.indexOf(stop);
+      if (i >= 0) this.onStops.splice(i, 1);
+    };
+  }
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

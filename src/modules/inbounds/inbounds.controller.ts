@@ -1,5 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, Query, StreamableFile } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import QRCode from 'qrcode';
 import { Tenant, TenantAuth } from '../../common/auth/api-key.guard.js';
 import type { TenantContext } from '../../common/auth/api-key-resolver.js';
 import { ApiErrors } from '../../common/http/api-errors.decorator.js';
@@ -38,6 +39,18 @@ export class InboundsController {
   @ApiErrors([404, 'NOT_FOUND'])
   get(@Tenant() t: TenantContext, @Param('inbound_id') id: string): Promise<InboundDto> {
     return this.inbounds.get(t.tenantId, id);
+  }
+
+  @Get(':inbound_id/qr.png')
+  @ApiOperation({ summary: "The inbound's wa.me link as a QR code (PNG): scanning it opens WhatsApp with inbound_message typed" })
+  @ApiProduces('image/png')
+  @ApiOkResponse({ description: 'A PNG image', content: { 'image/png': { schema: { type: 'string', format: 'binary' } } } })
+  @ApiErrors([404, 'NOT_FOUND'])
+  @Header('content-type', 'image/png')
+  @Header('cache-control', 'private, max-age=300')
+  async qr(@Tenant() t: TenantContext, @Param('inbound_id') id: string): Promise<StreamableFile> {
+    const inbound = await this.inbounds.get(t.tenantId, id);
+    return new StreamableFile(await QRCode.toBuffer(inbound.link, { type: 'png', margin: 2, width: 320, errorCorrectionLevel: 'M' }));
   }
 
   @Delete(':inbound_id')

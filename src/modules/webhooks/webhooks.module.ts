@@ -27,6 +27,6 @@ import { WebhooksService } from './webhooks.service.js';
   imports: [TypeOrmModule.forFeature([SandboxSms]), MessagesModule, TemplatesModule, OutboundsModule, ConversationsModule, HooksModule],
   controllers: [WebhooksController, WebhookEventsController, SandboxController, SandboxSmsController],
   providers: [WebhookInboxMetrics, WebhooksService, WebhookInboxService, WebhookProcessorService, WebhookEventsService, WebhookEventsCron, SandboxService, SandboxSmsService],
-  exports: [WebhookProcessorService, WebhookEventsService],
+  exports: [WebhookProcessorService, WebhookEventsService, SandboxService],
 })
 export class WebhooksModule {}
