@@ -75,7 +75,7 @@ export function OutboundsPage() {
               {outbounds.length === 0 ? (
                 <Empty>No template yet: create one with POST /v1/whatsapp/outbounds.</Empty>
               ) : (
-                <div class="table-wrap">
+                <div class="table-wrap" tabIndex={0} role="region" aria-label="Table">
                   <table>
                     <caption class="visually-hidden">Templates</caption>
                     <thead>

@@ -50,7 +50,7 @@ export function ProcessesPage() {
           page.data.length === 0 ? (
             <Empty>No process matches.</Empty>
           ) : (
-            <div class="table-wrap">
+            <div class="table-wrap" tabIndex={0} role="region" aria-label="Table">
               <table>
                 <caption class="visually-hidden">Processes</caption>
                 <thead>

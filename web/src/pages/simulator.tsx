@@ -221,7 +221,7 @@ function Chat({ line, phone }: { line: string; phone: string }) {
         ) : messages.length === 0 ? (
           <Empty>No messages yet: write the inbound message of one of your inbounds to start a flow.</Empty>
         ) : (
-          <ol class="chat" aria-label="Messages" aria-live="polite">
+          <ol class="chat" aria-label="Messages" aria-live="polite" tabIndex={0}>
             {messages.map((m) => (
               <Bubble key={m.id} m={m} tappable={promptIsOpen && m.id === lastPrompt} say={(s) => void say(s)} />
             ))}
