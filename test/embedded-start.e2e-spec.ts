@@ -95,6 +95,8 @@ describe('Embedded PostgreSQL start and stop (built service)', () => {
     const first = await start();
     await first.waitUntilUp('/health/ready', 60_000);
     const left = postmasterPid()!;
+    // TCP only: no socket lock in /tmp naming a pid, which a kill -9 would leave behind for the next start to trip on.
+    expect(existsSync(`/tmp/.s.PGSQL.${pgPort}.lock`)).toBe(false);
     first.child.kill('SIGKILL');
     await first.exited;
     expect(alive(left)).toBe(true);

@@ -186,7 +186,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     const user = serverUser();
     await clearLeftover(bin, dataDir, user, opts.notice ?? say);
     const logFile = path.join(dataDir, 'server.log');
-    const flags = ['-p', String(opts.port), '-c', 'listen_addresses=127.0.0.1'];
+    // TCP only: a Unix socket would leave a lock file in /tmp naming the server's pid, and after a kill -9 a pid not yet
+    // reaped (or reused) there makes the next start refuse. Everything here connects over 127.0.0.1.
+    const flags = ['-p', String(opts.port), '-c', 'listen_addresses=127.0.0.1', '-c', "unix_socket_directories=''"];
     if (opts.ephemeral) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
     let started: { code: number; output: string } = { code: 1, output: '' };
     let log = '';
