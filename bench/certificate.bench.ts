@@ -50,7 +50,6 @@ export default async function run(): Promise<void> {
       head: events.at(-1)!.hash,
       checkpoint: { treeSize: 1_000_000, rootHash: hex('root'), issuedAt: AT.toISOString(), inclusionProof: Array.from({ length: 20 }, (_, i) => hex(`p${i}`)) },
       verificationUrl: 'https://testigo.example.com/verify?process=PRC01BENCH',
-      maskPhone,
       evidenceJson: Buffer.from(JSON.stringify({ process_id: 'PRC01BENCH', events, head: events.at(-1)!.hash }, null, 2)),
     };
     const signing = (env: Record<string, string>) => {

@@ -65,7 +65,9 @@ export default async function run(): Promise<void> {
   await admin.connect();
   try {
     const adminHeaders = { authorization: 'Bearer bench-admin-token-123456' };
-    const tenant = JSON.parse((await httpJson('POST', `${svc.url}/v1/admin/tenants`, JSON.stringify({ name: 'bench' }), adminHeaders)).body);
+    const created = await httpJson('POST', `${svc.url}/v1/admin/tenants`, JSON.stringify({ name: 'bench' }), adminHeaders);
+    if (created.status !== 201) throw new Error(`POST /v1/admin/tenants answered ${created.status}: ${created.body}`);
+    const tenant = JSON.parse(created.body);
     const key = JSON.parse((await httpJson('POST', `${svc.url}/v1/admin/tenants/${tenant.id}/api-keys`, '{}', adminHeaders)).body).key;
     const api = { 'x-api-key': key };
     const flow = JSON.parse((await httpJson('POST', `${svc.url}/v1/flows`, JSON.stringify(FLOW), api)).body);

@@ -36,10 +36,13 @@ export function benchEnv(): Record<string, string> {
     FILES_DIR: mkdtempSync(path.join(tmpdir(), 'testigo-bench-files-')),
     RATE_LIMIT_PER_SECOND: '1000000',
     RATE_LIMIT_BURST: '1000000',
+    // A generated trial CA in a throwaway data dir: required with DATABASE_URL, and benches do not sign for real.
+    SIGNING_TRIAL: 'true',
+    DATA_DIR: mkdtempSync(path.join(tmpdir(), 'testigo-bench-data-')),
   };
 }
 
-/** The built service (dist/) as a child process, as in production; resolves once /health answers. */
+/** The built service (dist/) as a child process, as in production; resolves once /health/ready answers. */
 export async function startService(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; peakRssMb(): number; stop(): Promise<void> }> {
   const port = await freePort();
   const entry = new URL('../../dist/src/main.js', import.meta.url).pathname;
@@ -51,7 +54,8 @@ export async function startService(env: Record<string, string>): Promise<{ url: 
   });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
-    const ok = await httpJson('GET', `${url}/health`)
+    // Not /health: while the service starts, the port is held and /health already answers 200.
+    const ok = await httpJson('GET', `${url}/health/ready`)
       .then((r) => r.status === 200)
       .catch(() => false);
     if (ok) break;

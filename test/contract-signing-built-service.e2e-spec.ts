@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startBuiltService, type BuiltService } from './support/built-service.js';
@@ -91,6 +91,10 @@ describe('certified contracting in the built service', () => {
       },
       30_000,
     );
+    // Rendered in a worker thread of the service at the lowest CPU priority (nice 19), not on its event loop.
+    const task = `/proc/${svc.child.pid}/task`;
+    const nices = readdirSync(task).map((t) => Number(readFileSync(`${task}/${t}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]));
+    expect(nices).toContain(19);
     const certFile = path.join(tmp, 'certificate.pdf');
     writeFileSync(certFile, certificate);
     expect(execFileSync('pdfsig', ['-nocert', certFile], { encoding: 'utf8' })).toContain('Signature is Valid.');

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import PDFDocument from 'pdfkit';
 import QRCode from 'qrcode';
+import { maskPhone } from './texts.js';
 
 /** One line of the timeline: an evidence event. */
 export interface CertificateEvent {
@@ -28,10 +29,8 @@ export interface CertificateModel {
   head: string;
   checkpoint: { treeSize: number; rootHash: string; issuedAt: string; inclusionProof: string[] } | null;
   verificationUrl: string;
-  /** How a phone number shows on the certificate. */
-  maskPhone: (e164: string) => string;
   /** The evidence as the API serves it, attached as `evidence.json`. */
-  evidenceJson: Buffer;
+  evidenceJson: Uint8Array;
 }
 
 // The fonts are embedded (PDF/A forbids relying on the reader's); read once, parsed per document by pdfkit.
@@ -61,7 +60,8 @@ export function payloadSummary(payload: Record<string, unknown>, mask: (e164: st
  * The certificate of evidence as a PDF/A-3b document (embedded fonts, XMP identification, sRGB output intent): the
  * process and who took part, its documents with their hashes, the consent and one-time-code summary, the whole
  * timeline with each event's hash, the chain head, the checkpoint that anchors it, how to verify it, and the evidence
- * JSON attached as `evidence.json` (AFRelationship Data). Sealing (PAdES) is the caller's.
+ * JSON attached as `evidence.json` (AFRelationship Data). Sealing (PAdES) is the caller's. A function of its model
+ * alone, which structured clone can copy: it runs in a worker thread (see CertificateRenderer).
  */
 export async function renderCertificate(model: CertificateModel): Promise<Buffer> {
   const doc = new PDFDocument({
@@ -122,7 +122,7 @@ export async function renderCertificate(model: CertificateModel): Promise<Buffer
   doc.font('mono').fontSize(6.8).fillColor('black');
   for (const e of model.events) {
     doc.text(`${String(e.seq).padStart(3)} ${e.occurred_at} ${e.type}`, { width });
-    doc.fillColor(GREY).text(`    ${payloadSummary(e.payload, model.maskPhone)}`, { width });
+    doc.fillColor(GREY).text(`    ${payloadSummary(e.payload, maskPhone)}`, { width });
     doc.text(`    hash ${e.hash}`, { width }).fillColor('black');
   }
 
@@ -150,7 +150,7 @@ export async function renderCertificate(model: CertificateModel): Promise<Buffer
   drawQr(doc, model.verificationUrl, doc.x, doc.y + 6, 84);
 
   // `relationship` (AFRelationship) is pdfkit's, missing from its type definitions.
-  doc.file(model.evidenceJson, {
+  doc.file(Buffer.from(model.evidenceJson), {
     name: 'evidence.json',
     type: 'application/json',
     relationship: 'Data',

@@ -11,6 +11,7 @@ import { StorageModule } from '../../storage/storage.module.js';
 import { MessagesModule } from '../messages/messages.module.js';
 import { OutboundsModule } from '../outbounds/outbounds.module.js';
 import { TemplatesModule } from '../templates/templates.module.js';
+import { CertificateRenderer } from './certificate-renderer.js';
 import { CertificatesService } from './certificates.service.js';
 import { CheckpointHooks } from './checkpoint-hooks.js';
 import { ContractsController } from './contracts.controller.js';
@@ -52,6 +53,17 @@ import { VerificationService } from './verification.service.js';
     SmsModule,
   ],
   controllers: [ContractsController, VerificationController, CustodyController],
-  providers: [ContractsService, CertificatesService, CheckpointHooks, VerificationService, CustodyService, OtpService, DocumentStepType, OtpStepType, SignatureStepType],
+  providers: [
+    ContractsService,
+    CertificatesService,
+    CertificateRenderer,
+    CheckpointHooks,
+    VerificationService,
+    CustodyService,
+    OtpService,
+    DocumentStepType,
+    OtpStepType,
+    SignatureStepType,
+  ],
 })
 export class SignatureModule {}
