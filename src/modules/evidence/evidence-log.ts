@@ -69,14 +69,39 @@ const INSERT_DEFERRED: BatchStatement<DeferredEvidence> = {
   params: (rows) => [rows.map((r) => r.tenantId), rows.map((r) => r.processId), rows.map((r) => r.type), rows.map((r) => r.occurredAt), rows.map((r) => JSON.stringify(r.payload))],
 };
 
+/**
+ * A payload's RFC 8785 canonical JSON, which is also what is stored (jsonb gives back the same value: no undefined,
+ * Dates as their ISO strings). A value JSON has no form for (NaN, Infinity) is recorded as JSON writes it (null),
+ * never refused: evidence must not fail the change it records.
+ */
+function canonicalPayload(payload: Record<string, unknown>): string {
+  try {
+    return canonicalize(payload)!;
+  } catch {
+    return canonicalize(JSON.parse(JSON.stringify(payload)))!;
+  }
+}
+
+/**
+ * `{seq, type, occurred_at, payload}` in RFC 8785 form around an already canonical payload: members in code-unit
+ * order (occurred_at < payload < seq < type), strings as JSON.stringify writes them (which RFC 8785 adopts), seq an
+ * integer. The same bytes canonicalize gives for the whole object (evidence-log.spec.ts), with the payload, the bulk
+ * of it, serialised once.
+ */
+function canonicalAround(seq: number, type: string, occurredAt: string, payload: string): string {
+  return `{"occurred_at":${JSON.stringify(occurredAt)},"payload":${payload},"seq":${seq},"type":${JSON.stringify(type)}}`;
+}
+
 /** The bytes an event's hash covers after the previous hash: its RFC 8785 canonical JSON, without the hashes. */
 export function canonicalEvent(e: Pick<EvidenceEvent, 'seq' | 'type' | 'occurred_at' | 'payload'>): string {
-  return canonicalize({ seq: e.seq, type: e.type, occurred_at: e.occurred_at, payload: e.payload })!;
+  return canonicalAround(e.seq, e.type, e.occurred_at, canonicalPayload(e.payload));
 }
+
+const hashOf = (prevHash: string, canonical: string) => createHash('sha256').update(Buffer.from(prevHash, 'hex')).update(canonical, 'utf8').digest('hex');
 
 /** hash = SHA-256(prev_hash ‖ canonical event), prev_hash as its 32 bytes. */
 export function eventHash(prevHash: string, e: Pick<EvidenceEvent, 'seq' | 'type' | 'occurred_at' | 'payload'>): string {
-  return createHash('sha256').update(Buffer.from(prevHash, 'hex')).update(canonicalEvent(e), 'utf8').digest('hex');
+  return hashOf(prevHash, canonicalEvent(e));
 }
 
 /**
@@ -102,21 +127,21 @@ export class EvidenceLog {
   async append(m: EntityManager, at: { tenantId: string; processId: string; head: ChainHead }, inputs: readonly EvidenceInput[]): Promise<ChainHead> {
     let head = at.head;
     for (const input of inputs) {
-      // Through JSON and back, so the hash covers exactly what jsonb gives back (no undefined, no Date objects).
-      const payload = JSON.parse(JSON.stringify(input.payload)) as Record<string, unknown>;
-      const event = { seq: head.seq + 1, type: input.type, occurred_at: input.occurredAt.toISOString(), payload };
-      const hash = eventHash(head.hash, event);
+      // Serialised once: the canonical payload is both what the hash covers and what is stored.
+      const payload = canonicalPayload(input.payload);
+      const seq = head.seq + 1;
+      const hash = hashOf(head.hash, canonicalAround(seq, input.type, input.occurredAt.toISOString(), payload));
       await WriteBehind.batch(m, INSERT_EVENTS, {
         tenantId: at.tenantId,
         processId: at.processId,
-        seq: event.seq,
-        type: event.type,
+        seq,
+        type: input.type,
         occurredAt: input.occurredAt,
-        payload: JSON.stringify(payload),
+        payload,
         prevHash: head.hash,
         hash,
       });
-      head = { seq: event.seq, hash };
+      head = { seq, hash };
     }
     return head;
   }
