@@ -237,4 +237,26 @@ describe('shared job runner: two instances with workers on one database', () => 
     const [{ n: total }] = await a.db.query(`SELECT count(*)::int AS n FROM jobs WHERE queue = $1`, [queue]);
     expect(total).toBe(count);
   });
+
+  it('a background queue waits while the event loop is busy, except for jobs later than its bound; it runs once quiet', async () => {
+    const queue = 'test.background';
+    const ran: string[] = [];
+    a.app.get(Jobs).register<{ n: string }>(queue, async (p) => void ran.push(p.n), { background: { maxDelayMs: 60_000 } });
+    /** Keeps the event loop running JavaScript ~90 % of the time for `ms`, yielding briefly so timers and I/O go on. */
+    const spin = async (ms: number) => {
+      const end = performance.now() + ms;
+      while (performance.now() < end) {
+        const slice = performance.now() + 45;
+        while (performance.now() < slice);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    await spin(2500);
+    const now = a.clock.now();
+    await a.db.transaction((m) => a.app.get(Jobs).enqueueMany(m, queue, [{ payload: { n: 'fresh' } }, { payload: { n: 'late' }, runAt: new Date(now.getTime() - 61_000) }]));
+    await spin(2500);
+    expect(ran).toEqual(['late']);
+    await until(async () => ran.length === 2);
+    expect(ran).toEqual(['late', 'fresh']);
+  });
 });

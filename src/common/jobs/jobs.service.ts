@@ -34,6 +34,12 @@ export interface QueueOptions<P> {
    * in the transaction that marks it failed: the owning module marks its own row failed.
    */
   onGiveUp?: (manager: EntityManager, payload: P, failure: { error: string; attempts: number }) => Promise<void>;
+  /**
+   * Work that may wait for quiet (a certificate of evidence): while this instance's event loop is busy, its jobs are
+   * claimed only once they are this late (ms past their run_at), so they never compete with answering people except
+   * when the backlog grows that old.
+   */
+  background?: { maxDelayMs: number };
 }
 
 export interface EnqueueOptions {
@@ -52,6 +58,7 @@ interface Queue {
   backoff: { baseMs: number; capMs: number };
   leaseMs: number;
   onGiveUp?: QueueOptions<unknown>['onGiveUp'];
+  background?: { maxDelayMs: number };
   running: number;
 }
 
@@ -89,6 +96,10 @@ const INSERT_JOBS: BatchStatement<NewJob> = {
 const DEFAULTS = { concurrency: 4, maxAttempts: 8, backoff: { baseMs: 1000, capMs: 3_600_000 }, leaseMs: 5 * 60_000 };
 /** The runner polls this often when nothing woke it (jobs enqueued by another instance, jobs whose time came). */
 const POLL_MS = 1000;
+/** Above this share of time spent running JavaScript, the instance counts as busy (background queues wait). */
+const BUSY_UTILIZATION = 0.5;
+/** The event loop's utilization is measured over windows of this length. */
+const BUSY_WINDOW_MS = 1000;
 /** Finished jobs are kept this long (to look into; a key stays taken as long as its job is kept). */
 const KEEP_DONE_MS = 7 * 24 * 3_600_000;
 
@@ -108,6 +119,7 @@ export class Jobs implements BeforeApplicationShutdown {
   private readonly running = new Set<Promise<void>>();
   private readonly worker: WorkerLoop;
   private readonly purgeRuns: CronRun;
+  private load = { at: performance.now(), elu: performance.eventLoopUtilization(), busy: false };
 
   constructor(
     private readonly ds: DataSource,
@@ -141,6 +153,7 @@ export class Jobs implements BeforeApplicationShutdown {
       backoff: options.backoff ?? DEFAULTS.backoff,
       leaseMs: options.leaseMs ?? DEFAULTS.leaseMs,
       onGiveUp: options.onGiveUp as QueueOptions<unknown>['onGiveUp'],
+      background: options.background,
       running: 0,
     });
   }
@@ -228,10 +241,11 @@ export class Jobs implements BeforeApplicationShutdown {
   /** One round of the worker loop: claims what each queue has room for and starts it; returns how many were claimed. */
   private async work(): Promise<number> {
     let claimed = 0;
+    const busy = this.busy();
     for (const q of this.queues.values()) {
       const room = q.concurrency - q.running;
       if (room <= 0) continue;
-      const jobs = await this.claim(q, room);
+      const jobs = await this.claim(q, room, busy && q.background ? q.background.maxDelayMs : 0);
       claimed += jobs.length;
       for (const job of jobs) {
         const run = this.execute(q, job).finally(() => {
@@ -245,18 +259,31 @@ export class Jobs implements BeforeApplicationShutdown {
     return claimed;
   }
 
-  /** Due pending jobs and jobs whose lease ran out (their worker died), oldest first, each for one worker. */
-  private async claim(q: Queue, limit: number): Promise<ClaimedJob[]> {
+  /** Whether the event loop ran JavaScript more than half of the last measured second (real time, not the Clock). */
+  private busy(): boolean {
+    const at = performance.now();
+    if (at - this.load.at >= BUSY_WINDOW_MS) {
+      const elu = performance.eventLoopUtilization();
+      this.load = { at, elu, busy: performance.eventLoopUtilization(elu, this.load.elu).utilization > BUSY_UTILIZATION };
+    }
+    return this.load.busy;
+  }
+
+  /**
+   * Due pending jobs (due `lateMs` ago or earlier) and jobs whose lease ran out (their worker died), oldest first, each
+   * for one worker.
+   */
+  private async claim(q: Queue, limit: number, lateMs = 0): Promise<ClaimedJob[]> {
     const now = this.clock.now();
     return queryReturning<ClaimedJob>(
       this.ds,
       `UPDATE jobs j SET status = 'running', attempts = j.attempts + 1, locked_until = $3
          FROM (SELECT id FROM jobs
-                WHERE queue = $1 AND ((status = 'pending' AND run_at <= $2) OR (status = 'running' AND locked_until <= $2))
+                WHERE queue = $1 AND ((status = 'pending' AND run_at <= $5) OR (status = 'running' AND locked_until <= $2))
                 ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) due
         WHERE j.id = due.id
        RETURNING j.id, j.payload, j.attempts, j.max_attempts`,
-      [q.name, now, new Date(now.getTime() + q.leaseMs), limit],
+      [q.name, now, new Date(now.getTime() + q.leaseMs), limit, new Date(now.getTime() - lateMs)],
     );
   }
 

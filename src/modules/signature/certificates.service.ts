@@ -72,7 +72,9 @@ export class CertificatesService {
     jobs.register<CertificateJob>(EVIDENCE_CERTIFICATE, (job) => this.make(job), {
       ...MAKING,
       concurrency: 2,
-      // Rendering waits for idle CPU (CertificateRenderer): on a busy machine a claimed job can wait long for it.
+      // Made while the instance is quiet, or at the latest 10 minutes late: answering people comes first. Rendering
+      // also waits for idle CPU (CertificateRenderer), so a claimed job can wait long for it.
+      background: { maxDelayMs: 10 * 60_000 },
       leaseMs: 30 * 60_000,
       onGiveUp: (m, job, failure) => this.givenUp(m, job, failure.error),
     });
