@@ -44,6 +44,7 @@ export default async function run(): Promise<void> {
         { label: 'Contract (original)', id: 'DOC01A', sha256: hex('a'), detail: 'received and reviewed' },
         { label: 'Contract (signed)', id: 'DOC01B', sha256: hex('b'), detail: 'PAdES B-T' },
       ],
+      optIn: 'the person wrote first (message MSG01 at 2026-01-01T00:00:00.000Z)',
       consent: 'terms: accepted',
       otp: 'sms, verified, 0 wrong attempt(s), 0 resend(s)',
       events,

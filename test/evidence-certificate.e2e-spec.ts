@@ -111,6 +111,7 @@ describe('the certificate of evidence, and verifying the PDFs issued here', () =
     expect(text).toContain(result.documents.signed.sha256);
     expect(text).toContain(issued.payload.head as string);
     expect(text).toContain('otp.verified');
+    expect(text).toMatch(/Opt-in: the person wrote first \(message MSG/);
     expect(text).toContain('+57 300 ••• ');
     expect(text).not.toContain('+573006670001');
 

@@ -51,7 +51,10 @@ describe('the evidence log: a hash chain per process, written with what it recor
     const milestones = types.filter((t) => !t.startsWith('message.') && t !== 'answer');
     expect(milestones).toEqual(['process.started', 'document.sent', 'document.confirmed', 'otp.created', 'otp.sent', 'otp.verified', 'signature.completed', 'process.finished']);
     expect(types.filter((t) => t === 'message.received')).toHaveLength(5);
-    expect(events.find((e) => e.type === 'message.received')!.payload).toMatchObject({ type: 'text', text: 'contratar' });
+    const first = events.find((e) => e.type === 'message.received')!.payload;
+    expect(first).toMatchObject({ type: 'text', text: 'contratar' });
+    // The person's opt-in: writing the inbound's message.
+    expect(events[0]!.payload.opt_in).toEqual({ source: 'inbound_flow', message_id: first.message_id, provider_message_id: first.provider_message_id, at: first.sent_at });
     expect(events.filter((e) => e.type === 'answer').map((e) => e.payload.outcome)).toEqual(['accept', 'accept', 'stay', 'accept']);
     const signed = events.find((e) => e.type === 'signature.completed')!.payload;
     const result = await chat.process(user);

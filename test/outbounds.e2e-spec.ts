@@ -513,6 +513,11 @@ describe('outbound messages (/v1/whatsapp/outbounds, /v1/whatsapp/consents)', ()
       .set(key)
       .send({ name: 'KYC', steps: [{ id: 'done', type: 'end', outcome: 'succeeded', text: 'Listo' }] })
       .expect(201);
+    await t.http
+      .post('/v1/whatsapp/consents')
+      .set(key)
+      .send({ phone: user.e164, given_at: new Date(t.clock.now().getTime() - 86_400_000).toISOString(), source: 'web_form', evidence: 'form 9' })
+      .expect(201);
     const sent = await send({ ...base, flow_id: flow.body.id }).expect(201);
     expect(sent.body).toMatchObject({ flow_id: flow.body.id, send_id: expect.stringMatching(/^OSN/) });
     await drainQueue();
@@ -538,6 +543,24 @@ describe('outbound messages (/v1/whatsapp/outbounds, /v1/whatsapp/consents)', ()
     await processWebhooks();
     const after = await outbounds.findInvitationByPayload(`cancel_process:${id}:${sent.body.send_id}`);
     expect(after).toMatchObject({ response: 'cancel_process', respondedAt: expect.any(Date) });
+
+    // The refusal's evidence states the opt-in the invitation was sent under: the send's own and the client's record.
+    const declined = (await t.http.get('/v1/processes').query({ phone: user.e164 }).set(key).expect(200)).body.data[0];
+    const { events } = (await t.http.get(`/v1/processes/${declined.process_id}/evidence`).set(key).expect(200)).body;
+    expect(events[0]).toMatchObject({
+      type: 'process.declined',
+      payload: {
+        origin: 'outbound',
+        opt_in: {
+          source: 'invitation',
+          send_id: sent.body.send_id,
+          consents: [
+            { consent_id: expect.stringMatching(/^CNS/), source: 'api_send', api_key_id: expect.any(String), evidence: null },
+            { consent_id: expect.stringMatching(/^CNS/), source: 'web_form', api_key_id: expect.any(String), evidence: 'form 9' },
+          ],
+        },
+      },
+    });
   });
 
   it('another tenant’s outbound is 404', async () => {

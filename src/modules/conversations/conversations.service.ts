@@ -41,6 +41,8 @@ interface NewProcess {
   originId: string;
   now: Date;
   lastUserMessageAt: Date;
+  /** How the person agreed to be in this conversation, recorded in `process.started` (`opt_in`). */
+  optIn: Record<string, unknown>;
 }
 
 /** A user's state on a line, as `prepare` found it: their 24-hour window and their pending process (row locked). */
@@ -160,20 +162,24 @@ export class ConversationsService {
     if (active) await this.finish(ctx.manager, active, 'cancelled', 'user_cancelled');
   }
 
-  /** The user accepted an invitation to `flowId` (unless a process runs, or the window is closed). */
-  async startInvited(ctx: InboundContext, flowId: string, originId: string): Promise<void> {
+  /**
+   * The user accepted an invitation to `flowId` (unless a process runs, or the window is closed). `optIn`: the
+   * opt-in the invitation was sent under, for the evidence.
+   */
+  async startInvited(ctx: InboundContext, flowId: string, originId: string, optIn: Record<string, unknown>): Promise<void> {
     if (this.activeOf(ctx) || !this.windowOpen(ctx)) return;
-    const started = await this.startIfStartable(ctx.manager, this.newProcess(ctx, flowId, 'outbound', originId));
+    const started = await this.startIfStartable(ctx.manager, this.newProcess(ctx, flowId, 'outbound', originId, optIn));
     if (started) ctx.state.active = started;
   }
 
   /** The user declined an invitation: recorded as a failed process (`user_declined`), even while another runs. */
-  async recordDeclined(ctx: InboundContext, flowId: string, originId: string): Promise<void> {
-    const declined = await this.createProcess(ctx.manager, this.newProcess(ctx, flowId, 'outbound', originId), 'declined').catch((err: unknown) =>
+  async recordDeclined(ctx: InboundContext, flowId: string, originId: string, optIn: Record<string, unknown>): Promise<void> {
+    const input = this.newProcess(ctx, flowId, 'outbound', originId, optIn);
+    const declined = await this.createProcess(ctx.manager, input, 'declined').catch((err: unknown) =>
       err instanceof AppError && err.status < 500 ? null : Promise.reject(err),
     );
     if (!declined) return;
-    await this.record(ctx.manager, declined.process, 'process.declined', startedPayload(declined.process));
+    await this.record(ctx.manager, declined.process, 'process.declined', startedPayload(declined.process, optIn));
     for (const listener of this.finishListeners) await listener(ctx.manager, declined.process);
     await this.hooks.emit(ctx.manager, { tenantId: ctx.line.tenantId, type: 'process.failed', flowId, data: () => this.results.result(ctx.manager, declined.process) });
   }
@@ -226,7 +232,7 @@ export class ConversationsService {
 
     if (!this.windowOpen(ctx)) return;
     const inbound = input.text ? await this.inbounds.match(line.id, input.text) : null;
-    const started = inbound ? await this.startIfStartable(m, this.newProcess(ctx, inbound.flowId, 'inbound', inbound.id)) : null;
+    const started = inbound ? await this.startIfStartable(m, this.newProcess(ctx, inbound.flowId, 'inbound', inbound.id, inboundOptIn(ctx.ev, message))) : null;
     if (inbound && started) {
       ctx.state.active = started;
       await this.messages.linkToProcess(m, message.id, started.id);
@@ -241,8 +247,8 @@ export class ConversationsService {
     }
   }
 
-  private newProcess(ctx: InboundContext, flowId: string, origin: Process['origin'], originId: string): NewProcess {
-    return { line: ctx.line, phone: ctx.phone, flowId, origin, originId, now: this.clock.now(), lastUserMessageAt: ctx.state.lastUserMessageAt };
+  private newProcess(ctx: InboundContext, flowId: string, origin: Process['origin'], originId: string, optIn: Record<string, unknown>): NewProcess {
+    return { line: ctx.line, phone: ctx.phone, flowId, origin, originId, now: this.clock.now(), lastUserMessageAt: ctx.state.lastUserMessageAt, optIn };
   }
 
   /** Where a process runs and whether it still does (for work done away from the user's messages). */
@@ -313,7 +319,7 @@ export class ConversationsService {
 
   private async start(m: EntityManager, input: NewProcess): Promise<Process> {
     const { process, definition } = await this.createProcess(m, input);
-    await this.record(m, process, 'process.started', startedPayload(process));
+    await this.record(m, process, 'process.started', startedPayload(process, input.optIn));
     await this.hooks.emit(m, { tenantId: process.tenantId, type: 'process.started', flowId: input.flowId, data: () => this.results.result(m, process) });
     await this.runFrom(m, process, definition, definition.steps[0], input.lastUserMessageAt);
     return process;
@@ -652,8 +658,13 @@ export class ConversationsService {
 }
 
 /** What a process's first event says of it. */
-function startedPayload(p: Process): Record<string, unknown> {
-  return { flow_id: p.flowId, flow_version: p.flowVersion, line_id: p.lineId, phone: p.phone, origin: p.origin, origin_id: p.originId, status: p.status };
+function startedPayload(p: Process, optIn: Record<string, unknown>): Record<string, unknown> {
+  return { flow_id: p.flowId, flow_version: p.flowVersion, line_id: p.lineId, phone: p.phone, origin: p.origin, origin_id: p.originId, status: p.status, opt_in: optIn };
+}
+
+/** Writing an inbound's message is the person's opt-in (also recorded as a consent, by the inbound-start listeners). */
+function inboundOptIn(ev: InboundMessageEvent, message: Message): Record<string, unknown> {
+  return { source: 'inbound_flow', message_id: message.id, provider_message_id: ev.wamid, at: ev.timestamp.toISOString() };
 }
 
 /** An inbound message as evidence: ids, type, text, the media's hash as the provider gave it (never its bytes). */

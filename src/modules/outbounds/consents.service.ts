@@ -143,6 +143,28 @@ export class ConsentsService implements OnModuleInit {
     });
   }
 
+  /**
+   * The opt-in an invitation was sent under, for the evidence of the process it starts: the send, and the person's
+   * opt-ins recorded up to it (newest first, at most 5: the client's own records such as a web form, and the
+   * `api_send` one the send itself recorded with the API key that sent it).
+   */
+  async optInOfSend(manager: EntityManager, sendId: string): Promise<Record<string, unknown>> {
+    const rows: Array<{ id: string; source: string; occurred_at: Date; api_key_id: string | null; evidence: string | null }> = await manager.query(
+      `SELECT c.id, c.source, c.occurred_at, c.api_key_id, c.evidence
+         FROM outbound_sends s
+         JOIN consents c ON c.tenant_id = s.tenant_id AND c.phone = s.phone AND c.kind = 'opt_in' AND c.recorded_at <= s.created_at
+        WHERE s.id = $1
+        ORDER BY c.recorded_at DESC, c.id DESC
+        LIMIT 5`,
+      [sendId],
+    );
+    return {
+      source: 'invitation',
+      send_id: sendId,
+      consents: rows.map((r) => ({ consent_id: r.id, source: r.source, occurred_at: r.occurred_at.toISOString(), api_key_id: r.api_key_id, evidence: r.evidence })),
+    };
+  }
+
   async record(manager: EntityManager, input: ConsentInput): Promise<Consent> {
     const lifts = input.kind === 'opt_in' && (input.liftsOptOut ?? false);
     const consent = manager.create(Consent, {

@@ -27,6 +27,7 @@ export class ConsentKeywordsInterceptor implements InboundInterceptor {
 export class InvitationTapsInterceptor implements InboundInterceptor {
   constructor(
     private readonly outbounds: OutboundsService,
+    private readonly consents: ConsentsService,
     private readonly conversations: ConversationsService,
   ) {}
 
@@ -35,8 +36,9 @@ export class InvitationTapsInterceptor implements InboundInterceptor {
     if (!tap) return 'continue';
     if (!tap.first) return 'handled';
     const { flowId, sendId } = tap.invitation;
-    if (tap.invitation.action === 'continue_process') await this.conversations.startInvited(ctx, flowId, sendId);
-    else await this.conversations.recordDeclined(ctx, flowId, sendId);
+    const optIn = await this.consents.optInOfSend(ctx.manager, sendId);
+    if (tap.invitation.action === 'continue_process') await this.conversations.startInvited(ctx, flowId, sendId, optIn);
+    else await this.conversations.recordDeclined(ctx, flowId, sendId, optIn);
     return 'handled';
   }
 }

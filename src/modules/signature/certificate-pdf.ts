@@ -23,6 +23,8 @@ export interface CertificateModel {
   line: string | null;
   person: { maskedPhone: string; signerName: string | null };
   documents: Array<{ label: string; id: string; sha256: string; detail: string | null }>;
+  /** How the person agreed to the conversation (the opt-in `process.started` recorded). */
+  optIn: string | null;
   consent: string | null;
   otp: string | null;
   events: CertificateEvent[];
@@ -115,6 +117,7 @@ export async function renderCertificate(model: CertificateModel): Promise<Buffer
   }
 
   heading('Consent and one-time code');
+  field('Opt-in', model.optIn ?? 'none recorded');
   field('Consent', model.consent ?? 'none recorded in this process');
   field('One-time code', model.otp ?? 'none in this process');
 

@@ -241,6 +241,7 @@ export class CertificatesService {
       line: line?.phoneNumber ?? null,
       person: { maskedPhone: maskPhone(result.phone), signerName: null },
       documents,
+      optIn: optInSummary(evidence.events[0]?.payload.opt_in),
       consent: consents.length ? consents.map((c) => `${c.step_id}: ${c.value ?? '—'} at ${c.answered_at}`).join('; ') : null,
       otp: extra.otp
         ? `${extra.otp.channel}, ${extra.otp.status}${extra.otp.verified_at ? ` at ${extra.otp.verified_at}` : ''}, ${extra.otp.attempts} wrong attempt(s), ${extra.otp.resends} resend(s) (the code itself is never kept)`
@@ -256,4 +257,13 @@ export class CertificatesService {
   private async givenUp(m: EntityManager, job: CertificateJob, error: string): Promise<void> {
     await m.update(EvidenceCertificate, { processId: job.processId }, { state: 'failed', error: error.slice(0, 500), updatedAt: this.clock.now() });
   }
+}
+
+/** The opt-in of `process.started` in one line: an inbound message, or the invitation's send and the consents before it. */
+function optInSummary(optIn: unknown): string | null {
+  if (!optIn || typeof optIn !== 'object') return null;
+  const o = optIn as { source?: string; message_id?: string; at?: string; send_id?: string; consents?: Array<{ source: string; occurred_at: string; consent_id: string }> };
+  if (o.source === 'inbound_flow') return `the person wrote first (message ${o.message_id} at ${o.at})`;
+  const consents = (o.consents ?? []).map((c) => `${c.source} ${c.occurred_at} (${c.consent_id})`).join('; ');
+  return `invitation ${o.send_id}, sent under: ${consents || 'no recorded opt-in'}`;
 }
