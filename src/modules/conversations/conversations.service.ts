@@ -175,9 +175,7 @@ export class ConversationsService {
   /** The user declined an invitation: recorded as a failed process (`user_declined`), even while another runs. */
   async recordDeclined(ctx: InboundContext, flowId: string, originId: string, optIn: Record<string, unknown>): Promise<void> {
     const input = this.newProcess(ctx, flowId, 'outbound', originId, optIn);
-    const declined = await this.createProcess(ctx.manager, input, 'declined').catch((err: unknown) =>
-      err instanceof AppError && err.status < 500 ? null : Promise.reject(err),
-    );
+    const declined = await this.createProcess(ctx.manager, input, 'declined').catch((err: unknown) => (err instanceof AppError && err.status < 500 ? null : Promise.reject(err)));
     if (!declined) return;
     await this.record(ctx.manager, declined.process, 'process.declined', startedPayload(declined.process, optIn));
     for (const listener of this.finishListeners) await listener(ctx.manager, declined.process);
