@@ -26,6 +26,7 @@ import { EvidenceCertificates1733650000000 } from './1733650000000-evidence-cert
 import { Custody1733660000000 } from './1733660000000-custody.js';
 import { EvidenceDeferred1733670000000 } from './1733670000000-evidence-deferred.js';
 import { OperationsMetricsRetention1733900000000 } from './1733900000000-operations-metrics-retention.js';
+import { CheckpointCertificates1734000000000 } from './1734000000000-checkpoint-certificates.js';
 
 /** Every migration, oldest first. Listed explicitly so the app, the tests and the CLI load the same set. */
 export const migrations = [
@@ -57,4 +58,5 @@ export const migrations = [
   SandboxNotifications1733700000000,
   EvidenceCheckpoints1733800000000,
   OperationsMetricsRetention1733900000000,
+  CheckpointCertificates1734000000000,
 ];

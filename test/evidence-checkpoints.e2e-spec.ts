@@ -1,10 +1,11 @@
 import canonicalize from 'canonicalize';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, sign, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
+import { EvidenceCheckpoint } from '../src/modules/evidence/entities/evidence-checkpoint.entity.js';
 import { EvidenceCheckpoints } from '../src/modules/evidence/evidence-checkpoints.service.js';
 import { verifyConsistency, verifyInclusion } from '../src/modules/evidence/merkle-tree.js';
 import { startFakeTsa, type FakeTsa } from './fakes/fake-tsa.js';
@@ -215,6 +216,27 @@ describe('Merkle checkpoints of the evidence log', () => {
     );
     expect([n, distinct, max + 1]).toEqual([n, n, n]);
     expect((await chat.t.db.query(`SELECT count(*)::int AS n FROM evidence_events WHERE tenant_id = $1`, [chat.tenantId]))[0].n).toBe(n);
+  });
+
+  it('keeps the certificate each checkpoint was signed under; one re-signed under a certificate our CA did not issue fails', async () => {
+    const [c] = await chat.t.db.getRepository(EvidenceCheckpoint).find({ where: { tenantId: chat.tenantId }, order: { treeSize: 'DESC' }, take: 1 });
+    const current = new X509Certificate(chainPem.slice(0, chainPem.indexOf('-----END CERTIFICATE-----') + 25));
+    expect(new X509Certificate(Buffer.from(c!.signingCertificate!, 'base64')).raw.equals(current.raw)).toBe(true);
+    expect(await checkpoints.signatureValid(c!)).toBe(true);
+    expect((await get('/v1/evidence/checkpoints')).data[0]).toMatchObject({ tree_size: c!.treeSize, signing_certificate: c!.signingCertificate });
+
+    // Someone with the database's keys signs the statement with a key of their own and stores its certificate beside it.
+    const dir = mkdtempSync(path.join(tmp, 'forger-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${dir}/k.pem`, '-out', `${dir}/c.pem`, '-subj', '/CN=Testigo signing', '-days', '2'], {
+      stdio: 'ignore',
+    });
+    const statement = canonicalize({ tenant_id: c!.tenantId, tree_size: c!.treeSize, root_hash: c!.rootHash, issued_at: c!.issuedAt.toISOString() })!;
+    const forged = sign('sha256', Buffer.from(statement), readFileSync(`${dir}/k.pem`));
+    const forgedCert = new X509Certificate(readFileSync(`${dir}/c.pem`));
+    expect(await checkpoints.signatureValid({ ...c!, signature: forged.toString('base64'), signingCertificate: forgedCert.raw.toString('base64') })).toBe(false);
+    // Without a kept certificate (checkpoints made before they were), the current one is used: the forgery fails too.
+    expect(await checkpoints.signatureValid({ ...c!, signature: forged.toString('base64'), signingCertificate: null })).toBe(false);
+    expect(await checkpoints.signatureValid({ ...c!, signingCertificate: null })).toBe(true);
   });
 
   it('catches a whole chain rewritten consistently behind the trigger: the chain verifies by itself, the signed checkpoint does not', async () => {

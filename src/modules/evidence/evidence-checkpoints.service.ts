@@ -162,10 +162,16 @@ export class EvidenceCheckpoints {
     return { leaf: row?.leaf ?? null, checkpointed: row?.checkpointed ?? null };
   }
 
-  /** The checkpoint's signature over its statement, under the signing certificate's public key. */
+  /**
+   * The checkpoint's signature over its statement, under the signing certificate it was made with: the current one,
+   * or an earlier one (a rotated key) issued by a CA of the current chain.
+   */
   async signatureValid(c: EvidenceCheckpoint): Promise<boolean> {
-    const chain = await this.key.chain();
-    const publicKey = new X509Certificate(Buffer.from(chain.certificates[0])).publicKey;
+    const chain = (await this.key.chain()).certificates.map((der) => new X509Certificate(Buffer.from(der)));
+    const signing = c.signingCertificate ? new X509Certificate(Buffer.from(c.signingCertificate, 'base64')) : chain[0]!;
+    const trusted = signing.raw.equals(chain[0]!.raw) || chain.slice(1).some((ca) => signing.checkIssued(ca) && signing.verify(ca.publicKey));
+    if (!trusted) return false;
+    const publicKey = signing.publicKey;
     const data = Buffer.from(checkpointStatement(c), 'utf8');
     const pss = c.signatureAlgorithm.startsWith('RSA-PSS');
     try {
@@ -244,7 +250,7 @@ export class EvidenceCheckpoints {
     const now = this.clock.now();
     if (tree.size <= tree.checkpointSize) return null;
     if (now.getTime() - tree.checkpointAt.getTime() < this.config.EVIDENCE_CHECKPOINT_SECONDS * 1000) return null;
-    const signer = await this.key.signer();
+    const [signer, chain] = await Promise.all([this.key.signer(), this.key.chain()]);
     const checkpoint = m.create(EvidenceCheckpoint, {
       id: newId('CKP'),
       tenantId,
@@ -253,6 +259,7 @@ export class EvidenceCheckpoints {
       issuedAt: now,
       signatureAlgorithm: `${signer.signatureAlgorithm}/SHA-256`,
       timestampToken: null,
+      signingCertificate: Buffer.from(chain.certificates[0]!).toString('base64'),
     });
     const signature = Buffer.from(await signer.sign(Buffer.from(checkpointStatement(checkpoint), 'utf8'), 'SHA-256'));
     checkpoint.signature = signature.toString('base64');

@@ -15,6 +15,13 @@ export class CheckpointDto {
   @ApiProperty({ example: 'RSASSA-PKCS1-v1_5/SHA-256', description: 'How the signature is made (ECDSA signatures are DER)' }) signature_algorithm: string;
   @ApiProperty({ nullable: true, type: String, description: 'Base64 DER RFC 3161 time-stamp token over SHA-256 of the signature bytes (with TSA_URL), else null' })
   timestamp_token: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description:
+      'Base64 DER of the signing certificate the signature was made under (issued by the CA of GET /v1/signing/certificates); null for checkpoints made before certificates were kept',
+  })
+  signing_certificate: string | null;
 
   static of(c: EvidenceCheckpoint): CheckpointDto {
     return {
@@ -26,6 +33,7 @@ export class CheckpointDto {
       signature: c.signature,
       signature_algorithm: c.signatureAlgorithm,
       timestamp_token: c.timestampToken,
+      signing_certificate: c.signingCertificate,
     };
   }
 }

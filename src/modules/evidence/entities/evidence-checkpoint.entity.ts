@@ -16,4 +16,6 @@ export class EvidenceCheckpoint {
   @Column('text') signatureAlgorithm: string;
   /** Base64 DER of the RFC 3161 token over SHA-256(signature), with TSA_URL. */
   @Column('text', { nullable: true }) timestampToken: string | null;
+  /** Base64 DER of the signing certificate it was signed under (null: made before they were kept; the current one). */
+  @Column('text', { nullable: true }) signingCertificate: string | null;
 }
