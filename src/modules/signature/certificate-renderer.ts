@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { Piscina } from 'piscina';
 import { renderCertificate, type CertificateModel } from './certificate-pdf.js';
 
@@ -17,7 +17,7 @@ const LOWEST_PRIORITY = 19;
  * From the TypeScript sources (Jest) there is no built worker file: rendering then runs in this thread.
  */
 @Injectable()
-export class CertificateRenderer implements OnModuleDestroy {
+export class CertificateRenderer implements OnApplicationShutdown {
   private readonly pool = existsSync(fileURLToPath(WORKER))
     ? new Piscina<CertificateModel, Uint8Array>({ filename: WORKER.href, minThreads: 0, maxThreads: 1, idleTimeout: 60_000, niceIncrement: LOWEST_PRIORITY })
     : null;
@@ -33,7 +33,8 @@ export class CertificateRenderer implements OnModuleDestroy {
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /** After the job runner has drained (beforeApplicationShutdown), so no render in flight is cut off. */
+  async onApplicationShutdown(): Promise<void> {
     await this.pool?.destroy();
   }
 }
