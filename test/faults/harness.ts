@@ -7,11 +7,12 @@ import { ADMIN_TOKEN } from '../support/test-app.js';
 /**
  * The fault suite's load: USERS users each start a flow on one cloud_api line and answer its questions, through
  * signed webhooks over 127.0.0.1, retrying every call not answered 200 the way Meta's sender does; prompts go to a
- * fake Graph API. 200 users (1,000 calls) by default, FAULT_USERS to change it: the suite must fit in 6 minutes on a
- * 2-core machine, and most of a case's time is the 60 s lease a dead instance's work waits out.
+ * fake Graph API. 200 users of 4 questions (1,000 calls) by default, FAULT_USERS and FAULT_QUESTIONS to change it
+ * (2,000 and 9: 20,000 calls): the suite must fit in 6 minutes on a 2-core machine, and most of a case's time is the
+ * 60 s lease a dead instance's work waits out.
  */
 export const USERS = Number(process.env.FAULT_USERS ?? 200);
-export const QUESTIONS = 4;
+export const QUESTIONS = Number(process.env.FAULT_QUESTIONS ?? 4);
 /** Webhook calls per user: the keyword that starts the flow and one answer per question. */
 export const CALLS_PER_USER = QUESTIONS + 1;
 /** Prompts per user: the questions and the closing text. */
