@@ -27,6 +27,7 @@ import { Custody1733660000000 } from './1733660000000-custody.js';
 import { EvidenceDeferred1733670000000 } from './1733670000000-evidence-deferred.js';
 import { OperationsMetricsRetention1733900000000 } from './1733900000000-operations-metrics-retention.js';
 import { CheckpointCertificates1734000000000 } from './1734000000000-checkpoint-certificates.js';
+import { EvidenceLeanerWrites1734100000000 } from './1734100000000-evidence-leaner-writes.js';
 
 /** Every migration, oldest first. Listed explicitly so the app, the tests and the CLI load the same set. */
 export const migrations = [
@@ -59,4 +60,5 @@ export const migrations = [
   EvidenceCheckpoints1733800000000,
   OperationsMetricsRetention1733900000000,
   CheckpointCertificates1734000000000,
+  EvidenceLeanerWrites1734100000000,
 ];

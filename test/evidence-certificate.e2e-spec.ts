@@ -180,7 +180,7 @@ describe('the certificate of evidence, and verifying the PDFs issued here', () =
   it('reports a certificate whose chain was rewritten behind the trigger', async () => {
     await chat.t.db.query(`ALTER TABLE evidence_events DISABLE TRIGGER evidence_events_append_only`);
     try {
-      await chat.t.db.query(`UPDATE evidence_events SET payload = payload || '{"text": "otra cosa"}' WHERE process_id = $1 AND seq = 2`, [processId]);
+      await chat.t.db.query(`UPDATE evidence_events SET payload = (payload::jsonb || '{"text": "otra cosa"}')::json WHERE process_id = $1 AND seq = 2`, [processId]);
     } finally {
       await chat.t.db.query(`ALTER TABLE evidence_events ENABLE TRIGGER evidence_events_append_only`);
     }

@@ -146,7 +146,7 @@ describe('Merkle checkpoints of the evidence log', () => {
     expect(await checkpoints.coverage(chat.t.db.manager, chat.tenantId, second.processId)).toEqual({ leaf: seqs, checkpointed: seqs });
     await chat.t.db.transaction(async (m) => {
       await m.query(`SET LOCAL testigo.evidence_purge = 'on'`);
-      await m.query(`UPDATE evidence_events SET payload = '{"purged": true}'::jsonb WHERE process_id = $1`, [second.processId]);
+      await m.query(`UPDATE evidence_events SET payload = '{"purged": true}'::json WHERE process_id = $1`, [second.processId]);
     });
     expect((await get(`/v1/processes/${second.processId}/evidence`)).events[0].payload).toEqual({ purged: true });
     expect((await get(`/v1/processes/${second.processId}/evidence/verify`)).checks).toMatchObject({ chain: false, checkpoint: true });

@@ -84,7 +84,7 @@ describe('the evidence log: a hash chain per process, written with what it recor
       }
     };
     const original = events[2];
-    await bypass(`UPDATE evidence_events SET payload = payload || '{"text": "otra cosa"}' WHERE process_id = $1 AND seq = 3`, [processId]);
+    await bypass(`UPDATE evidence_events SET payload = (payload::jsonb || '{"text": "otra cosa"}')::json WHERE process_id = $1 AND seq = 3`, [processId]);
     expect(await verify()).toEqual({ valid: false, broken_at: 3, checks: { chain: false, checkpoint: null, signed_document: true, certificate: null }, purged_at: null });
     await bypass(`UPDATE evidence_events SET payload = $2 WHERE process_id = $1 AND seq = 3`, [processId, JSON.stringify(original.payload)]);
     expect(await verify()).toMatchObject({ valid: true });

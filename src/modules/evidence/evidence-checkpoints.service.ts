@@ -12,10 +12,30 @@ import { OutgoingTimestampAuthority } from '../../signing/outgoing-timestamp-aut
 import { SigningKey } from '../../signing/signing-key.port.js';
 import { CheckpointDto, ConsistencyProofDto, ListCheckpointsQueryDto } from './dto/checkpoint.dto.js';
 import { EvidenceCheckpoint } from './entities/evidence-checkpoint.entity.js';
-import { append, consistencyProof, frontierRefs, inclusionProof, leafHash, plan, rootOf, rootOfFrontier, verifyInclusion, type NodeRef, type NodeSource } from './merkle-tree.js';
+import {
+  append,
+  consistencyProof,
+  frontierRefs,
+  inclusionProof,
+  leafHash,
+  nodeHash,
+  plan,
+  rootOf,
+  rootOfFrontier,
+  verifyInclusion,
+  type NodeRef,
+  type NodeSource,
+} from './merkle-tree.js';
 
 /** Queued events turned into leaves per transaction (a backlog is drained in several, the checkpoint after the last). */
 const ASSIGN_BATCH = 20_000;
+
+/**
+ * The lowest level of interior node that is stored. Below it (subtrees of 2 to 8 leaves, 7 of every 8 interior nodes)
+ * a node is computed from its leaves when read: a proof reads at most 15 more leaves, an append writes an eighth of
+ * the rows.
+ */
+const FIRST_STORED_LEVEL = 4;
 
 /** The bytes a checkpoint's signature covers: the RFC 8785 JSON of {tenant_id, tree_size, root_hash, issued_at}. */
 export function checkpointStatement(c: { tenantId: string; treeSize: number; rootHash: string; issuedAt: Date }): string {
@@ -41,7 +61,7 @@ export interface ProcessInclusion {
 /**
  * Merkle checkpoints of each tenant's evidence: every event is a leaf of the tenant's append-only RFC 9162 tree. The
  * job (`run`) drains the leaf queue the events' INSERT fills, under a per-tenant advisory lock (appends in the engine's
- * transaction take none), stores each completed subtree's hash, and every EVIDENCE_CHECKPOINT_SECONDS when leaves were
+ * transaction take none), stores each completed subtree's hash (of 16 leaves or more), and every EVIDENCE_CHECKPOINT_SECONDS when leaves were
  * added signs `{tenant_id, tree_size, root_hash, issued_at}` with the signing key (and, with TSA_URL, has the signature
  * time-stamped). A checkpoint costs O(new leaves + log n); a proof reads O(log n) stored nodes in one query.
  */
@@ -195,37 +215,31 @@ export class EvidenceCheckpoints {
     const refs = frontierRefs(size);
     const stored = await this.nodes(m, tenantId, refs);
     const frontier = refs.map(stored);
-    // TypeORM answers a DELETE with [rows, count].
-    const [queued]: [Array<{ event_id: string; process_id: string; seq: number; event_hash: string }>, number] = await m.query(
-      `DELETE FROM evidence_leaf_queue WHERE event_id IN (
-         SELECT event_id FROM evidence_leaf_queue WHERE tenant_id = $1 ORDER BY event_id LIMIT $2 FOR UPDATE SKIP LOCKED)
-       RETURNING event_id, process_id, seq, event_hash`,
-      [tenantId, limit],
+    // Queued events become leaves in one statement: indexes in the events' id order, leaf hashes computed by the
+    // database (SHA-256(0x00 ‖ event hash), as eventLeafHash), handed back in order for the nodes above them.
+    const leaves: Array<{ hash: Buffer }> = await m.query(
+      `WITH taken AS (
+         DELETE FROM evidence_leaf_queue WHERE event_id IN (
+           SELECT event_id FROM evidence_leaf_queue WHERE tenant_id = $1 ORDER BY event_id LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING event_id, process_id, seq, event_hash),
+       added AS (
+         INSERT INTO evidence_leaves (tenant_id, leaf_index, event_id, process_id, seq, hash)
+         SELECT $1, $3::bigint + row_number() OVER (ORDER BY event_id) - 1, event_id, process_id, seq, sha256('\\x00'::bytea || decode(event_hash, 'hex'))
+           FROM taken
+         RETURNING leaf_index, hash)
+       SELECT hash FROM added ORDER BY leaf_index`,
+      [tenantId, limit, size],
     );
     // A new tree's first checkpoint is due a period after its first leaf, like every later one after the one before.
     const started = this.clock.now();
     const state = { checkpointSize: Number(tree?.checkpoint_size ?? 0), checkpointAt: tree?.checkpoint_at ?? started };
-    if (queued.length === 0) return { size, frontier, more: false, ...state };
-    // RETURNING has no order; the tree's order is the events' id order within a run.
-    queued.sort((a, b) => Number(a.event_id) - Number(b.event_id));
+    if (leaves.length === 0) return { size, frontier, more: false, ...state };
     const grown = append(
       size,
       frontier,
-      queued.map((q) => eventLeafHash(q.event_hash)),
+      leaves.map((l) => l.hash),
     );
-    await m.query(
-      `INSERT INTO evidence_leaves (tenant_id, leaf_index, event_id, process_id, seq, hash)
-       SELECT $1, l.i, l.e, l.p, l.s, decode(l.h, 'hex') FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::int[], $6::text[]) AS l(i, e, p, s, h)`,
-      [
-        tenantId,
-        queued.map((_, i) => size + i),
-        queued.map((q) => q.event_id),
-        queued.map((q) => q.process_id),
-        queued.map((q) => q.seq),
-        grown.nodes.filter((n) => n.level === 0).map((n) => n.hash.toString('hex')),
-      ],
-    );
-    const inner = grown.nodes.filter((n) => n.level > 0);
+    const inner = grown.nodes.filter((n) => n.level >= FIRST_STORED_LEVEL);
     if (inner.length > 0) {
       await m.query(
         `INSERT INTO evidence_tree_nodes (tenant_id, level, node_index, hash)
@@ -238,7 +252,7 @@ export class EvidenceCheckpoints {
       grown.size,
       started,
     ]);
-    return { size: grown.size, frontier: grown.frontier, more: queued.length === limit, ...state };
+    return { size: grown.size, frontier: grown.frontier, more: leaves.length === limit, ...state };
   }
 
   /** Signs (and time-stamps) the tree when leaves were added and the last checkpoint is old enough. */
@@ -285,26 +299,36 @@ export class EvidenceCheckpoints {
     return computation(await this.nodes(m, tenantId, plan(computation)));
   }
 
-  /** Reads stored nodes (level 0: leaves) of the tenant's tree. */
+  /** Reads the nodes `refs` name (level 0: leaves) of the tenant's tree: stored ones, and the unstored low ones from their leaves. */
   private async nodes(m: EntityManager, tenantId: string, refs: NodeRef[]): Promise<NodeSource> {
     const byKey = new Map<string, Buffer>();
+    const leafIndexes = new Set<number>();
+    const inner: NodeRef[] = [];
+    for (const r of refs) {
+      if (r.level >= FIRST_STORED_LEVEL) inner.push(r);
+      else for (let i = r.index * 2 ** r.level; i < (r.index + 1) * 2 ** r.level; i++) leafIndexes.add(i);
+    }
     if (refs.length > 0) {
-      const leaves = refs.filter((r) => r.level === 0);
-      const inner = refs.filter((r) => r.level > 0);
       const rows: Array<{ level: number; node_index: string; hash: Buffer }> = await m.query(
         `SELECT 0 AS level, leaf_index AS node_index, hash FROM evidence_leaves WHERE tenant_id = $1 AND leaf_index = ANY($2::bigint[])
          UNION ALL
          SELECT r.level, r.node_index, n.hash FROM unnest($3::smallint[], $4::bigint[]) AS r(level, node_index)
            -- One primary-key lookup per node (a join could plan a scan of the tenant's whole tree).
            CROSS JOIN LATERAL (SELECT hash FROM evidence_tree_nodes WHERE tenant_id = $1 AND level = r.level AND node_index = r.node_index) AS n`,
-        [tenantId, leaves.map((r) => r.index), inner.map((r) => r.level), inner.map((r) => r.index)],
+        [tenantId, [...leafIndexes], inner.map((r) => r.level), inner.map((r) => r.index)],
       );
       for (const r of rows) byKey.set(`${r.level}:${r.node_index}`, r.hash);
     }
-    return (ref) => {
-      const hash = byKey.get(`${ref.level}:${ref.index}`);
+    const node: NodeSource = (ref) => {
+      const key = `${ref.level}:${ref.index}`;
+      let hash = byKey.get(key);
+      if (!hash && ref.level > 0 && ref.level < FIRST_STORED_LEVEL) {
+        hash = nodeHash(node({ level: ref.level - 1, index: 2 * ref.index }), node({ level: ref.level - 1, index: 2 * ref.index + 1 }));
+        byKey.set(key, hash);
+      }
       if (!hash) throw new Error(`evidence tree of ${tenantId}: node ${ref.level}:${ref.index} is missing`);
       return hash;
     };
+    return node;
   }
 }

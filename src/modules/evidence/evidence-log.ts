@@ -41,17 +41,25 @@ interface EventRow {
   hash: string;
 }
 
-/** One INSERT for every event a transaction records (with write-behind, sent with its next statement). */
+/**
+ * One INSERT for every event a transaction records (with write-behind, sent with its next statement). The payloads
+ * travel as one JSON array of their canonical texts, which `json` keeps as given: stored byte for byte as hashed, and
+ * no per-element escaping of a text[] parameter.
+ */
 const INSERT_EVENTS: BatchStatement<EventRow> = {
   sql: `INSERT INTO evidence_events (tenant_id, process_id, seq, type, occurred_at, payload, prev_hash, hash)
-        SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::jsonb[], $7::text[], $8::text[])`,
+        SELECT e.tenant_id, e.process_id, e.seq, e.type, e.occurred_at, p.payload, e.prev_hash, e.hash
+          FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $7::text[], $8::text[])
+                 WITH ORDINALITY AS e(tenant_id, process_id, seq, type, occurred_at, prev_hash, hash, n)
+          JOIN json_array_elements($6::json) WITH ORDINALITY AS p(payload, n) USING (n)
+         ORDER BY n`,
   params: (rows) => [
     rows.map((r) => r.tenantId),
     rows.map((r) => r.processId),
     rows.map((r) => r.seq),
     rows.map((r) => r.type),
     rows.map((r) => r.occurredAt),
-    rows.map((r) => r.payload),
+    `[${rows.map((r) => r.payload).join(',')}]`,
     rows.map((r) => r.prevHash),
     rows.map((r) => r.hash),
   ],
@@ -70,8 +78,7 @@ const INSERT_DEFERRED: BatchStatement<DeferredEvidence> = {
 };
 
 /**
- * A payload's RFC 8785 canonical JSON, which is also what is stored (jsonb gives back the same value: no undefined,
- * Dates as their ISO strings). A value JSON has no form for (NaN, Infinity) is recorded as JSON writes it (null),
+ * A payload's RFC 8785 canonical JSON, which is also what is stored, as is (no undefined, Dates as their ISO strings). A value JSON has no form for (NaN, Infinity) is recorded as JSON writes it (null),
  * never refused: evidence must not fail the change it records.
  */
 function canonicalPayload(payload: Record<string, unknown>): string {
