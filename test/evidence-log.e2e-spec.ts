@@ -48,14 +48,19 @@ describe('the evidence log: a hash chain per process, written with what it recor
     expect(recompute(events)).toBe(head);
     const types = events.map((e) => e.type);
     // The milestones, in their order (messages in and out between them).
-    const milestones = types.filter((t) => !t.startsWith('message.') && t !== 'answer');
+    const milestones = types.filter((t) => !t.startsWith('message.'));
     expect(milestones).toEqual(['process.started', 'document.sent', 'document.confirmed', 'otp.created', 'otp.sent', 'otp.verified', 'signature.completed', 'process.finished']);
     expect(types.filter((t) => t === 'message.received')).toHaveLength(5);
     const first = events.find((e) => e.type === 'message.received')!.payload;
     expect(first).toMatchObject({ type: 'text', text: 'contratar' });
     // The person's opt-in: writing the inbound's message.
     expect(events[0]!.payload.opt_in).toEqual({ source: 'inbound_flow', message_id: first.message_id, provider_message_id: first.provider_message_id, at: first.sent_at });
-    expect(events.filter((e) => e.type === 'answer').map((e) => e.payload.outcome)).toEqual(['accept', 'accept', 'stay', 'accept']);
+    // Each message that answers a step carries what it answered; the first (the keyword that started it) answers none.
+    const answers = events.filter((e) => e.type === 'message.received').map((e) => e.payload.answer as { step_id: string; outcome: string } | undefined);
+    expect(answers[0]).toBeUndefined();
+    expect(answers.slice(1).map((a) => a?.outcome)).toEqual(['accept', 'accept', 'stay', 'accept']);
+    // What a step records while it judges an answer comes after the message: the right code, then otp.verified.
+    expect(types[types.indexOf('otp.verified') - 1]).toBe('message.received');
     const signed = events.find((e) => e.type === 'signature.completed')!.payload;
     const result = await chat.process(user);
     expect(signed).toMatchObject({ signed_sha256: result.documents.signed.sha256, original_sha256: result.documents.original.sha256, level: 'B-B' });

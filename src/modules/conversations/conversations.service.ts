@@ -209,13 +209,14 @@ export class ConversationsService {
       await this.messages.linkToProcess(m, message.id, active.id);
       const def = await this.definition(active);
       const waiting = def.steps.find((s) => s.id === active.currentStepId);
-      await this.record(m, active, 'message.received', receivedPayload(ctx.ev, message, !!waiting && !!this.steps.of(waiting).secretAnswers));
+      const received = receivedPayload(ctx.ev, message, !!waiting && !!this.steps.of(waiting).secretAnswers);
       // Follow-ups exist only for flows that enable them: the others skip these queries.
       if (def.settings.enable_follow_up) {
         // Only a tap on a follow-up's buttons can answer one: other messages skip the lookup.
         const tapped = followUpAnswerOf(input.replyId);
         const followUp = tapped ? await this.followUps.findPendingAnswer(m, active.id) : null;
         if (followUp && tapped) {
+          await this.record(m, active, 'message.received', received);
           await this.followUps.recordAnswer(m, followUp.id, tapped);
           if (tapped === 'no') await this.finish(m, active, 'failed', 'user_cancelled');
           else await this.reask(m, active, lastUserMessageAt);
@@ -224,7 +225,7 @@ export class ConversationsService {
         // Any other message answers the waiting question as usual; a follow-up not sent yet is no longer needed.
         await this.followUps.cancel(m, active.id, 'answered');
       }
-      await this.answer(m, active, input, lastUserMessageAt);
+      await this.answer(m, active, input, lastUserMessageAt, received);
       return;
     }
 
@@ -358,23 +359,32 @@ export class ConversationsService {
     return { process, definition };
   }
 
-  /** Applies the user's message to the step the process waits at. */
-  private async answer(m: EntityManager, process: Process, input: UserInput, lastUserMessageAt: Date): Promise<void> {
+  /**
+   * Applies the user's message to the step the process waits at. The message's evidence (`received`) is recorded with
+   * what it answered (`answer`: step, outcome, value), one event per message; what the step records while it judges
+   * the answer (a code verified, say) follows it.
+   */
+  private async answer(m: EntityManager, process: Process, input: UserInput, lastUserMessageAt: Date, received: Record<string, unknown>): Promise<void> {
     const def = await this.definition(process);
     process.expiresAt = this.expiry(process.startedAt, def, lastUserMessageAt);
     const step = def.steps.find((s) => s.id === process.currentStepId);
-    if (!step) {
-      // Nothing to answer (the process waits for nothing): keep it as it is.
+    const type = step && this.steps.of(step);
+    if (!step || !type?.answer) {
+      // Nothing to answer (the process waits for nothing, or at a step that no longer waits): keep it as it is.
+      await this.record(m, process, 'message.received', received);
       await this.save(m, process);
       return;
     }
-    const ctx = this.stepContext(m, process, def);
-    const type = this.steps.of(step);
-    if (!type.answer) {
-      // Not a step that waits (an old process, or a type that changed): keep the process as it is.
-      await this.save(m, process);
-      return;
-    }
+    // Events the step records while it judges the answer wait for the message's own, which comes first.
+    let held: EvidenceInput[] | null = [];
+    const ctx: StepContext = {
+      ...this.stepContext(m, process, def),
+      evidence: async (kind, payload) => {
+        if (held) held.push({ type: kind, occurredAt: this.clock.now(), payload });
+        else await this.record(m, process, kind, payload);
+      },
+    };
+    const receivedAt = this.clock.now();
     const outcome = await type.answer(step, input, ctx);
     await WriteBehind.insert(m, ProcessAnswer, [
       {
@@ -391,15 +401,17 @@ export class ConversationsService {
         createdAt: this.clock.now(),
       },
     ]);
-    await this.record(m, process, 'answer', {
+    const answered = {
       step_id: step.id,
       step_type: step.type,
-      message_id: input.messageId,
       outcome: outcome.kind,
       value: outcome.value?.slice(0, 4096) ?? null,
       ...(outcome.kind === 'invalid' ? { error: outcome.error } : {}),
       ...(outcome.kind === 'accept' && outcome.mediaFileId ? { media_file_id: outcome.mediaFileId } : {}),
-    });
+    };
+    const steps = held;
+    held = null;
+    await this.recordMany(m, process, [{ type: 'message.received', occurredAt: receivedAt, payload: { ...received, answer: answered } }, ...steps]);
     if (outcome.kind === 'fail') return this.finish(m, process, 'failed', outcome.reason);
     if (outcome.kind === 'stay') {
       for (const message of outcome.send) await this.send(m, process, message);
