@@ -123,8 +123,9 @@ export class WriteBehind {
 
   private update(target: Target, id: string, given: ObjectLiteral): void {
     // An undefined property changes nothing (as in TypeORM's update).
-    const patch = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
-    if (Object.keys(patch).length === 0) return;
+    let patch: ObjectLiteral | null = null;
+    for (const k of Object.keys(given)) if (given[k] !== undefined) (patch ??= {})[k] = given[k];
+    if (!patch) return;
     // A row still waiting to be inserted takes the change directly (usually one just held: search from the end).
     const key = this.primaryProperty(target);
     const pending = this.inserts.get(target)?.findLast((row) => row[key] === id);
@@ -134,7 +135,9 @@ export class WriteBehind {
     }
     let byId = this.updates.get(target);
     if (!byId) this.updates.set(target, (byId = new Map()));
-    byId.set(id, { ...byId.get(id), ...patch });
+    const held = byId.get(id);
+    if (held) Object.assign(held, patch);
+    else byId.set(id, patch);
   }
 
   /**
@@ -204,8 +207,13 @@ export class WriteBehind {
     };
   }
 
+  /** Each table's primary key property, looked up once per transaction (TypeORM's lookup searches every entity). */
+  private readonly primaryProperties = new Map<Target, string>();
+
   private primaryProperty(target: Target): string {
-    return this.m.connection.getMetadata(target).primaryColumns[0].propertyName;
+    let key = this.primaryProperties.get(target);
+    if (!key) this.primaryProperties.set(target, (key = this.m.connection.getMetadata(target).primaryColumns[0].propertyName));
+    return key;
   }
 
   /** Inserts rows now, or with the transaction's next statement when it has write-behind. */
