@@ -409,9 +409,9 @@ export class ConversationsService {
       ...(outcome.kind === 'invalid' ? { error: outcome.error } : {}),
       ...(outcome.kind === 'accept' && outcome.mediaFileId ? { media_file_id: outcome.mediaFileId } : {}),
     };
-    const steps = held;
+    const whileJudging = held;
     held = null;
-    await this.recordMany(m, process, [{ type: 'message.received', occurredAt: receivedAt, payload: { ...received, answer: answered } }, ...steps]);
+    await this.recordMany(m, process, [{ type: 'message.received', occurredAt: receivedAt, payload: { ...received, answer: answered } }, ...whileJudging]);
     if (outcome.kind === 'fail') return this.finish(m, process, 'failed', outcome.reason);
     if (outcome.kind === 'stay') {
       for (const message of outcome.send) await this.send(m, process, message);

@@ -61,9 +61,9 @@ export interface ProcessInclusion {
 /**
  * Merkle checkpoints of each tenant's evidence: every event is a leaf of the tenant's append-only RFC 9162 tree. The
  * job (`run`) drains the leaf queue the events' INSERT fills, under a per-tenant advisory lock (appends in the engine's
- * transaction take none), stores each completed subtree's hash (of 16 leaves or more), and every EVIDENCE_CHECKPOINT_SECONDS when leaves were
- * added signs `{tenant_id, tree_size, root_hash, issued_at}` with the signing key (and, with TSA_URL, has the signature
- * time-stamped). A checkpoint costs O(new leaves + log n); a proof reads O(log n) stored nodes in one query.
+ * transaction take none), stores each completed subtree's hash (of 16 leaves or more), and every
+ * EVIDENCE_CHECKPOINT_SECONDS when leaves were added signs `{tenant_id, tree_size, root_hash, issued_at}` with the
+ * signing key (and, with TSA_URL, has the signature time-stamped). A checkpoint costs O(new leaves + log n); a proof reads O(log n) stored nodes in one query.
  */
 @Injectable()
 export class EvidenceCheckpoints {
