@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import pg from 'pg';
 import { FakeGraph, type SentMessage } from '../test/fakes/fake-graph.js';
-import { benchDatabase, httpJson, percentile, startService } from './support.js';
+import { benchDatabase, cpuSeconds, httpJson, percentile, startService } from './support.js';
 
 const USERS = Number(process.env.BENCH_USERS ?? 1200);
 const QUESTIONS = 5;
@@ -108,6 +108,7 @@ export default async function run(): Promise<void> {
 
     const latencies: number[] = [];
     const finishedAt: number[] = [];
+    const cpu0 = cpuSeconds(svc.child);
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: USERS }, async (_, u) => {
@@ -120,6 +121,7 @@ export default async function run(): Promise<void> {
       }),
     );
     const seconds = (performance.now() - t0) / 1000;
+    const cpu1 = cpuSeconds(svc.child);
     const done = (await admin.query(`SELECT count(*)::int AS n FROM processes WHERE status = 'succeeded'`)).rows[0].n;
     const sorted = latencies.sort((a, b) => a - b);
     console.log(
@@ -134,6 +136,10 @@ export default async function run(): Promise<void> {
       `steady state:         ${Math.round((0.8 * finishedAt.length) / ((done90 - done10) / 1000))} answers/s (between the 10th and 90th percentile of answer completion)`,
     );
     console.log(`answer → next prompt: p50 ${percentile(sorted, 50).toFixed(0)} ms, p99 ${percentile(sorted, 99).toFixed(0)} ms`);
+    const perAnswer = (k: keyof typeof cpu0) => (((cpu1[k] - cpu0[k]) * 1000) / latencies.length).toFixed(2);
+    console.log(
+      `CPU per answer:       service ${perAnswer('service')} ms, PostgreSQL ${perAnswer('database')} ms, load generator ${perAnswer('load')} ms (during the load; ${split ? 'ingress instance only; ' : ''}total ${(((cpu1.service + cpu1.database + cpu1.load - cpu0.service - cpu0.database - cpu0.load) * 1000) / latencies.length).toFixed(2)} ms)`,
+    );
     console.log(`service peak RSS:     ${svc.peakRssMb()} MB${worker ? ` (ingress), ${worker.peakRssMb()} MB (workers)` : ''}`);
     const stages = (
       await admin.query(`SELECT

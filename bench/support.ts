@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request, Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -91,6 +91,40 @@ export function httpJson(method: string, url: string, body?: string, headers: Re
     if (body) req.write(body);
     req.end();
   });
+}
+
+/** A process's CPU time (user + system) in seconds, from /proc (0 when it is gone). */
+function processCpuSeconds(pid: number | string): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ, 100 on Linux)
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU seconds used so far by the service (with its forked processes), by PostgreSQL (every `postgres` process on the
+ * machine: the benchmarks run on a machine of their own) and by this load generator. Taken before and after a load,
+ * the difference says where the machine's cores went, a steadier figure than throughput on a busy machine.
+ */
+export function cpuSeconds(service: ChildProcess): { service: number; database: number; load: number } {
+  const children = readFileSync(`/proc/${service.pid}/task/${service.pid}/children`, 'utf8').split(' ').filter(Boolean);
+  let database = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') database += processCpuSeconds(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const own = process.cpuUsage();
+  return {
+    service: [String(service.pid), ...children].reduce((sum, pid) => sum + processCpuSeconds(pid), 0),
+    database,
+    load: (own.user + own.system) / 1e6,
+  };
 }
 
 export function percentile(sorted: number[], p: number): number {

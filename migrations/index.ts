@@ -28,6 +28,7 @@ import { EvidenceDeferred1733670000000 } from './1733670000000-evidence-deferred
 import { OperationsMetricsRetention1733900000000 } from './1733900000000-operations-metrics-retention.js';
 import { CheckpointCertificates1734000000000 } from './1734000000000-checkpoint-certificates.js';
 import { EvidenceLeanerWrites1734100000000 } from './1734100000000-evidence-leaner-writes.js';
+import { EvidenceLeafQueueUnlogged1734200000000 } from './1734200000000-evidence-leaf-queue-unlogged.js';
 
 /** Every migration, oldest first. Listed explicitly so the app, the tests and the CLI load the same set. */
 export const migrations = [
@@ -61,4 +62,5 @@ export const migrations = [
   OperationsMetricsRetention1733900000000,
   CheckpointCertificates1734000000000,
   EvidenceLeanerWrites1734100000000,
+  EvidenceLeafQueueUnlogged1734200000000,
 ];

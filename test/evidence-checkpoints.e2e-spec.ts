@@ -274,6 +274,43 @@ describe('Merkle checkpoints of the evidence log', () => {
       purged_at: null,
     });
   });
+
+  it('queues again every event that is not a leaf when a database crash emptied the (unlogged) leaf queue; the tree stays whole', async () => {
+    const insert = (processId: string) =>
+      chat.t.db.query(
+        `INSERT INTO evidence_events (tenant_id, process_id, seq, type, occurred_at, payload, prev_hash, hash)
+         VALUES ($1, $2, 1, 'test', now(), '{}', $3, $4)`,
+        [chat.tenantId, processId, '0'.repeat(64), createHash('sha256').update(processId).digest('hex')],
+      );
+    const [{ persistence }] = await chat.t.db.query(`SELECT relpersistence AS persistence FROM pg_class WHERE relname = 'evidence_leaf_queue'`);
+    expect(persistence).toBe('u');
+    await checkpointNow();
+    const before = (await get('/v1/evidence/checkpoints')).data[0];
+    for (let i = 0; i < 5; i++) await insert(`PRClost${i}`);
+    // What crash recovery does to unlogged tables; then an event appended after the restart, queued by its INSERT.
+    await chat.t.db.query(`TRUNCATE evidence_leaf_queue, evidence_leaf_queue_intact`);
+    await insert('PRCafter');
+    expect(await checkpointNow()).toBe(1);
+    const counts = async () =>
+      (
+        await chat.t.db.query(
+          `SELECT (SELECT count(*)::int FROM evidence_events WHERE tenant_id = $1) AS events,
+                  (SELECT count(*)::int FROM evidence_leaves WHERE tenant_id = $1) AS leaves,
+                  (SELECT count(*)::int FROM evidence_leaf_queue) AS queued,
+                  (SELECT count(*)::int FROM evidence_leaf_queue_intact) AS intact`,
+          [chat.tenantId],
+        )
+      )[0];
+    const after = await counts();
+    expect(after).toEqual({ events: after.leaves, leaves: before.tree_size + 6, queued: 0, intact: 1 });
+    const latest = (await get('/v1/evidence/checkpoints')).data[0];
+    expect(latest.tree_size).toBe(before.tree_size + 6);
+    const proof = await get(`/v1/evidence/checkpoints/${latest.tree_size}/consistency?from=${before.tree_size}`);
+    expect(verifyConsistency(before.tree_size, latest.tree_size, Buffer.from(before.root_hash, 'hex'), Buffer.from(latest.root_hash, 'hex'), hex(proof.proof))).toBe(true);
+    // Once filled again, the queue is not scanned again: a run with nothing new changes nothing.
+    await checkpoints.run({ wait: true });
+    expect(await counts()).toEqual(after);
+  });
 });
 
 describe('Merkle checkpoints in the built service', () => {

@@ -6,7 +6,8 @@ import pg from 'pg';
 
 export interface EmbeddedDatabase {
   url: string;
-  stop(): Promise<void>;
+  /** `immediate` (tests): no clean shutdown, the next start recovers from a crash. */
+  stop(mode?: 'fast' | 'immediate'): Promise<void>;
 }
 
 export interface EmbeddedOptions {
@@ -201,8 +202,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
       await sleep(1000);
     }
     if (started.code !== 0) throw new EmbeddedStartError(`Embedded PostgreSQL did not start: ${explain(log, { dataDir, port: opts.port })}`);
-    const stop = async () => {
-      await pgCtl(bin, ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '60'], user);
+    const stop = async (mode: 'fast' | 'immediate' = 'fast') => {
+      await pgCtl(bin, ['stop', '-D', dataDir, '-m', mode, '-w', '-t', '60'], user);
       release();
       if (opts.ephemeral) rmSync(dataDir, { recursive: true, force: true });
     };

@@ -6,7 +6,7 @@ import { spawnBuiltService, type ServiceProcess } from '../support/built-service
 import { freePort } from '../support/free-port.js';
 import { startOwnPostgres } from '../support/own-postgres.js';
 import { ADMIN_TOKEN, TEST_SECRETS_KEY } from '../support/test-app.js';
-import { CALLS_PER_USER, LINE, provision, report, runLoad, settle, USERS } from './harness.js';
+import { CALLS_PER_USER, evidenceOutcome, LINE, provision, report, runLoad, settle, USERS } from './harness.js';
 
 const TOTAL = USERS * CALLS_PER_USER;
 /** The line's pace: below the load's rate, so the send queue has a backlog when the fault strikes. */
@@ -45,6 +45,7 @@ describe('Faults: crash and database outage under load (built service)', () => {
       });
       const restartSeconds = await restarted!;
       const outcome = await settle(`postgres://postgres:postgres@127.0.0.1:${pgPort}/testigo`, fake);
+      const evidence = await evidenceOutcome(`postgres://postgres:postgres@127.0.0.1:${pgPort}/testigo`);
       report('kill -9 under load', {
         users: USERS,
         calls: TOTAL,
@@ -53,8 +54,10 @@ describe('Faults: crash and database outage under load (built service)', () => {
         restartSeconds: +restartSeconds.toFixed(1),
         ...load,
         ...outcome,
+        evidence,
       });
       expect(svc.output()).toContain('left running');
+      expect(evidence).toMatchObject({ events: evidence.leaves, deferred: 0, brokenChains: 0 });
       expect(outcome.lostCalls).toBe(0);
       expect(outcome.complete).toBe(USERS);
       expect(outcome.undelivered).toBe(0);
@@ -71,7 +74,7 @@ describe('Faults: crash and database outage under load (built service)', () => {
     }
   });
 
-  it('PostgreSQL stopped for 10 s mid-load: 503 with Retry-After (never a 500, never past 10 s), reconnects, nothing answered 200 is lost', async () => {
+  it('PostgreSQL crashed (immediate shutdown) for 10 s mid-load: 503 with Retry-After (never a 500, never past 10 s), reconnects, nothing answered 200 is lost, the evidence whole', async () => {
     const db = await startOwnPostgres();
     const fake = await fakeGraph();
     const filesDir = mkdtempSync(path.join(tmpdir(), 'testigo-files-'));
@@ -86,7 +89,9 @@ describe('Faults: crash and database outage under load (built service)', () => {
         onProgress: (acked) => {
           if (acked !== stopAt) return;
           outage = (async () => {
-            await db.stop();
+            // No clean shutdown: the restart recovers from the WAL, and PostgreSQL empties the unlogged tables
+            // (the evidence leaf queue among them).
+            await db.crash();
             await new Promise((r) => setTimeout(r, 2000));
             readyDuring = (await svc.request('GET', '/health/ready')).status;
             await new Promise((r) => setTimeout(r, 8000));
@@ -96,7 +101,10 @@ describe('Faults: crash and database outage under load (built service)', () => {
       });
       await outage;
       const outcome = await settle(db.url, fake);
-      report('PostgreSQL restart mid-load', { users: USERS, calls: TOTAL, outageSeconds: 10, readyDuringOutage: readyDuring, ...load, ...outcome });
+      const evidence = await evidenceOutcome(db.url);
+      report('PostgreSQL crash mid-load', { users: USERS, calls: TOTAL, outageSeconds: 10, readyDuringOutage: readyDuring, ...load, ...outcome, evidence });
+      expect(evidence).toMatchObject({ events: evidence.leaves, deferred: 0, brokenChains: 0 });
+      expect(svc.output()).toContain('evidence leaf queue was lost');
       expect(readyDuring).toBe(503);
       expect(load.tries['503']).toBeGreaterThan(0);
       expect(load.tries['500']).toBeUndefined();

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import pg from 'pg';
 import { FakeGraph } from '../fakes/fake-graph.js';
+import { verifyChain, type EvidenceEvent } from '../../src/modules/evidence/evidence-log.js';
 import type { ServiceProcess } from '../support/built-service.js';
 import { ADMIN_TOKEN } from '../support/test-app.js';
 
@@ -225,6 +226,66 @@ export async function settle(databaseUrl: string, fake: FakeGraph, ms = Number(p
     );
     const backlog = Object.fromEntries(state.rows.map((r: { k: string; n: number }) => [r.k, r.n]));
     return { complete, lostCalls, undelivered, duplicates, processes: processes.rowCount ?? 0, backlog };
+  } finally {
+    await db.end();
+  }
+}
+
+export interface EvidenceOutcome {
+  events: number;
+  /** Events that are leaves of their tenant's Merkle tree (each at most once: a unique index). */
+  leaves: number;
+  /** Events recorded by modules that do not hold the process row, not yet appended to its chain. */
+  deferred: number;
+  /** Processes whose hash chain does not recompute, or whose head on the process row is not its last event's. */
+  brokenChains: number;
+  byType: Record<string, number>;
+}
+
+/**
+ * Waits (up to `ms`) until the checkpoint job has made a leaf of every evidence event, then recomputes every process's
+ * chain.
+ */
+export async function evidenceOutcome(databaseUrl: string, ms = 30_000): Promise<EvidenceOutcome> {
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    const counts = async () =>
+      (
+        await db.query(
+          `SELECT (SELECT count(*)::int FROM evidence_events) AS events, (SELECT count(*)::int FROM evidence_leaves) AS leaves,
+                  (SELECT count(*)::int FROM evidence_deferred) AS deferred`,
+        )
+      ).rows[0] as { events: number; leaves: number; deferred: number };
+    const deadline = Date.now() + ms;
+    let c = await counts();
+    while ((c.leaves < c.events || c.deferred > 0) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      c = await counts();
+    }
+    const { rows } = await db.query(
+      `SELECT p.id, p.evidence_head, e.seq, e.type, e.occurred_at, e.payload, e.prev_hash, e.hash
+         FROM processes p JOIN evidence_events e ON e.process_id = p.id ORDER BY p.id, e.seq`,
+    );
+    const chains = new Map<string, { head: string; events: EvidenceEvent[] }>();
+    for (const r of rows) {
+      const chain = chains.get(r.id) ?? { head: r.evidence_head as string, events: [] as EvidenceEvent[] };
+      chain.events.push({ seq: r.seq, type: r.type, occurred_at: r.occurred_at.toISOString(), payload: r.payload, prev_hash: r.prev_hash, hash: r.hash });
+      chains.set(r.id, chain);
+    }
+    let brokenChains = 0;
+    for (const { head, events } of chains.values()) {
+      const verified = verifyChain(events);
+      if (!verified.valid || verified.head !== head) brokenChains++;
+    }
+    const types = await db.query(`SELECT type, count(*)::int AS n FROM evidence_events GROUP BY type ORDER BY type`);
+    return {
+      events: c.events,
+      leaves: c.leaves,
+      deferred: c.deferred,
+      brokenChains,
+      byType: Object.fromEntries(types.rows.map((r: { type: string; n: number }) => [r.type, r.n])),
+    };
   } finally {
     await db.end();
   }

@@ -9,6 +9,8 @@ export interface OwnPostgres {
   url: string;
   /** Stops the server (fast shutdown: open connections are cut), keeping its data. */
   stop(): Promise<void>;
+  /** Stops it as a crash would (immediate shutdown): the next start runs crash recovery, which empties unlogged tables. */
+  crash(): Promise<void>;
   /** Starts it again on the same port and data. */
   start(): Promise<void>;
   /** Stops it and deletes its data. */
@@ -30,6 +32,10 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
     url,
     async stop() {
       await server?.stop();
+      server = null;
+    },
+    async crash() {
+      await server?.stop('immediate');
       server = null;
     },
     async start() {

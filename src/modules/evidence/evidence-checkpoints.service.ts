@@ -85,6 +85,7 @@ export class EvidenceCheckpoints {
 
   /** One run of the job: every tenant with queued events or uncheckpointed leaves; returns how many checkpoints it issued. */
   async run(options: { wait?: boolean } = {}): Promise<number> {
+    await this.requeueIfLost();
     const rows: Array<{ tenant_id: string }> = await this.ds.query(
       `SELECT DISTINCT tenant_id FROM evidence_leaf_queue UNION SELECT tenant_id FROM evidence_trees WHERE size > checkpoint_size`,
     );
@@ -93,15 +94,39 @@ export class EvidenceCheckpoints {
     return issued;
   }
 
+  /**
+   * After a crash PostgreSQL empties the (unlogged) leaf queue and its `evidence_leaf_queue_intact` row: every event
+   * that is not a leaf is queued again, under an exclusive lock that the drains take shared (a drain running meanwhile
+   * could make a leaf of an event this queues again). Events appended meanwhile were queued by their own INSERT.
+   */
+  private async requeueIfLost(): Promise<void> {
+    const [{ intact }] = await this.ds.query(`SELECT EXISTS (SELECT FROM evidence_leaf_queue_intact) AS intact`);
+    if (intact) return;
+    await this.ds.transaction(async (m) => {
+      await m.query(`SELECT pg_advisory_xact_lock(hashtextextended('evidence_leaf_queue', 0))`);
+      const [again] = await m.query(`SELECT FROM evidence_leaf_queue_intact`);
+      if (again) return;
+      const [, requeued] = (await m.query(
+        `INSERT INTO evidence_leaf_queue (event_id, tenant_id, process_id, seq, event_hash)
+         SELECT e.id, e.tenant_id, e.process_id, e.seq, e.hash FROM evidence_events e
+          WHERE NOT EXISTS (SELECT FROM evidence_leaves l WHERE l.process_id = e.process_id AND l.seq = e.seq)
+         ON CONFLICT DO NOTHING`,
+      )) as [unknown, number];
+      await m.query(`INSERT INTO evidence_leaf_queue_intact VALUES (true)`);
+      this.logger.warn(`The evidence leaf queue was lost (a database crash empties it): ${requeued} events that were not leaves queued again`);
+    });
+  }
+
   /** Turns a tenant's queued events into leaves and, when due, issues its checkpoint (null: none was due or another instance holds the tree). */
   async runTenant(tenantId: string, options: { wait?: boolean } = {}): Promise<EvidenceCheckpoint | null> {
     for (;;) {
       const outcome = await this.ds.transaction(async (m) => {
         // The cron skips a tree another instance is working on; `wait` (tools, tests) queues up behind it instead.
+        // Shared with every drain, exclusive while a lost queue is filled again (requeueIfLost).
         const [{ locked }] = await m.query(
           options.wait
-            ? `SELECT true AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended('evidence_tree:' || $1, 0))) AS l`
-            : `SELECT pg_try_advisory_xact_lock(hashtextextended('evidence_tree:' || $1, 0)) AS locked`,
+            ? `SELECT true AS locked FROM (SELECT pg_advisory_xact_lock_shared(hashtextextended('evidence_leaf_queue', 0)), pg_advisory_xact_lock(hashtextextended('evidence_tree:' || $1, 0))) AS l`
+            : `SELECT pg_try_advisory_xact_lock(hashtextextended('evidence_tree:' || $1, 0)) AS locked FROM (SELECT pg_advisory_xact_lock_shared(hashtextextended('evidence_leaf_queue', 0))) AS q`,
           [tenantId],
         );
         if (!locked) return { done: true, checkpoint: null };
@@ -219,7 +244,7 @@ export class EvidenceCheckpoints {
     // database (SHA-256(0x00 ‖ event hash), as eventLeafHash), handed back in order for the nodes above them.
     const leaves: Array<{ hash: Buffer }> = await m.query(
       `WITH taken AS (
-         DELETE FROM evidence_leaf_queue WHERE event_id IN (
+         DELETE FROM evidence_leaf_queue WHERE tenant_id = $1 AND event_id IN (
            SELECT event_id FROM evidence_leaf_queue WHERE tenant_id = $1 ORDER BY event_id LIMIT $2 FOR UPDATE SKIP LOCKED)
          RETURNING event_id, process_id, seq, event_hash),
        added AS (

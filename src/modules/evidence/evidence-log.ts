@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import canonicalize from 'canonicalize';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { WriteBehind, type BatchStatement } from '../../database/write-behind.js';
 
@@ -104,7 +104,13 @@ export function canonicalEvent(e: Pick<EvidenceEvent, 'seq' | 'type' | 'occurred
   return canonicalAround(e.seq, e.type, e.occurred_at, canonicalPayload(e.payload));
 }
 
-const hashOf = (prevHash: string, canonical: string) => createHash('sha256').update(Buffer.from(prevHash, 'hex')).update(canonical, 'utf8').digest('hex');
+/** SHA-256 of the previous hash's 32 bytes then the canonical text's UTF-8, hashed in one call. */
+function hashOf(prevHash: string, canonical: string): string {
+  const bytes = Buffer.allocUnsafe(32 + Buffer.byteLength(canonical, 'utf8'));
+  if (bytes.write(prevHash, 0, 'hex') !== 32) throw new Error(`not a SHA-256 in hex: ${prevHash}`);
+  bytes.write(canonical, 32, 'utf8');
+  return hash('sha256', bytes, 'hex');
+}
 
 /** hash = SHA-256(prev_hash ‖ canonical event), prev_hash as its 32 bytes. */
 export function eventHash(prevHash: string, e: Pick<EvidenceEvent, 'seq' | 'type' | 'occurred_at' | 'payload'>): string {
