@@ -67,6 +67,13 @@ describe('the evidence log: a hash chain per process, written with what it recor
     expect(events.at(-1)).toMatchObject({ type: 'process.finished', payload: { status: 'succeeded', failure_reason: null } });
     // Never the one-time code.
     expect(JSON.stringify(events)).not.toContain(code);
+    // Each payload is stored as the exact text its hash covers (RFC 8785), and each time as the API shows it.
+    const stored: Array<{ seq: number; payload: string; occurred_at: Date }> = await chat.t.db.query(
+      `SELECT seq, payload::text AS payload, occurred_at FROM evidence_events WHERE process_id = $1 ORDER BY seq`,
+      [processId],
+    );
+    expect(stored.map((r) => r.payload)).toEqual(events.map((e) => canonicalize(e.payload)));
+    expect(stored.map((r) => r.occurred_at.toISOString())).toEqual(events.map((e) => e.occurred_at));
     // No certificate yet: its job has not run.
     expect(await verify()).toEqual({ valid: true, broken_at: null, checks: { chain: true, checkpoint: null, signed_document: true, certificate: null }, purged_at: null });
   });

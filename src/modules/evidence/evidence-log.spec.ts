@@ -4,20 +4,18 @@ import type { EntityManager } from 'typeorm';
 import { canonicalEvent, EvidenceLog, GENESIS_HASH, verifyChain, type EvidenceEvent } from './evidence-log.js';
 
 /**
- * A manager without write-behind: each append is one INSERT, whose parameters are kept as the stored events (the
- * payloads' JSON array as sent, and each payload parsed, as the database gives it back).
+ * A manager without write-behind: each append is one INSERT, whose parameter (the rows' JSON array) is kept as sent,
+ * and its rows as the stored events (each payload parsed, as the database gives it back).
  */
-function recordingManager(): { m: EntityManager; stored: EvidenceEvent[]; payloadTexts: string[] } {
+function recordingManager(): { m: EntityManager; stored: EvidenceEvent[]; sent: string[] } {
   const stored: EvidenceEvent[] = [];
-  const payloadTexts: string[] = [];
-  const query = async (_sql: string, params: unknown[]) => {
-    const [, , seqs, types, times, payloads, prevs, hashes] = params as [string[], string[], number[], string[], Date[], string, string[], string[]];
-    payloadTexts.push(payloads);
-    const parsed = JSON.parse(payloads) as Array<Record<string, unknown>>;
-    seqs.forEach((seq, i) => stored.push({ seq, type: types[i]!, occurred_at: times[i]!.toISOString(), payload: parsed[i]!, prev_hash: prevs[i]!, hash: hashes[i]! }));
+  const sent: string[] = [];
+  const query = async (_sql: string, [rows]: [string]) => {
+    sent.push(rows);
+    stored.push(...(JSON.parse(rows) as EvidenceEvent[]).map(({ seq, type, occurred_at, payload, prev_hash, hash }) => ({ seq, type, occurred_at, payload, prev_hash, hash })));
     return [];
   };
-  return { m: { query } as unknown as EntityManager, stored, payloadTexts };
+  return { m: { query } as unknown as EntityManager, stored, sent };
 }
 
 const at = { tenantId: 'TEN1', processId: 'PRC1', head: { seq: 0, hash: GENESIS_HASH } };
@@ -33,7 +31,7 @@ describe('EvidenceLog', () => {
   });
 
   it('stores exactly what its hashes cover: the stored chain verifies, undefined, Dates and NaN included', async () => {
-    const { m, stored, payloadTexts } = recordingManager();
+    const { m, stored, sent } = recordingManager();
     const log = new EvidenceLog();
     const when = new Date('2026-03-01T10:00:00.000Z');
     const head = await log.append(m, at, [
@@ -44,7 +42,7 @@ describe('EvidenceLog', () => {
     expect(stored[0]!.payload).toEqual({ text: 'Hola “señor” \u2028', at: '2026-03-01T10:00:00.000Z', n: 1.5, nested: { b: 2, a: [1, null] } });
     expect(stored[1]!.payload).toEqual({ attempts: null, left: null });
     // Each payload is sent as its canonical text (what the json column keeps), the one its hash covers.
-    expect(payloadTexts).toEqual(stored.map((e) => `[${canonicalize(e.payload)}]`));
+    expect(sent.map((rows, i) => rows.includes(`"payload":${canonicalize(stored[i]!.payload)},`))).toEqual([true, true]);
     expect(verifyChain(stored)).toEqual({ valid: true, brokenAt: null, head: head.hash });
     expect(head).toEqual({ seq: 2, hash: stored[1]!.hash });
   });

@@ -35,33 +35,30 @@ interface EventRow {
   processId: string;
   seq: number;
   type: string;
-  occurredAt: Date;
+  occurredAt: string;
   payload: string;
   prevHash: string;
   hash: string;
 }
 
 /**
- * One INSERT for every event a transaction records (with write-behind, sent with its next statement). The payloads
- * travel as one JSON array of their canonical texts, which `json` keeps as given: stored byte for byte as hashed, and
- * no per-element escaping of a text[] parameter.
+ * One INSERT for every event a transaction records (with write-behind, sent with its next statement). The rows travel
+ * as one JSON array, each payload in it as its canonical text, which a `json` column keeps as given: stored byte for
+ * byte as hashed, nothing escaped per element (as text[] parameters are), one parameter to send.
  */
 const INSERT_EVENTS: BatchStatement<EventRow> = {
   sql: `INSERT INTO evidence_events (tenant_id, process_id, seq, type, occurred_at, payload, prev_hash, hash)
-        SELECT e.tenant_id, e.process_id, e.seq, e.type, e.occurred_at, p.payload, e.prev_hash, e.hash
-          FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $7::text[], $8::text[])
-                 WITH ORDINALITY AS e(tenant_id, process_id, seq, type, occurred_at, prev_hash, hash, n)
-          JOIN json_array_elements($6::json) WITH ORDINALITY AS p(payload, n) USING (n)
-         ORDER BY n`,
+        SELECT tenant_id, process_id, seq, type, occurred_at, payload, prev_hash, hash
+          FROM json_to_recordset($1::json)
+                 AS e(tenant_id text, process_id text, seq int, type text, occurred_at timestamptz, payload json, prev_hash text, hash text)`,
   params: (rows) => [
-    rows.map((r) => r.tenantId),
-    rows.map((r) => r.processId),
-    rows.map((r) => r.seq),
-    rows.map((r) => r.type),
-    rows.map((r) => r.occurredAt),
-    `[${rows.map((r) => r.payload).join(',')}]`,
-    rows.map((r) => r.prevHash),
-    rows.map((r) => r.hash),
+    `[${rows
+      .map(
+        (r) =>
+          `{"tenant_id":${JSON.stringify(r.tenantId)},"process_id":${JSON.stringify(r.processId)},"seq":${r.seq},"type":${JSON.stringify(r.type)},` +
+          `"occurred_at":"${r.occurredAt}","payload":${r.payload},"prev_hash":"${r.prevHash}","hash":"${r.hash}"}`,
+      )
+      .join(',')}]`,
   ],
 };
 
@@ -143,13 +140,14 @@ export class EvidenceLog {
       // Serialised once: the canonical payload is both what the hash covers and what is stored.
       const payload = canonicalPayload(input.payload);
       const seq = head.seq + 1;
-      const hash = hashOf(head.hash, canonicalAround(seq, input.type, input.occurredAt.toISOString(), payload));
+      const occurredAt = input.occurredAt.toISOString();
+      const hash = hashOf(head.hash, canonicalAround(seq, input.type, occurredAt, payload));
       await WriteBehind.batch(m, INSERT_EVENTS, {
         tenantId: at.tenantId,
         processId: at.processId,
         seq,
         type: input.type,
-        occurredAt: input.occurredAt,
+        occurredAt,
         payload,
         prevHash: head.hash,
         hash,
