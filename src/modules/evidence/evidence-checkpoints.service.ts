@@ -242,28 +242,27 @@ export class EvidenceCheckpoints {
     const frontier = refs.map(stored);
     // Queued events become leaves in one statement: indexes in the events' id order, leaf hashes computed by the
     // database (SHA-256(0x00 ‖ event hash), as eventLeafHash), handed back in order for the nodes above them.
-    const leaves: Array<{ hash: Buffer }> = await m.query(
+    // No row locks: the tenant's advisory lock already keeps every other drain of this queue out. The leaves' hashes
+    // come back as one bytea, 32 bytes each, in leaf order.
+    const [{ hashes }]: Array<{ hashes: Buffer | null }> = await m.query(
       `WITH taken AS (
          DELETE FROM evidence_leaf_queue WHERE tenant_id = $1 AND event_id IN (
-           SELECT event_id FROM evidence_leaf_queue WHERE tenant_id = $1 ORDER BY event_id LIMIT $2 FOR UPDATE SKIP LOCKED)
+           SELECT event_id FROM evidence_leaf_queue WHERE tenant_id = $1 ORDER BY event_id LIMIT $2)
          RETURNING event_id, process_id, seq, event_hash),
        added AS (
          INSERT INTO evidence_leaves (tenant_id, leaf_index, event_id, process_id, seq, hash)
          SELECT $1, $3::bigint + row_number() OVER (ORDER BY event_id) - 1, event_id, process_id, seq, sha256('\\x00'::bytea || decode(event_hash, 'hex'))
            FROM taken
          RETURNING leaf_index, hash)
-       SELECT hash FROM added ORDER BY leaf_index`,
+       SELECT string_agg(hash, ''::bytea ORDER BY leaf_index) AS hashes FROM added`,
       [tenantId, limit, size],
     );
     // A new tree's first checkpoint is due a period after its first leaf, like every later one after the one before.
     const started = this.clock.now();
     const state = { checkpointSize: Number(tree?.checkpoint_size ?? 0), checkpointAt: tree?.checkpoint_at ?? started };
+    const leaves = Array.from({ length: (hashes?.length ?? 0) / 32 }, (_, i) => hashes!.subarray(i * 32, i * 32 + 32));
     if (leaves.length === 0) return { size, frontier, more: false, ...state };
-    const grown = append(
-      size,
-      frontier,
-      leaves.map((l) => l.hash),
-    );
+    const grown = append(size, frontier, leaves);
     const inner = grown.nodes.filter((n) => n.level >= FIRST_STORED_LEVEL);
     if (inner.length > 0) {
       await m.query(

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 /**
  * RFC 9162 (Certificate Transparency 2.0) Merkle tree math over SHA-256: leaf hash H(0x00 ‖ data), node hash
@@ -22,11 +22,11 @@ const LEAF = Buffer.from([0]);
 const NODE = Buffer.from([1]);
 
 export function leafHash(data: Buffer): Buffer {
-  return createHash('sha256').update(LEAF).update(data).digest();
+  return hash('sha256', Buffer.concat([LEAF, data]), 'buffer');
 }
 
 export function nodeHash(left: Buffer, right: Buffer): Buffer {
-  return createHash('sha256').update(NODE).update(left).update(right).digest();
+  return hash('sha256', Buffer.concat([NODE, left, right]), 'buffer');
 }
 
 /** SHA-256 of nothing: the root of the empty tree. */
