@@ -30,36 +30,18 @@ export interface EvidenceEvent {
   hash: string;
 }
 
-interface EventRow {
-  tenantId: string;
-  processId: string;
-  seq: number;
-  type: string;
-  occurredAt: string;
-  payload: string;
-  prevHash: string;
-  hash: string;
-}
-
 /**
  * One INSERT for every event a transaction records (with write-behind, sent with its next statement). The rows travel
- * as one JSON array, each payload in it as its canonical text, which a `json` column keeps as given: stored byte for
- * byte as hashed, nothing escaped per element (as text[] parameters are), one parameter to send.
+ * as one JSON array; each row is the event's canonical text (occurred_at, payload, seq, type: what its hash covers)
+ * with the tenant, process and hashes added after, so the payload reaches the `json` column, which keeps the text it
+ * is given, byte for byte as hashed. One parameter, nothing escaped per element (as text[] parameters are).
  */
-const INSERT_EVENTS: BatchStatement<EventRow> = {
+const INSERT_EVENTS: BatchStatement<string> = {
   sql: `INSERT INTO evidence_events (tenant_id, process_id, seq, type, occurred_at, payload, prev_hash, hash)
         SELECT tenant_id, process_id, seq, type, occurred_at, payload, prev_hash, hash
           FROM json_to_recordset($1::json)
                  AS e(tenant_id text, process_id text, seq int, type text, occurred_at timestamptz, payload json, prev_hash text, hash text)`,
-  params: (rows) => [
-    `[${rows
-      .map(
-        (r) =>
-          `{"tenant_id":${JSON.stringify(r.tenantId)},"process_id":${JSON.stringify(r.processId)},"seq":${r.seq},"type":${JSON.stringify(r.type)},` +
-          `"occurred_at":"${r.occurredAt}","payload":${r.payload},"prev_hash":"${r.prevHash}","hash":"${r.hash}"}`,
-      )
-      .join(',')}]`,
-  ],
+  params: (rows) => [`[${rows.join(',')}]`],
 };
 
 /** Something to record in a process's chain, from a module that does not hold its row. */
@@ -136,22 +118,14 @@ export class EvidenceLog {
   /** Appends `inputs` after `head`, in `m`'s transaction; returns the new head (the same head when there is nothing). */
   async append(m: EntityManager, at: { tenantId: string; processId: string; head: ChainHead }, inputs: readonly EvidenceInput[]): Promise<ChainHead> {
     let head = at.head;
+    const owner = `"tenant_id":${JSON.stringify(at.tenantId)},"process_id":${JSON.stringify(at.processId)}`;
     for (const input of inputs) {
       // Serialised once: the canonical payload is both what the hash covers and what is stored.
       const payload = canonicalPayload(input.payload);
       const seq = head.seq + 1;
-      const occurredAt = input.occurredAt.toISOString();
-      const hash = hashOf(head.hash, canonicalAround(seq, input.type, occurredAt, payload));
-      await WriteBehind.batch(m, INSERT_EVENTS, {
-        tenantId: at.tenantId,
-        processId: at.processId,
-        seq,
-        type: input.type,
-        occurredAt,
-        payload,
-        prevHash: head.hash,
-        hash,
-      });
+      const canonical = canonicalAround(seq, input.type, input.occurredAt.toISOString(), payload);
+      const hash = hashOf(head.hash, canonical);
+      await WriteBehind.batch(m, INSERT_EVENTS, `${canonical.slice(0, -1)},${owner},"prev_hash":"${head.hash}","hash":"${hash}"}`);
       head = { seq, hash };
     }
     return head;
