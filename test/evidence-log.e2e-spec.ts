@@ -78,6 +78,17 @@ describe('the evidence log: a hash chain per process, written with what it recor
     expect(await verify()).toEqual({ valid: true, broken_at: null, checks: { chain: true, checkpoint: null, signed_document: true, certificate: null }, purged_at: null });
   });
 
+  it('records a message whose text carries a lone surrogate (a \\ud800 escape in the webhook) with U+FFFD in its place, and goes on', async () => {
+    const other = '+573006660002';
+    await chat.say(other, 'contratar');
+    await chat.say(other, 'no s\ud800');
+    const started = await chat.process(other);
+    const body = (await chat.t.http.get(`/v1/processes/${started.process_id}/evidence`).set(key).expect(200)).body as { events: Event[]; head: string };
+    expect(recompute(body.events)).toBe(body.head);
+    expect(body.events.filter((e) => e.type === 'message.received').map((e) => e.payload.text)).toEqual(['contratar', 'no s\ufffd']);
+    expect((await chat.t.db.query(`SELECT count(*)::int AS n FROM webhook_events WHERE error IS NOT NULL`))[0].n).toBe(0);
+  });
+
   it('refuses UPDATE, DELETE and TRUNCATE of the log from the service', async () => {
     await expect(chat.t.db.query(`UPDATE evidence_events SET type = 'x' WHERE process_id = $1`, [processId])).rejects.toThrow(/append-only/);
     await expect(chat.t.db.query(`DELETE FROM evidence_events WHERE process_id = $1`, [processId])).rejects.toThrow(/append-only/);

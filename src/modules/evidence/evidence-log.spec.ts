@@ -37,14 +37,16 @@ describe('EvidenceLog', () => {
     const head = await log.append(m, at, [
       { type: 'message.received', occurredAt: when, payload: { text: 'Hola “señor” \u2028', missing: undefined, at: when, n: 1.5, nested: { b: 2, a: [1, null] } } },
       { type: 'otp.failed', occurredAt: when, payload: { attempts: Number.NaN, left: Infinity } },
+      { type: 'message.received', occurredAt: when, payload: { text: 'a\ud800b', ['k\udfff']: 1 } },
     ]);
-    expect(stored.map((e) => e.seq)).toEqual([1, 2]);
+    expect(stored.map((e) => e.seq)).toEqual([1, 2, 3]);
     expect(stored[0]!.payload).toEqual({ text: 'Hola “señor” \u2028', at: '2026-03-01T10:00:00.000Z', n: 1.5, nested: { b: 2, a: [1, null] } });
     expect(stored[1]!.payload).toEqual({ attempts: null, left: null });
+    expect(stored[2]!.payload).toEqual({ text: 'a\ufffdb', 'k\ufffd': 1 });
     // Each payload is sent as its canonical text (what the json column keeps), the one its hash covers.
-    expect(sent.map((rows, i) => rows.includes(`"payload":${canonicalize(stored[i]!.payload)},`))).toEqual([true, true]);
+    expect(sent.map((rows, i) => rows.includes(`"payload":${canonicalize(stored[i]!.payload)},`))).toEqual([true, true, true]);
     expect(verifyChain(stored)).toEqual({ valid: true, brokenAt: null, head: head.hash });
-    expect(head).toEqual({ seq: 2, hash: stored[1]!.hash });
+    expect(head).toEqual({ seq: 3, hash: stored[2]!.hash });
   });
 
   it('a changed payload breaks the chain at its seq', async () => {

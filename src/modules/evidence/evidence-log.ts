@@ -57,15 +57,25 @@ const INSERT_DEFERRED: BatchStatement<DeferredEvidence> = {
 };
 
 /**
- * A payload's RFC 8785 canonical JSON, which is also what is stored, as is (no undefined, Dates as their ISO strings). A value JSON has no form for (NaN, Infinity) is recorded as JSON writes it (null),
- * never refused: evidence must not fail the change it records.
+ * A payload's RFC 8785 canonical JSON, which is also what is stored, as is (no undefined, Dates as their ISO strings).
+ * What RFC 8785 has no form for is recorded as JSON writes it, never refused (evidence must not fail the change it
+ * records): NaN and Infinity as null, and a lone UTF-16 surrogate (which a webhook's `\ud800` escape can carry into a
+ * message's text) as U+FFFD.
  */
 function canonicalPayload(payload: Record<string, unknown>): string {
   try {
     return canonicalize(payload)!;
   } catch {
-    return canonicalize(JSON.parse(JSON.stringify(payload)))!;
+    return canonicalize(wellFormed(JSON.parse(JSON.stringify(payload))))!;
   }
+}
+
+/** A parsed JSON value with every string and key made well-formed UTF-16 (a lone surrogate becomes U+FFFD). */
+function wellFormed(value: unknown): unknown {
+  if (typeof value === 'string') return value.toWellFormed();
+  if (Array.isArray(value)) return value.map(wellFormed);
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.toWellFormed(), wellFormed(v)]));
+  return value;
 }
 
 /**

@@ -23,6 +23,7 @@ import { TemplatesService } from '../templates/templates.service.js';
 import { LinesService } from '../tenants/lines.service.js';
 import type { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
 import { WebhookInboxService } from './webhook-inbox.service.js';
+import { parseWellFormedJson } from '../../common/text/well-formed-json.js';
 
 /** Events claimed, and applied in one transaction. */
 const BATCH = 200;
@@ -274,7 +275,7 @@ export class WebhookProcessorService {
   private async eventsOf(row: StoredEvent, summary: Summary): Promise<Array<{ line: WhatsappLine; ev: WebhookEvent }>> {
     let body: unknown;
     try {
-      body = JSON.parse(row.raw);
+      body = parseWellFormedJson(row.raw);
     } catch {
       summary.ignored.push('body is not JSON');
       return [];
