@@ -136,9 +136,10 @@ export default async function run(): Promise<void> {
       `steady state:         ${Math.round((0.8 * finishedAt.length) / ((done90 - done10) / 1000))} answers/s (between the 10th and 90th percentile of answer completion)`,
     );
     console.log(`answer → next prompt: p50 ${percentile(sorted, 50).toFixed(0)} ms, p99 ${percentile(sorted, 99).toFixed(0)} ms`);
-    const perAnswer = (k: keyof typeof cpu0) => (((cpu1[k] - cpu0[k]) * 1000) / latencies.length).toFixed(2);
+    const perAnswer = (k: keyof typeof cpu0) => ((cpu1[k] - cpu0[k]) * 1000) / latencies.length;
+    const total = perAnswer('service') + perAnswer('database') + perAnswer('load');
     console.log(
-      `CPU per answer:       service ${perAnswer('service')} ms, PostgreSQL ${perAnswer('database')} ms, load generator ${perAnswer('load')} ms (during the load; ${split ? 'ingress instance only; ' : ''}total ${(((cpu1.service + cpu1.database + cpu1.load - cpu0.service - cpu0.database - cpu0.load) * 1000) / latencies.length).toFixed(2)} ms)`,
+      `CPU per answer:       service ${perAnswer('service').toFixed(2)} ms, PostgreSQL ${perAnswer('database').toFixed(2)} ms, load generator ${perAnswer('load').toFixed(2)} ms (during the load; ${split ? 'ingress instance only; ' : ''}total ${total.toFixed(2)} ms)`,
     );
     console.log(`service peak RSS:     ${svc.peakRssMb()} MB${worker ? ` (ingress), ${worker.peakRssMb()} MB (workers)` : ''}`);
     const stages = (

@@ -2,11 +2,18 @@
 const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 
 /**
- * JSON.parse, with every string value made well-formed UTF-16 (a lone surrogate becomes U+FFFD). PostgreSQL refuses a
- * lone surrogate in json and jsonb, so a webhook carrying one (`"text": "\ud800"`) would fail every time it is
+ * JSON.parse, with every string and key made well-formed UTF-16 (a lone surrogate becomes U+FFFD). PostgreSQL refuses
+ * a lone surrogate in json and jsonb, so a webhook carrying one (`"text": "\ud800"`) would fail every time it is
  * processed. Texts without a surrogate escape (most) are parsed as they are.
  */
 export function parseWellFormedJson(text: string): unknown {
-  if (!SURROGATE_ESCAPE.test(text)) return JSON.parse(text);
-  return JSON.parse(text, (_key, value: unknown) => (typeof value === 'string' ? value.toWellFormed() : value));
+  const value: unknown = JSON.parse(text);
+  return SURROGATE_ESCAPE.test(text) ? wellFormed(value) : value;
+}
+
+function wellFormed(value: unknown): unknown {
+  if (typeof value === 'string') return value.toWellFormed();
+  if (Array.isArray(value)) return value.map(wellFormed);
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.toWellFormed(), wellFormed(v)]));
+  return value;
 }

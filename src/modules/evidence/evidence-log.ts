@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import canonicalize from 'canonicalize';
 import { hash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
+import { parseWellFormedJson } from '../../common/text/well-formed-json.js';
 import { WriteBehind, type BatchStatement } from '../../database/write-behind.js';
 
 /** The `prev_hash` of a chain's first event. */
@@ -66,16 +67,9 @@ function canonicalPayload(payload: Record<string, unknown>): string {
   try {
     return canonicalize(payload)!;
   } catch {
-    return canonicalize(wellFormed(JSON.parse(JSON.stringify(payload))))!;
+    // JSON.stringify writes NaN and Infinity as null and a lone surrogate as its escape, which the parse mends.
+    return canonicalize(parseWellFormedJson(JSON.stringify(payload)))!;
   }
-}
-
-/** A parsed JSON value with every string and key made well-formed UTF-16 (a lone surrogate becomes U+FFFD). */
-function wellFormed(value: unknown): unknown {
-  if (typeof value === 'string') return value.toWellFormed();
-  if (Array.isArray(value)) return value.map(wellFormed);
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.toWellFormed(), wellFormed(v)]));
-  return value;
 }
 
 /**

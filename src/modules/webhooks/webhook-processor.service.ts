@@ -8,6 +8,7 @@ import { AppConfig } from '../../config/app-config.js';
 import type { Counter } from 'prom-client';
 import type { WorkerLoop } from '../../common/workers/worker-loop.js';
 import { Workers } from '../../common/workers/workers.js';
+import { parseWellFormedJson } from '../../common/text/well-formed-json.js';
 import { WhatsappProviders } from '../../whatsapp/whatsapp-providers.js';
 import type { InboundMessageEvent, WebhookEvent } from '../../whatsapp/whatsapp.types.js';
 import { WriteBehind } from '../../database/write-behind.js';
@@ -23,7 +24,6 @@ import { TemplatesService } from '../templates/templates.service.js';
 import { LinesService } from '../tenants/lines.service.js';
 import type { WhatsappLine } from '../tenants/entities/whatsapp-line.entity.js';
 import { WebhookInboxService } from './webhook-inbox.service.js';
-import { parseWellFormedJson } from '../../common/text/well-formed-json.js';
 
 /** Events claimed, and applied in one transaction. */
 const BATCH = 200;
