@@ -5,6 +5,7 @@ import pg from 'pg';
 import { FakeGraph } from '../fakes/fake-graph.js';
 import { spawnBuiltService } from '../support/built-service.js';
 import { startOwnPostgres } from '../support/own-postgres.js';
+import { startSendCounter } from './send-counter.js';
 import { ADMIN_TOKEN, TEST_SECRETS_KEY } from '../support/test-app.js';
 import { LINE, PROMPTS_PER_USER, QUESTIONS, provision, report, runLoad, settle, userPhone, USERS } from './harness.js';
 
@@ -37,9 +38,11 @@ describe('Faults: provider storm (built service)', () => {
   it('30 % of sends answered 429 / 500 / no answer for a minute: every prompt delivered once, in order, never over 80 a second', async () => {
     const db = await startOwnPostgres();
     const fake = await FakeGraph.start({ mode: 'cloud_api', accessToken: LINE.accessToken });
+    // The line's rate is counted where requests arrive, in a process of its own (see send-counter.ts).
+    const counter = await startSendCounter(fake.baseUrl);
     const filesDir = mkdtempSync(path.join(tmpdir(), 'testigo-files-'));
     const svc = await spawnBuiltService({
-      GRAPH_API_BASE_URL: fake.baseUrl,
+      GRAPH_API_BASE_URL: counter.url,
       GRAPH_API_VERSION: 'v23.0',
       ALLOW_LOCAL_URLS: 'true',
       ADMIN_TOKEN,
@@ -78,13 +81,14 @@ describe('Faults: provider storm (built service)', () => {
       await client.connect();
       const failed = (await client.query(`SELECT count(*)::int AS n FROM messages WHERE direction = 'outbound' AND status = 'failed'`)).rows[0].n;
       await client.end();
-      const busiest = busiestWindow(fake.sendArrivals, 1000);
+      const arrivals = await counter.arrivals();
+      const busiest = busiestWindow(arrivals, 1000);
       report('provider storm', {
         users: USERS,
         prompts: USERS * PROMPTS_PER_USER,
         stormSeconds: STORM_MS / 1000,
         stormed: fake.stormed,
-        sendRequests: fake.sendArrivals.length,
+        sendRequests: arrivals.length,
         busiestSecond: busiest,
         outOfOrder,
         failed,
@@ -100,11 +104,13 @@ describe('Faults: provider storm (built service)', () => {
       expect(outcome.undelivered).toBe(0);
       expect(outcome.duplicates).toBe(0);
       expect(outOfOrder).toBe(0);
+      expect(arrivals.length).toBe(fake.sendArrivals.length);
       expect(busiest).toBeLessThanOrEqual(THROUGHPUT);
     } finally {
       fake.storm(null);
       svc.child.kill('SIGTERM');
       await svc.exited;
+      await counter.close();
       await fake.close();
       await db.destroy();
       rmSync(filesDir, { recursive: true, force: true });
