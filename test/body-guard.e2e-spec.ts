@@ -81,6 +81,39 @@ describe('request bodies: nesting depth and prototype keys', () => {
     expect(field.body).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ field: '__proto__' }] });
   });
 
+  // PostgreSQL refuses a lone UTF-16 surrogate in json/jsonb: stored, such a text failed the INSERT (a 500).
+  it.each([
+    ['a flow name', '/v1/flows', `{"name":"caf\\ud800","steps":${JSON.stringify(steps)}}`, 'name'],
+    ['a step text', '/v1/flows', `{"name":"s","steps":[{"id":"done","type":"end","outcome":"succeeded","text":"fin \\udfff"}]}`, 'steps[0].text'],
+    ['a settings key', '/v1/flows', `{"name":"s","steps":${JSON.stringify(steps)},"settings":{"\\ud83d":1}}`, 'settings.\ufffd'],
+    ['a hook url', '/v1/hooks', `{"url":"https://api.example.com/\\uDBFF","events":["process.started"]}`, 'url'],
+  ])('refuses a lone surrogate escape in %s: 400 VALIDATION_FAILED naming the field, nothing stored', async (_name, path, raw, field) => {
+    const res = await postJson(path, raw);
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ field, messages: [expect.stringContaining('lone UTF-16 surrogate')] }] });
+  });
+
+  it('refuses a lone surrogate in a form field that carries JSON; a surrogate pair (an emoji) is text like any other', async () => {
+    const form = await t.http
+      .post('/v1/flows')
+      .set(key)
+      .type('form')
+      .send({ name: 'f', steps: JSON.stringify(steps).replace('Listo', 'Listo \\ud800') });
+    expect(form.status).toBe(400);
+    expect(form.body.details).toEqual([{ field: 'steps[1].text', messages: [expect.stringContaining('lone UTF-16 surrogate')] }]);
+    const emoji = await postJson('/v1/flows', `{"name":"ok \\ud83d\\ude00","steps":${JSON.stringify(steps)}}`);
+    expect(emoji.status).toBe(201);
+    expect(emoji.body.name).toBe('ok \u{1F600}');
+    const flows = await t.http.get('/v1/flows').set(key).expect(200);
+    expect(flows.body.data.map((f: { name: string }) => f.name)).not.toContain('f');
+  });
+
+  it('lets a lone surrogate through to the webhooks (stored as it came, made well-formed when processed)', async () => {
+    const res = await t.http.post('/v1/whatsapp/webhook/bsp/unknown-number').set('content-type', 'application/json').send('{"messages":[{"text":{"body":"x\\ud800"}}]}');
+    expect(res.body.code).not.toBe('VALIDATION_FAILED');
+    expect(res.status).toBe(404);
+  });
+
   it('still creates flows and hooks from ordinary JSON and form bodies', async () => {
     await t.http.post('/v1/flows').set(key).send({ name: 'ok', steps }).expect(201);
     await t.http

@@ -1,4 +1,4 @@
-import { forbiddenKeyPath, nestedDeeperThan } from './body-guard.js';
+import { bodyProblem, nestedDeeperThan } from './body-guard.js';
 
 describe('nestedDeeperThan', () => {
   it('counts arrays and objects, text or bytes', () => {
@@ -13,10 +13,17 @@ describe('nestedDeeperThan', () => {
   });
 });
 
-describe('forbiddenKeyPath', () => {
+describe('bodyProblem', () => {
   it('finds prototype keys at any depth and names their path', () => {
-    expect(forbiddenKeyPath(JSON.parse('{"steps":[{"id":"a"},{"x":{"__proto__":1}}]}'))).toBe('steps[1].x.__proto__');
-    expect(forbiddenKeyPath({ a: [{ constructor: 1 }] })).toBe('a[0].constructor');
-    expect(forbiddenKeyPath({ a: { b: ['prototype'] } })).toBeNull();
+    expect(bodyProblem(JSON.parse('{"steps":[{"id":"a"},{"x":{"__proto__":1}}]}'))).toEqual({ path: 'steps[1].x.__proto__', kind: 'forbidden_key' });
+    expect(bodyProblem({ a: [{ constructor: 1 }] })).toEqual({ path: 'a[0].constructor', kind: 'forbidden_key' });
+    expect(bodyProblem({ a: { b: ['prototype'] } })).toBeNull();
+  });
+
+  it('finds a lone surrogate in a string or a key, unless surrogates pass; a surrogate pair is well-formed', () => {
+    expect(bodyProblem(JSON.parse('{"a":[1,"x\\ud800"]}'))).toEqual({ path: 'a[1]', kind: 'lone_surrogate' });
+    expect(bodyProblem(JSON.parse('{"s":{"\\udc00k":1}}'))).toEqual({ path: 's.\ufffdk', kind: 'lone_surrogate' });
+    expect(bodyProblem(JSON.parse('{"a":"x\\ud800"}'), '', true)).toBeNull();
+    expect(bodyProblem(JSON.parse('{"a":"\\ud83d\\ude00"}'))).toBeNull();
   });
 });

@@ -41,19 +41,34 @@ export function nestedDeeperThan(text: Buffer | string, max = MAX_JSON_DEPTH): b
   return false;
 }
 
-/** The path (`steps[0].__proto__`) of the first forbidden key in a parsed body, or null. Walks without recursion. */
-export function forbiddenKeyPath(value: unknown, base = ''): string | null {
+/** What the walk of a parsed body refuses, at `path`: a prototype key, or a string or key with a lone surrogate. */
+export interface BodyProblem {
+  path: string;
+  kind: 'forbidden_key' | 'lone_surrogate';
+}
+
+/**
+ * The first problem in a parsed body (`steps[0].__proto__`), or null. Walks without recursion. A lone UTF-16
+ * surrogate (a `\ud800` escape without its pair) is no character: PostgreSQL refuses it in json and jsonb, and text
+ * columns would get U+FFFD in its place. A key with one is named with U+FFFD in its place.
+ */
+export function bodyProblem(value: unknown, base = '', surrogatesPass = false): BodyProblem | null {
   const stack: Array<{ v: unknown; path: string }> = [{ v: value, path: base }];
   while (stack.length > 0) {
     const { v, path } = stack.pop()!;
+    if (typeof v === 'string') {
+      if (!surrogatesPass && !v.isWellFormed()) return { path, kind: 'lone_surrogate' };
+      continue;
+    }
     if (typeof v !== 'object' || v === null) continue;
     if (Array.isArray(v)) {
       v.forEach((item, i) => stack.push({ v: item, path: `${path}[${i}]` }));
       continue;
     }
     for (const key of Object.keys(v)) {
-      const child = path ? `${path}.${key}` : key;
-      if (FORBIDDEN_KEYS.has(key)) return child;
+      const child = path ? `${path}.${key.toWellFormed()}` : key.toWellFormed();
+      if (FORBIDDEN_KEYS.has(key)) return { path: child, kind: 'forbidden_key' };
+      if (!surrogatesPass && !key.isWellFormed()) return { path: child, kind: 'lone_surrogate' };
       stack.push({ v: (v as Record<string, unknown>)[key], path: child });
     }
   }
@@ -65,14 +80,18 @@ const looksLikeJson = (s: string) => /^\s*[[{]/.test(s);
 /**
  * Runs after the body parsers, before validation: a body nested deeper than MAX_JSON_DEPTH is 400 MALFORMED_BODY,
  * and a `__proto__`, `constructor` or `prototype` key anywhere is refused like an unknown field (400
- * VALIDATION_FAILED naming it). Form fields that carry JSON (`steps`, `settings`, `options`) are checked the same
- * way before anything parses them.
+ * VALIDATION_FAILED naming it), as is a string or key with a lone UTF-16 surrogate. Form fields that carry JSON
+ * (`steps`, `settings`, `options`) are checked the same way before anything parses them.
+ *
+ * Under `mendedUnder` (the webhooks: a provider's call is stored as it came and made well-formed when processed, never
+ * refused) lone surrogates pass.
  */
-export function bodyGuard(errors: AllExceptionsFilter): RequestHandler {
+export function bodyGuard(errors: AllExceptionsFilter, mendedUnder: readonly string[] = []): RequestHandler {
   return (req: RawBodyRequest, res, next) => {
     const body: unknown = req.body;
     if (typeof body !== 'object' || body === null || !req.rawBody) return next();
-    const problem = req.is('application/x-www-form-urlencoded') ? checkForm(req.rawBody, body as Record<string, unknown>) : checkJson(req.rawBody, body);
+    const mended = mendedUnder.some((p) => req.path === p || req.path.startsWith(`${p}/`));
+    const problem = req.is('application/x-www-form-urlencoded') ? checkForm(req.rawBody, body as Record<string, unknown>, mended) : checkJson(req.rawBody, body, mended);
     if (problem) return errors.send(problem, req as { id?: string }, res);
     next();
   };
@@ -88,19 +107,20 @@ function tooDeep(field?: string): AppError {
   );
 }
 
-function forbidden(path: string): AppError {
-  return AppError.validation(path, `property ${path} should not exist`);
+function refusal({ path, kind }: BodyProblem): AppError {
+  if (kind === 'forbidden_key') return AppError.validation(path, `property ${path} should not exist`);
+  return AppError.validation(path, `${path} must be Unicode text: it has a lone UTF-16 surrogate (a \\uD800–\\uDFFF escape without its pair)`);
 }
 
-function checkJson(raw: Buffer, body: unknown): AppError | null {
+function checkJson(raw: Buffer, body: unknown, surrogatesPass: boolean): AppError | null {
   if (nestedDeeperThan(raw)) return tooDeep();
-  const path = forbiddenKeyPath(body);
-  return path ? forbidden(path) : null;
+  const problem = bodyProblem(body, '', surrogatesPass);
+  return problem ? refusal(problem) : null;
 }
 
-function checkForm(raw: Buffer, body: Record<string, unknown>): AppError | null {
+function checkForm(raw: Buffer, body: Record<string, unknown>, surrogatesPass: boolean): AppError | null {
   // From the raw text: the parser drops a `__proto__` field silently instead of keeping it.
-  for (const key of new URLSearchParams(raw.toString('utf8')).keys()) if (FORBIDDEN_KEYS.has(key)) return forbidden(key);
+  for (const key of new URLSearchParams(raw.toString('utf8')).keys()) if (FORBIDDEN_KEYS.has(key)) return refusal({ path: key, kind: 'forbidden_key' });
   for (const [key, value] of Object.entries(body)) {
     for (const item of Array.isArray(value) ? value : [value]) {
       if (typeof item !== 'string' || !looksLikeJson(item)) continue;
@@ -111,8 +131,8 @@ function checkForm(raw: Buffer, body: Record<string, unknown>): AppError | null 
       } catch {
         continue; // not JSON after all: validation names the field
       }
-      const path = forbiddenKeyPath(parsed, key);
-      if (path) return forbidden(path);
+      const problem = bodyProblem(parsed, key, surrogatesPass);
+      if (problem) return refusal(problem);
     }
   }
   return null;
