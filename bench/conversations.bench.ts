@@ -122,6 +122,10 @@ export default async function run(): Promise<void> {
     );
     const seconds = (performance.now() - t0) / 1000;
     const cpu1 = cpuSeconds(svc.child);
+    // Certificates of evidence are background work: how many were made while the answers were still coming.
+    const certificates = (await admin.query(`SELECT to_regclass('evidence_certificates') AS t`)).rows[0].t
+      ? ((await admin.query(`SELECT count(*)::int AS n FROM evidence_certificates WHERE state = 'ready'`)).rows[0].n as number)
+      : null;
     const done = (await admin.query(`SELECT count(*)::int AS n FROM processes WHERE status = 'succeeded'`)).rows[0].n;
     const sorted = latencies.sort((a, b) => a - b);
     console.log(
@@ -141,6 +145,7 @@ export default async function run(): Promise<void> {
     console.log(
       `CPU per answer:       service ${perAnswer('service').toFixed(2)} ms, PostgreSQL ${perAnswer('database').toFixed(2)} ms, load generator ${perAnswer('load').toFixed(2)} ms (during the load; ${split ? 'ingress instance only; ' : ''}total ${total.toFixed(2)} ms)`,
     );
+    if (certificates !== null) console.log(`certificates made:    ${certificates} of ${done} during the load`);
     console.log(`service peak RSS:     ${svc.peakRssMb()} MB${worker ? ` (ingress), ${worker.peakRssMb()} MB (workers)` : ''}`);
     const stages = (
       await admin.query(`SELECT
