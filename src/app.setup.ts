@@ -63,8 +63,13 @@ export function configureApp(app: INestApplication, config: AppConfig): void {
   app.use((req: { path: string }, res: unknown, next: () => void) =>
     (req.path === CONSOLE_PATH || req.path.startsWith(`${CONSOLE_PATH}/`) ? console : api)(req as never, res as never, next),
   );
-  // The guard (depth, prototype keys, lone surrogates but in webhooks) runs before validation copies a body onto DTO instances.
-  app.use(...bodyParsers(config.BODY_LIMIT_BYTES, [DOCUMENT_UPLOAD_ROUTE, VERIFY_UPLOAD_ROUTE]), bodyParserErrors(errors), bodyGuard(errors, [WEBHOOK_FAST_PATH]));
+  // The guard (depth, prototype keys, lone surrogates) runs before validation copies a body onto DTO instances. The
+  // webhooks, and the sandbox's simulated messages that play them, keep a lone surrogate (U+FFFD when processed).
+  app.use(
+    ...bodyParsers(config.BODY_LIMIT_BYTES, [DOCUMENT_UPLOAD_ROUTE, VERIFY_UPLOAD_ROUTE]),
+    bodyParserErrors(errors),
+    bodyGuard(errors, [WEBHOOK_FAST_PATH, '/v1/sandbox/messages']),
+  );
   app.useGlobalPipes(createValidationPipe((type) => app.get(type, { strict: false })));
   app.useGlobalFilters(errors);
   SwaggerModule.setup('docs', app, () => buildOpenApi(app), { jsonDocumentUrl: 'docs-json' });
