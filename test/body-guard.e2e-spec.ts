@@ -87,7 +87,7 @@ describe('request bodies: nesting depth and prototype keys', () => {
     ['a step text', '/v1/flows', `{"name":"s","steps":[{"id":"done","type":"end","outcome":"succeeded","text":"fin \\udfff"}]}`, 'steps[0].text'],
     ['a settings key', '/v1/flows', `{"name":"s","steps":${JSON.stringify(steps)},"settings":{"\\ud83d":1}}`, 'settings.\ufffd'],
     ['a hook url', '/v1/hooks', `{"url":"https://api.example.com/\\uDBFF","events":["process.started"]}`, 'url'],
-  ])('refuses a lone surrogate escape in %s: 400 VALIDATION_FAILED naming the field, nothing stored', async (_name, path, raw, field) => {
+  ])('refuses a lone surrogate escape in %s: 400 VALIDATION_FAILED naming the field', async (_name, path, raw, field) => {
     const res = await postJson(path, raw);
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ field, messages: [expect.stringContaining('lone UTF-16 surrogate')] }] });

@@ -1,7 +1,4 @@
-import { fork, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { spawn } from 'node:child_process';
 
 /**
  * A TCP relay in a Node.js process of its own, in front of the fake Graph API: it notes when the request line of
@@ -11,7 +8,7 @@ import path from 'node:path';
  */
 const RELAY = `
 import net from 'node:net';
-const [targetPort] = process.argv.slice(2).map(Number);
+const targetPort = Number(process.env.TARGET_PORT);
 const SEND = /POST \\/[^ \\r\\n]*\\/messages HTTP\\/1\\.1\\r\\n/g;
 const arrivals = [];
 const server = net.createServer((client) => {
@@ -46,14 +43,14 @@ export interface SendCounter {
 }
 
 export async function startSendCounter(targetUrl: string): Promise<SendCounter> {
-  const file = path.join(tmpdir(), `testigo-send-counter-${process.pid}.mjs`);
-  writeFileSync(file, RELAY);
-  const child: ChildProcess = fork(file, [new URL(targetUrl).port], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const reply = <T>(): Promise<T> =>
-    new Promise((resolve, reject) => {
-      child.once('message', (m) => resolve(m as T));
-      child.once('exit', (code) => reject(new Error(`the send counter exited (${code})`)));
-    });
+  // As the other helper processes of the fault suite: the script inline, here with an IPC channel to ask it.
+  const child = spawn(process.execPath, ['--input-type=module', '-e', RELAY], {
+    env: { PATH: process.env.PATH, TARGET_PORT: new URL(targetUrl).port },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`the send counter exited (${code})`))));
+  exited.catch(() => undefined);
+  const reply = <T>(): Promise<T> => Promise.race([new Promise<T>((resolve) => child.once('message', (m) => resolve(m as T))), exited]);
   const { port } = await reply<{ port: number }>();
   return {
     url: `http://127.0.0.1:${port}`,
@@ -63,9 +60,8 @@ export async function startSendCounter(targetUrl: string): Promise<SendCounter> 
       return (await answer).arrivals;
     },
     async close() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill();
-      await exited;
+      await exited.catch(() => undefined);
     },
   };
 }
