@@ -4,15 +4,18 @@ import type { EntityManager } from 'typeorm';
 import { canonicalEvent, EvidenceLog, GENESIS_HASH, verifyChain, type EvidenceEvent } from './evidence-log.js';
 
 /**
- * A manager without write-behind: each append is one INSERT, whose parameter (the rows' JSON array) is kept as sent,
- * and its rows as the stored events (each payload parsed, as the database gives it back).
+ * A manager without write-behind: each append is one INSERT, whose payloads (one text, a line each, as the database
+ * splits it) are kept as sent, and its rows as the stored events (each payload parsed, as the database gives it back).
  */
 function recordingManager(): { m: EntityManager; stored: EvidenceEvent[]; sent: string[] } {
   const stored: EvidenceEvent[] = [];
   const sent: string[] = [];
-  const query = async (_sql: string, [rows]: [string]) => {
-    sent.push(rows);
-    stored.push(...(JSON.parse(rows) as EvidenceEvent[]).map(({ seq, type, occurred_at, payload, prev_hash, hash }) => ({ seq, type, occurred_at, payload, prev_hash, hash })));
+  type Params = [string[], string[], number[], string[], string[], string, string[], string[]];
+  const query = async (_sql: string, [, , seqs, types, times, payloads, prevs, hashes]: Params) => {
+    const lines = payloads.split('\n');
+    expect(lines).toHaveLength(seqs.length);
+    sent.push(...lines);
+    stored.push(...lines.map((line, i) => ({ seq: seqs[i]!, type: types[i]!, occurred_at: times[i]!, payload: JSON.parse(line), prev_hash: prevs[i]!, hash: hashes[i]! })));
     return [];
   };
   return { m: { query } as unknown as EntityManager, stored, sent };
@@ -35,18 +38,38 @@ describe('EvidenceLog', () => {
     const log = new EvidenceLog();
     const when = new Date('2026-03-01T10:00:00.000Z');
     const head = await log.append(m, at, [
-      { type: 'message.received', occurredAt: when, payload: { text: 'Hola “señor” \u2028', missing: undefined, at: when, n: 1.5, nested: { b: 2, a: [1, null] } } },
+      { type: 'message.received', occurredAt: when, payload: { text: 'Hola “señor” \u2028\nline\r\n', missing: undefined, at: when, n: 1.5, nested: { b: 2, a: [1, null] } } },
       { type: 'otp.failed', occurredAt: when, payload: { attempts: Number.NaN, left: Infinity } },
       { type: 'message.received', occurredAt: when, payload: { text: 'a\ud800b', ['k\udfff']: 1 } },
     ]);
     expect(stored.map((e) => e.seq)).toEqual([1, 2, 3]);
-    expect(stored[0]!.payload).toEqual({ text: 'Hola “señor” \u2028', at: '2026-03-01T10:00:00.000Z', n: 1.5, nested: { b: 2, a: [1, null] } });
+    expect(stored[0]!.payload).toEqual({ text: 'Hola “señor” \u2028\nline\r\n', at: '2026-03-01T10:00:00.000Z', n: 1.5, nested: { b: 2, a: [1, null] } });
     expect(stored[1]!.payload).toEqual({ attempts: null, left: null });
     expect(stored[2]!.payload).toEqual({ text: 'a\ufffdb', 'k\ufffd': 1 });
     // Each payload is sent as its canonical text (what the json column keeps), the one its hash covers.
-    expect(sent.map((rows, i) => rows.includes(`"payload":${canonicalize(stored[i]!.payload)},`))).toEqual([true, true, true]);
+    expect(sent).toEqual(stored.map((e) => canonicalize(e.payload)));
     expect(verifyChain(stored)).toEqual({ valid: true, brokenAt: null, head: head.hash });
     expect(head).toEqual({ seq: 3, hash: stored[2]!.hash });
+  });
+
+  it('sends every payload on a line of its own, whatever its text holds', async () => {
+    await fc.assert(
+      // Control characters (newlines among them) in keys and strings.
+      fc.asyncProperty(
+        fc.array(fc.dictionary(fc.string({ unit: 'binary-ascii' }), fc.jsonValue({ stringUnit: 'binary-ascii' })), { minLength: 1, maxLength: 5 }),
+        async (payloads) => {
+          const { m, stored } = recordingManager();
+          const when = new Date('2026-03-01T10:00:00.000Z');
+          await new EvidenceLog().append(
+            m,
+            at,
+            payloads.map((payload) => ({ type: 'x', occurredAt: when, payload })),
+          );
+          expect(stored.map((e) => canonicalize(e.payload))).toEqual(payloads.map((p) => canonicalize(p)));
+          expect(verifyChain(stored).valid).toBe(true);
+        },
+      ),
+    );
   });
 
   it('a changed payload breaks the chain at its seq', async () => {
