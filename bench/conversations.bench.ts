@@ -5,7 +5,7 @@ import { benchDatabase, cpuSeconds, httpJson, percentile, startService } from '.
 
 /**
  * Users (BENCH_USERS, default 3,000: 15,000 answers, about 16 s of load here). With 1,200 the load lasted about 7 s, and
- * single runs of the same build varied by ±15 %; with 3,000 by about ±3 %.
+ * single runs of the same build varied by ±15 %; with 3,000 by ±4–8 % within a batch.
  */
 const USERS = Number(process.env.BENCH_USERS ?? 3000);
 const QUESTIONS = 5;

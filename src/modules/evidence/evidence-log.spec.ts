@@ -1,13 +1,15 @@
 import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import type { EntityManager } from 'typeorm';
+import { WriteBehind } from '../../database/write-behind.js';
 import { canonicalEvent, EvidenceLog, GENESIS_HASH, verifyChain, type EvidenceEvent } from './evidence-log.js';
 
 /**
- * A manager without write-behind: each append is one INSERT, whose payloads (one text, a line each, as the database
- * splits it) are kept as sent, and its rows as the stored events (each payload parsed, as the database gives it back).
+ * A manager whose INSERTs are recorded: the payloads (one text, a line each, as the database splits it) as sent, and
+ * the rows as the stored events (each payload parsed, as the database gives it back). Without write-behind each
+ * append is one INSERT a row; with it (`flush` sends what is held) a transaction's events are one INSERT.
  */
-function recordingManager(): { m: EntityManager; stored: EvidenceEvent[]; sent: string[] } {
+function recordingManager(options: { writeBehind?: boolean } = {}): { m: EntityManager; stored: EvidenceEvent[]; sent: string[]; flush(): Promise<void> } {
   const stored: EvidenceEvent[] = [];
   const sent: string[] = [];
   type Params = [string[], string[], number[], string[], string[], string, string[], string[]];
@@ -18,7 +20,9 @@ function recordingManager(): { m: EntityManager; stored: EvidenceEvent[]; sent: 
     stored.push(...lines.map((line, i) => ({ seq: seqs[i]!, type: types[i]!, occurred_at: times[i]!, payload: JSON.parse(line), prev_hash: prevs[i]!, hash: hashes[i]! })));
     return [];
   };
-  return { m: { query } as unknown as EntityManager, stored, sent };
+  const m = { query, ...(options.writeBehind ? { queryRunner: { isTransactionActive: true, query, data: {} } } : {}) } as unknown as EntityManager;
+  if (options.writeBehind) WriteBehind.attach(m);
+  return { m, stored, sent, flush: async () => WriteBehind.of(m)?.flush() };
 }
 
 const at = { tenantId: 'TEN1', processId: 'PRC1', head: { seq: 0, hash: GENESIS_HASH } };
@@ -52,19 +56,22 @@ describe('EvidenceLog', () => {
     expect(head).toEqual({ seq: 3, hash: stored[2]!.hash });
   });
 
-  it('sends every payload on a line of its own, whatever its text holds', async () => {
+  it("sends a transaction's payloads in one INSERT, a line each, whatever their text holds", async () => {
     await fc.assert(
       // Control characters (newlines among them) in keys and strings.
       fc.asyncProperty(
         fc.array(fc.dictionary(fc.string({ unit: 'binary-ascii' }), fc.jsonValue({ stringUnit: 'binary-ascii' })), { minLength: 1, maxLength: 5 }),
         async (payloads) => {
-          const { m, stored } = recordingManager();
+          // With write-behind: all of them in one INSERT, their payloads joined.
+          const { m, stored, sent, flush } = recordingManager({ writeBehind: true });
           const when = new Date('2026-03-01T10:00:00.000Z');
           await new EvidenceLog().append(
             m,
             at,
             payloads.map((payload) => ({ type: 'x', occurredAt: when, payload })),
           );
+          expect(sent).toEqual([]);
+          await flush();
           expect(stored.map((e) => canonicalize(e.payload))).toEqual(payloads.map((p) => canonicalize(p)));
           expect(verifyChain(stored).valid).toBe(true);
         },
